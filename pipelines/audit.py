@@ -1,0 +1,111 @@
+"""One whole audit of one delivery: ingest → staging → indicators → reports, run as a
+Dagster job in this process, published atomically into the output folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.ingest.delivery import resolve_extract_date
+from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, key_from_env
+from pipelines.lib.publish import incoming_dir, publish, publish_lock
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DELIVERY = REPO_ROOT / "data_samples" / "sample_delivery"
+# Only for the bundled synthetic sample: a key anyone may know, since nothing real is behind it.
+DEMO_KEY = b"myeloma-audit-demo-key (synthetic sample only)"
+DATABASE_NAME = "audit.duckdb"
+SILENT_DAGSTER = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+log = logging.getLogger("myeloma_audit")
+
+
+@dataclass
+class RunSummary:
+    out_dir: Path
+    extract_id: str
+    extract_date: str
+    rows: dict
+    files: dict
+    outputs: list[str] = field(default_factory=list)
+    used_demo_key: bool = False
+    seconds: float = 0.0
+
+
+def choose_key(extract: Path, key: bytes | None) -> tuple[bytes, bool]:
+    """The explicit key, else MYELOMA_AUDIT_KEY, else the demo key for the bundled sample."""
+    if key:
+        return key, False
+    from_env = key_from_env(required=False)
+    if from_env:
+        return from_env, False
+    if extract.resolve() == SAMPLE_DELIVERY.resolve():
+        return DEMO_KEY, True
+    raise MissingKeyError(
+        f"{KEY_ENV} is not set. Every delivery other than the bundled synthetic sample needs the "
+        f"registry's pseudonym key: export {KEY_ENV}=... (it is never printed or stored)."
+    )
+
+
+@contextmanager
+def _key_in_environment(key: bytes):
+    previous = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = key.decode("utf-8")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(KEY_ENV, None)
+        else:
+            os.environ[KEY_ENV] = previous
+
+
+def run_audit(
+    extract: Path = SAMPLE_DELIVERY,
+    out_dir: Path = Path("out"),
+    key: bytes | None = None,
+    extract_date: date | None = None,
+    parameters: dict | None = None,
+) -> RunSummary:
+    """Run the audit; raises ``AuditError`` (clear message, nothing published) on failure."""
+    from pipelines.definitions import ASSETS, build_resources
+    from pipelines.resources import AuditConfig
+
+    started = time.monotonic()
+    extract, out_dir = Path(extract), Path(out_dir).absolute()
+    key, used_demo_key = choose_key(extract, key)
+    if used_demo_key:
+        log.info(f"using the documented demo pseudonym key for the bundled synthetic sample ({KEY_ENV} not set)")
+    day = resolve_extract_date(extract, extract_date)
+    log.info(f"delivery {extract} — extract date {day.isoformat()}")
+
+    with publish_lock(out_dir):
+        staging = incoming_dir(out_dir)
+        try:
+            audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
+                                output_dir=str(staging), parameters=json.dumps(parameters or {}))
+            with _key_in_environment(key):
+                dg.materialize(ASSETS, resources=build_resources(staging / DATABASE_NAME, audit),
+                               instance=dg.DagsterInstance.ephemeral(), run_config=SILENT_DAGSTER)
+            record = json.loads((staging / "run.json").read_text(encoding="utf-8"))
+            record["seconds"] = round(time.monotonic() - started, 2)
+            record["used_demo_key"] = used_demo_key
+            (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+            publish(staging, out_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return RunSummary(
+        out_dir=out_dir, extract_id=record["extract_id"], extract_date=record["extract_date"],
+        rows=record["rows"], files=record["files"], used_demo_key=used_demo_key,
+        outputs=sorted(p.name for p in out_dir.iterdir()), seconds=record["seconds"],
+    )

@@ -1,0 +1,106 @@
+"""The raw and staging layers as Dagster assets: one asset per delivery file in each layer.
+
+Each layer is loaded by one multi-asset in one DuckDB transaction, so a delivery is
+either wholly in the database or not at all."""
+
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.ingest.delivery import open_delivery
+from pipelines.ingest.raw_reader import read_raw
+from pipelines.ingest.staging import build_staging
+from pipelines.lib.errors import DeliveryRefused
+from pipelines.lib.extract_format import FILES
+from pipelines.lib.pseudonym import key_from_env
+from pipelines.lib.sql_loader import set_variables
+from pipelines.resources import AuditConfig
+
+RAW_KEYS = {f.name: dg.AssetKey(["raw", f.raw_table]) for f in FILES}
+STG_KEYS = {f.name: dg.AssetKey(["staging", f.stg_table]) for f in FILES}
+QUARANTINE_KEY = dg.AssetKey(["staging", "stg_quarantine"])
+RECONCILIATION_KEY = dg.AssetKey(["staging", "stg_reconciliation"])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(RAW_KEYS[f.name], group_name="raw",
+                     description=f"{f.filename} as delivered: text columns, physical line numbers, CPR replaced by pseudonym.")
+        for f in FILES
+    ],
+)
+def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
+    """Read the delivery (folder or zip), check its manifest, decode each file and load it."""
+    delivery = open_delivery(Path(audit.extract_path))
+    manifest_date = delivery.manifest_extract_date()
+    if manifest_date and audit.extract_day() and manifest_date != audit.extract_day():
+        raise DeliveryRefused("manifest.json", f"extracted_at {manifest_date} differs from the run's extract date {audit.extract_date}")
+    key = key_from_env()
+    frames = {}
+    for dfile in FILES:
+        frames[dfile.name] = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, key)
+    with duckdb.get_connection() as con:
+        con.execute("begin transaction")
+        for dfile in FILES:
+            frame, _ = frames[dfile.name]
+            con.register("raw_frame", frame)
+            con.execute(f"create or replace table {dfile.raw_table} as select * from raw_frame")
+            con.unregister("raw_frame")
+        con.execute("create or replace table raw_delivery_info (extract_id varchar, source varchar, extract_date date)")
+        con.execute("insert into raw_delivery_info values (?, ?, ?::date)",
+                    [delivery.extract_id, Path(audit.extract_path).name, audit.extract_date or None])
+        con.execute("create or replace table raw_file_info (file varchar, sha256 varchar, encoding varchar, line_ending varchar, extra_columns varchar[])")
+        for dfile in FILES:
+            _, facts = frames[dfile.name]
+            con.execute("insert into raw_file_info values (?, ?, ?, ?, ?)",
+                        [dfile.filename, delivery.checksums[dfile.filename], facts["encoding"], facts["line_ending"], facts["extra_columns"]])
+        con.execute("commit")
+    for dfile in FILES:
+        frame, facts = frames[dfile.name]
+        context.log.info(f"read {dfile.filename}: {frame.height} rows ({facts['encoding']}, {facts['line_ending']})")
+        yield dg.MaterializeResult(
+            asset_key=RAW_KEYS[dfile.name],
+            metadata={"rows": frame.height, "encoding": facts["encoding"], "line_ending": facts["line_ending"],
+                      "extra_columns": ", ".join(facts["extra_columns"]) or "none",
+                      "sha256": delivery.checksums[dfile.filename]},
+        )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(STG_KEYS[f.name], group_name="staging", deps=[RAW_KEYS[f.name]],
+                     description=f"{f.filename} typed, codes standardised; rows that break a format rule are in stg_quarantine.")
+        for f in FILES
+    ] + [
+        dg.AssetSpec(QUARANTINE_KEY, group_name="staging", deps=list(RAW_KEYS.values()),
+                     description="Every input row that broke a rule of the delivery format, with its reason and line."),
+        dg.AssetSpec(RECONCILIATION_KEY, group_name="staging", deps=list(RAW_KEYS.values()),
+                     description="Per file: rows in = clean + quarantined + exact duplicates collapsed."),
+    ],
+)
+def staging_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
+    """Type every row, apply the format's rules, split clean rows from the quarantine."""
+    with duckdb.get_connection() as con:
+        con.execute("begin transaction")
+        set_variables(con, audit.parameter_values() | {"extract_date": audit.extract_day()})
+        build_staging(con)
+        counts = {r[0]: r[1:] for r in con.execute("select * from stg_reconciliation").fetchall()}
+        reasons = con.execute("select reason_code, count(*) from stg_quarantine group by 1 order by 2 desc").fetchall()
+        con.execute("commit")
+    for dfile in FILES:
+        rows_in, clean, quarantined, duplicates = counts[dfile.filename]
+        if rows_in != clean + quarantined + duplicates:
+            raise RuntimeError(f"{dfile.filename}: reconciliation failed ({rows_in} in, {clean}+{quarantined}+{duplicates} out)")
+        context.log.info(f"staged {dfile.filename}: {clean} clean, {quarantined} quarantined, {duplicates} duplicates collapsed")
+        yield dg.MaterializeResult(
+            asset_key=STG_KEYS[dfile.name],
+            metadata={"rows": clean, "rows_in": rows_in, "quarantined": quarantined, "duplicates_collapsed": duplicates},
+        )
+    yield dg.MaterializeResult(
+        asset_key=QUARANTINE_KEY,
+        metadata={"rows": sum(n for _, n in reasons), "by_reason": dg.MetadataValue.md(
+            "\n".join(f"- {code}: {n}" for code, n in reasons) or "none")},
+    )
+    yield dg.MaterializeResult(asset_key=RECONCILIATION_KEY, metadata={"files": len(counts)})

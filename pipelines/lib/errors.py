@@ -1,0 +1,24 @@
+"""Errors that stop a run with one clear message (and never a traceback or a clear CPR)."""
+
+from __future__ import annotations
+
+
+class AuditError(Exception):
+    """A run that cannot go on; ``str(err)`` is the whole message for the user."""
+
+
+class DeliveryRefused(AuditError):
+    """The delivery cannot be read as a whole: nothing from it is published."""
+
+    def __init__(self, file: str, problem: str, line: int | None = None, column: str | None = None):
+        self.file, self.problem, self.line, self.column = file, problem, line, column
+        where = file
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column}"
+        super().__init__(f"delivery refused: {where}: {problem}")
+
+
+class RunLocked(AuditError):
+    pass

@@ -1,0 +1,131 @@
+"""The delivery format of ``shared/spec/extract-format.md`` as data.
+
+One entry per delivery file: its columns in spec order, which must be non-empty, the
+natural key for duplicate detection, and whether rows carry a ``cpr``. Typing and the
+row rules themselves live in ``sql/staging/stg_<file>.sql``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeliveryFile:
+    name: str                      # stem: "labs" for labs.csv
+    columns: tuple[str, ...]
+    required: tuple[str, ...]      # values that must be non-empty
+    key: tuple[str, ...]           # natural key (after parsing) for duplicates
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def has_cpr(self) -> bool:
+        return "cpr" in self.columns
+
+    @property
+    def raw_table(self) -> str:
+        return f"raw_{self.name}"
+
+    @property
+    def stg_table(self) -> str:
+        return f"stg_{self.name}"
+
+    @property
+    def staged_key(self) -> tuple[str, ...]:
+        """The key as named in the staging layer (``cpr`` becomes ``pseudonym``)."""
+        return tuple("pseudonym" if c == "cpr" else c for c in self.key)
+
+
+FILES: tuple[DeliveryFile, ...] = (
+    DeliveryFile(
+        "departments",
+        ("department_code", "department_name", "hospital", "region"),
+        ("department_code",),
+        ("department_code",),
+    ),
+    DeliveryFile(
+        "patients",
+        ("cpr", "sex", "birth_date", "death_date"),
+        ("cpr", "birth_date"),
+        ("cpr",),
+    ),
+    DeliveryFile(
+        "diagnoses",
+        (
+            "cpr", "diagnosis_date", "icd10", "department_code", "ecog_ps", "comorbidity",
+            "iss_stage", "extramedullary", "hdt_evaluated", "hdt_evaluation_date",
+            "hdt_candidate", "hdt_not_candidate_reason",
+        ),
+        ("cpr", "diagnosis_date", "department_code"),
+        ("cpr", "diagnosis_date", "icd10"),
+    ),
+    DeliveryFile(
+        "labs",
+        ("cpr", "sample_date", "analysis", "value", "unit"),
+        ("cpr", "sample_date", "analysis", "value", "unit"),
+        ("cpr", "sample_date", "analysis"),
+    ),
+    DeliveryFile(
+        "anthropometrics",
+        ("cpr", "measure_date", "height_cm", "weight_kg"),
+        ("cpr", "measure_date"),
+        ("cpr", "measure_date"),
+    ),
+    DeliveryFile(
+        "cytogenetics",
+        ("cpr", "sample_date", "aberration", "result", "clonal_fraction_pct"),
+        ("cpr", "sample_date", "aberration", "result"),
+        ("cpr", "sample_date", "aberration"),
+    ),
+    DeliveryFile(
+        "treatment_courses",
+        ("cpr", "course_id", "phase", "regimen", "start_date", "end_date", "cycles", "cycle_length_days"),
+        ("cpr", "course_id", "phase", "start_date"),
+        ("course_id",),
+    ),
+    DeliveryFile(
+        "drugs",
+        ("course_id", "atc", "drug_name", "dose", "dose_unit", "days"),
+        ("course_id", "atc"),
+        ("course_id", "atc", "days"),
+    ),
+    DeliveryFile(
+        "procedures",
+        ("cpr", "procedure_date", "procedure", "sks_code"),
+        ("cpr", "procedure_date", "procedure"),
+        ("cpr", "procedure_date", "procedure"),
+    ),
+    DeliveryFile(
+        "responses",
+        ("cpr", "assessment_date", "timepoint", "response", "mrd", "mrd_sensitivity"),
+        ("cpr", "assessment_date", "timepoint", "response"),
+        ("cpr", "assessment_date", "timepoint"),
+    ),
+)
+
+FILES_BY_NAME = {f.name: f for f in FILES}
+
+# Literal spellings that mean "missing" (compared after trimming blanks).
+MISSING_VALUES = ("", "NA", ".", "uoplyst")
+
+# Row-level quarantine reasons (stable codes, published in quarantine.csv).
+QUARANTINE_REASONS: dict[str, str] = {
+    "MALFORMED_ROW": "the line does not have the header's number of fields",
+    "MISSING_REQUIRED": "a value the format requires is empty",
+    "INVALID_CPR": "cpr is not 10 digits with a real date in the first six",
+    "INVALID_DATE": "a date that cannot be parsed or does not exist",
+    "INVALID_NUMBER": "a number that cannot be parsed",
+    "INVALID_CODE": "a code outside the format's value set",
+    "UNIT_MISMATCH": "a lab unit that does not belong to its analysis",
+    "OUT_OF_RANGE": "a value outside the physically possible range",
+    "END_BEFORE_START": "a course that ends before it starts",
+    "DATE_AFTER_EXTRACT": "a date after the extract date",
+    "DEATH_BEFORE_BIRTH": "death date before birth date",
+    "BEFORE_BIRTH": "a dated row before the patient's birth",
+    "AFTER_DEATH": "a dated row after the patient's death",
+    "CONFLICTING_DUPLICATE": "rows share the natural key but differ in other values",
+    "ORPHAN": "no valid patient (cpr) or course (course_id) for this row",
+}

@@ -1,0 +1,28 @@
+"""Resources every asset shares: the DuckDB file and the settings of one audit run."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import dagster as dg
+
+from pipelines import parameters
+
+
+class AuditConfig(dg.ConfigurableResource):
+    """One audit run: which delivery, as of which extract date, published where.
+
+    The pseudonym key is deliberately not a field: it is read from ``MYELOMA_AUDIT_KEY``
+    at ingest so it never appears in run configuration or event logs."""
+
+    extract_path: str
+    extract_date: str = ""
+    output_dir: str
+    parameters: str = "{}"
+
+    def extract_day(self) -> date | None:
+        return date.fromisoformat(self.extract_date) if self.extract_date else None
+
+    def parameter_values(self) -> dict[str, float | int | str]:
+        return parameters.resolve(json.loads(self.parameters or "{}"))

@@ -1,0 +1,47 @@
+-- Dose per cycle of each drug in each course (indicators.md, "Course dose"): the sum over the
+-- drug's rows of dose per administration × administration days, and the same per m²:
+-- g/m2 × 1000, mg/m2 as is, mg ÷ BSA, mg/kg × weight ÷ BSA. The weight for mg/kg is the one
+-- the course's BSA was computed from (the same anthropometrics row).
+-- dose_mg_m2 is NULL unless every row converts; dose_unknown_reason says why:
+-- DOSE_UNKNOWN (dose, unit or days missing) before BSA_UNKNOWN (mg or mg/kg without a BSA).
+with drug_rows as (
+    select
+        e.*,
+        b.bsa_m2,
+        b.bsa_measure_date,
+        b.height_cm,
+        b.weight_kg,
+        e.dose is null or e.dose_unit is null or e.n_days is null as dose_missing,
+        e.dose_unit in ('mg', 'mg/kg') and b.bsa_m2 is null       as bsa_missing,
+        case e.dose_unit
+            when 'g/m2'  then e.dose * 1000
+            when 'mg/m2' then e.dose
+            when 'mg'    then e.dose / b.bsa_m2
+            when 'mg/kg' then e.dose * b.weight_kg / b.bsa_m2
+        end * e.n_days                                              as row_mg_m2,
+        num_text(e.dose, 2) || ' ' || coalesce(e.dose_unit, '(unit missing)')
+            || ' × ' || coalesce(e.n_days::varchar || ' d', '(days missing)') as row_text
+    from int_drug_exposures as e
+    left join int_body_surface_area as b on b.course_id = e.course_id
+)
+
+select
+    pseudonym,
+    course_id,
+    phase,
+    start_date,
+    atc,
+    substance,
+    drug_class,
+    count(*)                                                         as n_rows,
+    string_agg(row_text, ' + ' order by days)                        as dose_text,
+    string_agg(distinct dose_unit, ', ')                             as dose_units,
+    case when not bool_or(row_mg_m2 is null) then sum(row_mg_m2) end as dose_mg_m2,
+    case when bool_or(dose_missing) then 'DOSE_UNKNOWN'
+         when bool_or(bsa_missing) then 'BSA_UNKNOWN' end            as dose_unknown_reason,
+    any_value(bsa_m2)                                                as bsa_m2,
+    any_value(bsa_measure_date)                                      as bsa_measure_date,
+    any_value(height_cm)                                             as height_cm,
+    any_value(weight_kg)                                             as weight_kg
+from drug_rows
+group by pseudonym, course_id, phase, start_date, atc, substance, drug_class

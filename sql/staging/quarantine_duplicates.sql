@@ -1,0 +1,24 @@
+-- Rows sharing a natural key: identical after parsing → keep the first line, count the rest;
+-- any difference → quarantine every row of the key (the delivery cannot say which is right).
+create or replace temp table {chk}_keys as
+select {key_columns},
+       count(distinct {{{signature}}}) as n_versions,
+       min(_line) as first_line,
+       list(_line order by _line) as lines
+from {chk}
+where _reason is null
+group by all
+having count(*) > 1;
+
+update {chk} c
+set _reason = 'CONFLICTING_DUPLICATE',
+    _reason_text = 'lines ' || array_to_string(k.lines, ', ') || ' share the key ({key_columns}) but differ in other values'
+from {chk}_keys k
+where c._reason is null and k.n_versions > 1 and {key_match};
+
+update {chk} c
+set _duplicate = true
+from {chk}_keys k
+where c._reason is null and k.n_versions = 1 and c._line <> k.first_line and {key_match};
+
+drop table {chk}_keys;

@@ -1,0 +1,145 @@
+"""Reading real deliveries: encodings, BOM, line ends, zip, manifest, quoted fields, and the
+refusals that stop a delivery with a message naming file, line and column."""
+
+import json
+import zipfile
+
+import pytest
+
+from pipelines.ingest.delivery import open_delivery, resolve_extract_date
+from pipelines.ingest.raw_reader import read_raw
+from pipelines.lib.errors import DeliveryRefused
+from pipelines.lib.extract_format import FILES_BY_NAME
+from tests.delivery_builder import EXTRACT_DATE, KEY, stage, write_delivery
+
+DEPT = "Hæmatologisk Afdeling X, Odense Universitetshospital"
+
+
+@pytest.mark.parametrize("encoding,bom,newline", [
+    ("utf-8", False, "\n"), ("utf-8", True, "\r\n"), ("cp1252", False, "\r\n"), ("cp1252", False, "\n"),
+])
+def test_encodings_and_line_ends_give_the_same_staging(tmp_path, encoding, bom, newline):
+    folder = write_delivery(tmp_path / "d", encoding=encoding, bom=bom, newline=newline)
+    con = stage(folder, tmp_path / "t.duckdb")
+    assert con.execute("select department_name from stg_departments").fetchone() == (DEPT,)
+    assert con.execute("select count(*) from stg_drugs").fetchone() == (9,)
+    assert con.execute("select count(*) from stg_quarantine").fetchone() == (0,)
+    raw = (folder / "departments.csv").read_bytes()
+    _, facts = read_raw("departments.csv", raw, FILES_BY_NAME["departments"], KEY)
+    assert facts["encoding"] == {"utf-8": "utf-8-sig" if bom else "utf-8", "cp1252": "cp1252"}[encoding]
+    assert facts["line_ending"] == ("CRLF" if newline == "\r\n" else "LF")
+
+
+def test_cp1252_euro_and_quotes_decode(tmp_path):
+    raw = "department_code;department_name;hospital;region\n1;Afd „Øst“ €;H;Sjælland\n".encode("cp1252")
+    frame, facts = read_raw("departments.csv", raw, FILES_BY_NAME["departments"], KEY)
+    assert facts["encoding"] == "cp1252"
+    assert frame["department_name"].to_list() == ["Afd „Øst“ €"]
+
+
+def test_zip_of_one_folder(tmp_path):
+    folder = write_delivery(tmp_path / "DMDB-2025-12-01", encoding="cp1252", newline="\r\n")
+    archive = tmp_path / "delivery.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in folder.iterdir():
+            zf.write(path, f"DMDB-2025-12-01/{path.name}")
+    con = stage(archive, tmp_path / "t.duckdb")
+    assert con.execute("select count(*) from stg_patients").fetchone() == (2,)
+    assert resolve_extract_date(archive, None) == EXTRACT_DATE
+
+
+def test_zip_with_parent_path_is_refused(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../patients.csv", "cpr;sex;birth_date;death_date\n")
+    with pytest.raises(DeliveryRefused, match="outside its folder"):
+        open_delivery(archive)
+
+
+def test_extra_columns_kept_in_record_and_column_order_free(tmp_path):
+    replace = {"anthropometrics": ["weight_kg;note;cpr;measure_date;height_cm", "86,5;ok;1203614417;08-02-2025;181"]}
+    con = stage(write_delivery(tmp_path / "d", replace=replace), tmp_path / "t.duckdb")
+    assert con.execute("select height_cm, weight_kg from stg_anthropometrics").fetchone() == (181.0, 86.5)
+
+
+def test_quoted_field_with_separator(tmp_path):
+    replace = {"departments": ["department_code;department_name;hospital;region",
+                               '4202010;"Hæmatologi; Afd X";Odense Universitetshospital;Syddanmark']}
+    con = stage(write_delivery(tmp_path / "d", replace=replace), tmp_path / "t.duckdb")
+    assert con.execute("select department_name from stg_departments").fetchone() == ("Hæmatologi; Afd X",)
+
+
+def test_cpr_in_an_extra_column_is_pseudonymised_in_the_record(tmp_path):
+    replace = {"labs": ["cpr;sample_date;analysis;value;unit;comment", "1203614417;03-09-2024;b2m;3,1;mg/L;see 0807580128",
+                        "1203614417;03-09-2024;ldh;x;U/L;see 0807580128"]}
+    con = stage(write_delivery(tmp_path / "d", replace=replace), tmp_path / "t.duckdb")
+    record = con.execute("select record from stg_quarantine").fetchone()[0]
+    assert "0807580128" not in record and record.count("P") >= 2
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+def refusal(tmp_path, **kwargs) -> DeliveryRefused:
+    with pytest.raises(DeliveryRefused) as info:
+        stage(write_delivery(tmp_path / "d", **kwargs), tmp_path / "t.duckdb")
+    return info.value
+
+
+def test_missing_file_is_refused(tmp_path):
+    folder = write_delivery(tmp_path / "d", manifest=False)
+    (folder / "drugs.csv").unlink()
+    with pytest.raises(DeliveryRefused) as info:
+        open_delivery(folder)
+    assert info.value.file == "drugs.csv" and "missing" in str(info.value)
+
+
+def test_missing_column_names_file_line_and_column(tmp_path):
+    err = refusal(tmp_path, replace={"labs": ["cpr;sample_date;analysis;value", "1203614417;03-09-2024;b2m;3,1"]},
+                  manifest=False)
+    assert (err.file, err.line, err.column) == ("labs.csv", 1, "unit")
+    assert str(err) == "delivery refused: labs.csv, line 1, column unit: required column missing from the header"
+
+
+def test_undecodable_bytes_name_the_line(tmp_path):
+    folder = write_delivery(tmp_path / "d", manifest=False)
+    raw = (folder / "patients.csv").read_bytes() + b"0101504418;M;01-01-1950;\x81\n"
+    (folder / "patients.csv").write_bytes(raw)
+    with pytest.raises(DeliveryRefused) as info:
+        stage(folder, tmp_path / "t.duckdb")
+    assert (info.value.file, info.value.line) == ("patients.csv", 4)
+    assert "0101504418" not in str(info.value)
+
+
+def test_manifest_row_count_mismatch(tmp_path):
+    folder = write_delivery(tmp_path / "d")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["labs.csv"]["rows"] = 5
+    manifest["files"]["labs.csv"].pop("sha256")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DeliveryRefused, match="labs.csv: manifest.json says 5 rows, the file has 4"):
+        open_delivery(folder)
+
+
+def test_manifest_checksum_mismatch(tmp_path):
+    folder = write_delivery(tmp_path / "d")
+    with open(folder / "procedures.csv", "ab") as handle:
+        handle.write(b"1203614417;21-03-2025;rehabilitering;\n")
+    with pytest.raises(DeliveryRefused, match="procedures.csv: sha256 does not match"):
+        open_delivery(folder)
+
+
+def test_manifest_not_json(tmp_path):
+    folder = write_delivery(tmp_path / "d")
+    (folder / "manifest.json").write_text("{not json")
+    with pytest.raises(DeliveryRefused, match="manifest.json, line 1: not valid JSON"):
+        open_delivery(folder)
+
+
+def test_extract_date_from_manifest_or_option(tmp_path):
+    folder = write_delivery(tmp_path / "d", manifest=False)
+    with pytest.raises(DeliveryRefused, match="--extract-date"):
+        resolve_extract_date(folder, None)
+    assert resolve_extract_date(folder, EXTRACT_DATE) == EXTRACT_DATE
+    with_manifest = write_delivery(tmp_path / "m")
+    with pytest.raises(DeliveryRefused, match="extracted_at is 2025-12-01"):
+        resolve_extract_date(with_manifest, EXTRACT_DATE.replace(day=2))

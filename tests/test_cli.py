@@ -1,0 +1,134 @@
+"""The command as a user meets it: the bundled sample, refusals, atomic publishing, and a
+scan of every output and message for clear CPR numbers."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines import cli
+from pipelines.audit import run_audit
+from tests.delivery_builder import CLEAR_CPRS, write_delivery
+
+REPO = Path(__file__).resolve().parents[1]
+CONTRACT = ["patient_results.csv", "indicator_summary.csv", "quarantine.csv", "run.json"]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--extract", "--out", "--extract-date"):
+        assert option in text
+    assert "MYELOMA_AUDIT_KEY" in cli._parser().format_help()
+
+
+def test_run_writes_the_results_contract_and_reconciles(tmp_path, monkeypatch):
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "example-key")
+    folder = write_delivery(tmp_path / "d", {"labs": ["1203614417;31-02-2024;ldh;200;U/L"]})
+    summary = run_audit(folder, tmp_path / "out")
+    out = tmp_path / "out"
+    for name in CONTRACT + ["audit.duckdb", "patient_results.parquet"]:
+        assert (out / name).is_file(), name
+    record = json.loads((out / "run.json").read_text())
+    assert record["extract_date"] == "2025-12-01" and record["extract_id"] == "TEST-1"
+    for name, counts in record["files"].items():
+        assert counts["rows_in"] == counts["rows_clean"] + counts["rows_quarantined"] + counts["duplicates_collapsed"], name
+        assert len(counts["sha256"]) == 64
+    assert record["files"]["labs.csv"]["rows_quarantined"] == 1
+    assert summary.rows["quarantined"] == 1
+    header = (out / "quarantine.csv").read_text().splitlines()[0]
+    assert header == "file,line,reason_code,reason_text,record"
+    header = (out / "patient_results.csv").read_text().splitlines()[0]
+    assert header == ("pseudonym,indicator_id,status,reason_code,reason_text,index_date,guideline_version,"
+                      "department_code,risk,risk_rules")
+
+
+def test_example_delivery_gives_the_worked_results(tmp_path):
+    """The spec's own two-patient example (shared/spec/example) with its hand-worked answer."""
+    folder = write_delivery(tmp_path / "d")
+    run_audit(folder, tmp_path / "out", key=b"example-key")
+    lines = (tmp_path / "out" / "patient_results.csv").read_text().splitlines()[1:]
+    got = sorted(tuple(line.split(",")[:2]) + tuple(line.split(",")[2:4]) for line in lines)
+    expected = sorted([
+        ("Pc2d8bd8e101e96c4", "MM01", "excluded", "PS_2_OR_MORE"),
+        ("Pccd9c977f1f5e9bf", "MM01", "met", "MET"), ("Pccd9c977f1f5e9bf", "MM02", "met", "MET"),
+        ("Pccd9c977f1f5e9bf", "MM03", "met", "MET"), ("Pccd9c977f1f5e9bf", "MM04", "met", "MET"),
+        ("Pccd9c977f1f5e9bf", "MM05", "met", "MET"), ("Pccd9c977f1f5e9bf", "MM06", "met", "MET"),
+        ("Pccd9c977f1f5e9bf", "MM07", "met", "MET"), ("Pccd9c977f1f5e9bf", "MM11", "met", "MET"),
+        ("Pccd9c977f1f5e9bf", "MM12", "excluded", "GUIDELINE_VERSION"),
+    ])
+    assert got == expected
+
+
+def test_refused_delivery_publishes_nothing_and_keeps_previous_results(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    out = tmp_path / "out"
+    run_audit(write_delivery(tmp_path / "good"), out)
+    before = snapshot(out)
+    bad = write_delivery(tmp_path / "bad", replace={"labs": ["cpr;sample_date;analysis;value", "1203614417;03-09-2024;b2m;3"]},
+                         manifest=False)
+    code = cli.main(["run", "--extract", str(bad), "--out", str(out), "--extract-date", "2025-12-01"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "labs.csv, line 1, column unit" in err and "Traceback" not in err
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out.incoming")) == []
+
+
+def test_failure_injected_mid_run_leaves_previous_outputs_byte_identical(tmp_path, monkeypatch):
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    out = tmp_path / "out"
+    run_audit(write_delivery(tmp_path / "good"), out)
+    before = snapshot(out)
+
+    import pipelines.reports.contract as contract
+
+    def half_written(con, out_dir, audit):
+        (out_dir / "patient_results.csv").write_text("half")
+        raise RuntimeError("disk full (injected)")
+
+    monkeypatch.setattr(contract, "write_contract", half_written)
+    with pytest.raises(RuntimeError, match="injected"):
+        run_audit(write_delivery(tmp_path / "second", {"labs": ["1203614417;04-09-2024;ldh;200;U/L"]}), out)
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == [".out.lock"]
+
+
+def test_missing_key_is_an_error_except_for_the_bundled_sample(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("MYELOMA_AUDIT_KEY", raising=False)
+    code = cli.main(["run", "--extract", str(write_delivery(tmp_path / "d")), "--out", str(tmp_path / "out")])
+    assert code == 1
+    assert "MYELOMA_AUDIT_KEY is not set" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_clear_cpr_in_any_output_table_or_message(tmp_path):
+    """Run the real command in a subprocess and scan stdout, stderr, every output file and
+    every DuckDB table for the delivery's CPR numbers (plain and hyphenated)."""
+    folder = write_delivery(tmp_path / "d", {"labs": ["1203614417;31-02-2024;ldh;200;U/L", "120361-441;01-01-2025;ldh;1;U/L"],
+                                             "patients": ["0807580128;K;08-07-1958;x"]})
+    env = dict(os.environ, MYELOMA_AUDIT_KEY="scan-key")
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(folder),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    haystacks = {"stdout": proc.stdout, "stderr": proc.stderr}
+    for path in (tmp_path / "out").iterdir():
+        if path.suffix in (".csv", ".json"):
+            haystacks[path.name] = path.read_text(encoding="utf-8")
+    import duckdb
+    con = duckdb.connect(str(tmp_path / "out" / "audit.duckdb"), read_only=True)
+    for (table,) in con.execute("select table_name from information_schema.tables").fetchall():
+        haystacks[table] = "\n".join(map(str, con.execute(f"select * from {table}").fetchall()))
+    needles = CLEAR_CPRS + ["120361-441"]
+    leaks = [(where, cpr) for where, text in haystacks.items() for cpr in needles if cpr in text]
+    assert leaks == []
+    assert len(haystacks) > 15

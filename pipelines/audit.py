@@ -17,6 +17,7 @@ import dagster as dg
 
 from pipelines.ingest.delivery import resolve_extract_date
 from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, key_from_env
+from pipelines.lib.progress import progress_logger_for
 from pipelines.lib.publish import incoming_dir, publish, publish_lock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ SAMPLE_DELIVERY = REPO_ROOT / "data_samples" / "sample_delivery"
 # Only for the bundled synthetic sample: a key anyone may know, since nothing real is behind it.
 DEMO_KEY = b"myeloma-audit-demo-key (synthetic sample only)"
 DATABASE_NAME = "audit.duckdb"
-SILENT_DAGSTER = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+AUDIT_JOB = "audit_job"
 
 log = logging.getLogger("myeloma_audit")
 
@@ -77,7 +78,7 @@ def run_audit(
     parameters: dict | None = None,
 ) -> RunSummary:
     """Run the audit; raises ``AuditError`` (clear message, nothing published) on failure."""
-    from pipelines.definitions import ASSETS, build_resources
+    from pipelines.definitions import build_definitions
     from pipelines.resources import AuditConfig
 
     started = time.monotonic()
@@ -93,11 +94,14 @@ def run_audit(
         try:
             audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
                                 output_dir=str(staging), parameters=json.dumps(parameters or {}))
+            timings: dict[str, float] = {}
+            defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings))
             with _key_in_environment(key):
-                dg.materialize(ASSETS, resources=build_resources(staging / DATABASE_NAME, audit),
-                               instance=dg.DagsterInstance.ephemeral(), run_config=SILENT_DAGSTER)
+                defs.resolve_job_def(AUDIT_JOB).execute_in_process(
+                    instance=dg.DagsterInstance.ephemeral(), run_config={"loggers": {"progress": {}}})
             record = json.loads((staging / "run.json").read_text(encoding="utf-8"))
             record["seconds"] = round(time.monotonic() - started, 2)
+            record["step_seconds"] = timings
             record["used_demo_key"] = used_demo_key
             (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
             publish(staging, out_dir)

@@ -95,7 +95,9 @@ def _synth(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    progress = logging.getLogger("myeloma_audit")
+    progress.setLevel(logging.INFO)
+    progress.addHandler(logging.StreamHandler(sys.stderr))
     os.umask(0o077)  # outputs hold pseudonymised patient data: owner-only by default
     try:
         return {"run": _run, "synth": _synth}[args.command](args)

@@ -1,4 +1,4 @@
-"""Assembles the Dagster definitions: assets, checks, resources and the executor."""
+"""Assembles the Dagster definitions: assets, checks, resources, job and executor."""
 
 from __future__ import annotations
 
@@ -13,19 +13,23 @@ from pipelines.reports.contract import results_contract
 from pipelines.resources import AuditConfig
 
 ASSETS = [raw_delivery, staging_tables, *INDICATOR_ASSETS, results_contract]
+audit_job = dg.define_asset_job("audit_job", selection=dg.AssetSelection.all(),
+                                description="The whole audit of one delivery, ingest to results.")
 
 _SAMPLE = Path(__file__).resolve().parents[1] / "data_samples" / "sample_delivery"
 
 
-def build_resources(database: Path, audit: AuditConfig) -> dict:
-    return {"duckdb": DuckDBResource(database=str(database)), "audit": audit}
+def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDefinition | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS,
+        jobs=[audit_job],
+        resources={"duckdb": DuckDBResource(database=str(database)), "audit": audit},
+        loggers={"progress": progress} if progress else None,
+        executor=dg.in_process_executor,
+    )
 
 
-defs = dg.Definitions(
-    assets=ASSETS,
-    resources=build_resources(
-        Path("out/dagster/audit.duckdb"),
-        AuditConfig(extract_path=str(_SAMPLE), extract_date="", output_dir="out/dagster"),
-    ),
-    executor=dg.in_process_executor,
+defs = build_definitions(
+    Path("out/dagster/audit.duckdb"),
+    AuditConfig(extract_path=str(_SAMPLE), extract_date="2026-11-01", output_dir="out/dagster"),
 )

@@ -1,0 +1,51 @@
+"""Progress of a run for a person at a terminal: one line per finished step, and the step
+timings for run.json. Dagster's own debug chatter stays out (it is in the event log)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import dagster as dg
+
+log = logging.getLogger("myeloma_audit")
+_SECONDS = re.compile(r"in ([\d.]+)(ms|s|m)\b")
+
+
+class _ProgressHandler(logging.Handler):
+    def __init__(self, timings: dict[str, float]):
+        super().__init__()
+        self.timings = timings
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        message = meta.get("orig_message") or record.getMessage()
+        step = meta.get("step_key")
+        if event is None:
+            return
+        kind = event.event_type_value
+        if kind == "STEP_SUCCESS":
+            seconds = _parse_seconds(message)
+            self.timings[step] = seconds
+            log.info(f"  done {step.split('__')[-1]} ({seconds:.1f} s)")
+        elif kind == "ASSET_CHECK_EVALUATION":
+            log.info(f"  check: {message}")
+
+
+def _parse_seconds(message: str) -> float:
+    match = _SECONDS.search(message)
+    if not match:
+        return 0.0
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+
+
+def progress_logger_for(timings: dict[str, float]) -> dg.LoggerDefinition:
+    @dg.logger(description="One line per finished step (myeloma-audit command line).")
+    def progress(_init_context):
+        logger = logging.Logger("myeloma_audit.progress", level=logging.DEBUG)
+        logger.addHandler(_ProgressHandler(timings))
+        return logger
+
+    return progress

@@ -14,6 +14,7 @@ from pipelines.ingest.delivery import open_delivery
 from pipelines.ingest.raw_reader import read_raw
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES
+from pipelines.lib.pseudonym import Pseudonymiser
 from pipelines.lib.sql_loader import set_variables
 
 KEY = b"test-key"
@@ -76,8 +77,9 @@ def stage(folder: Path, db: Path, extract_date: date = EXTRACT_DATE, key: bytes 
     """Raw + staging layers without Dagster (the pure functions the assets call)."""
     con = duckdb.connect(str(db))
     delivery = open_delivery(folder)
+    pseudonymise = Pseudonymiser(key)
     for dfile in FILES:
-        frame, _ = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, key)
+        frame, _ = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise)
         con.register("raw_frame", frame)
         con.execute(f"create table {dfile.raw_table} as select * from raw_frame")
         con.unregister("raw_frame")

@@ -14,7 +14,7 @@ from pipelines.ingest.raw_reader import read_raw
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import FILES
-from pipelines.lib.pseudonym import key_from_env
+from pipelines.lib.pseudonym import Pseudonymiser, key_from_env
 from pipelines.lib.sql_loader import set_variables
 from pipelines.resources import AuditConfig
 
@@ -37,10 +37,10 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
     manifest_date = delivery.manifest_extract_date()
     if manifest_date and audit.extract_day() and manifest_date != audit.extract_day():
         raise DeliveryRefused("manifest.json", f"extracted_at {manifest_date} differs from the run's extract date {audit.extract_date}")
-    key = key_from_env()
+    pseudonymise = Pseudonymiser(key_from_env())
     frames = {}
     for dfile in FILES:
-        frames[dfile.name] = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, key)
+        frames[dfile.name] = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise)
     with duckdb.get_connection() as con:
         con.execute("begin transaction")
         for dfile in FILES:

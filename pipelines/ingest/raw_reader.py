@@ -8,12 +8,14 @@ its pseudonym — also inside the ``_record`` kept for the quarantine.
 from __future__ import annotations
 
 import csv
+import re
+from datetime import date
 
 import polars as pl
 
 from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import DeliveryFile
-from pipelines.lib.pseudonym import CPR_LIKE, pseudonym
+from pipelines.lib.pseudonym import CPR_LIKE, Pseudonymiser
 
 UTF8_BOM = b"\xef\xbb\xbf"
 CPR_LIKE_POLARS = r"(^|[^0-9A-Za-z])[0-9]{6}-?[0-9]{4}([^0-9A-Za-z]|$)"
@@ -58,15 +60,33 @@ def _header(name: str, first_line: str, dfile: DeliveryFile) -> list[str]:
     return columns
 
 
-def _split_quoted(lines: pl.DataFrame) -> pl.Series:
+def _split_quoted(lines: pl.DataFrame, n_fields: int) -> pl.DataFrame:
     """Slow path for the few lines with quotes: let the csv module honour ``"a;b"``."""
-    return pl.Series(
-        [next(csv.reader([text], delimiter=";", quotechar='"')) if text else [] for text in lines["_text"]],
-        dtype=pl.List(pl.String),
+    rows = [next(csv.reader([text], delimiter=";", quotechar='"')) for text in lines["_text"]]
+    return pl.DataFrame(
+        {f"f{i}": [r[i] if len(r) == n_fields else None for r in rows] for i in range(n_fields)}
+        | {"_malformed": [len(r) != n_fields for r in rows]},
+        schema={f"f{i}": pl.String for i in range(n_fields)} | {"_malformed": pl.Boolean},
     )
 
 
-def read_raw(name: str, raw: bytes, dfile: DeliveryFile, key: bytes) -> tuple[pl.DataFrame, dict]:
+def _split(frame: pl.DataFrame, n_fields: int) -> pl.DataFrame:
+    """Fields ``f0 … f{n-1}`` of every line (null for a line with the wrong field count)."""
+    has_quote = frame["_text"].str.contains('"', literal=True)
+    plain = frame.filter(~has_quote)
+    malformed = plain["_text"].str.count_matches(";", literal=True) != n_fields - 1
+    fields = plain["_text"].str.split_exact(";", n_fields - 1).struct.unnest()
+    fields.columns = [f"f{i}" for i in range(n_fields)]
+    plain = pl.concat([plain, fields.with_columns(pl.when(~malformed).then(pl.all())), malformed.alias("_malformed").to_frame()],
+                      how="horizontal")
+    quoted = frame.filter(has_quote)
+    if quoted.height == 0:
+        return plain
+    quoted = pl.concat([quoted, _split_quoted(quoted, n_fields)], how="horizontal")
+    return pl.concat([plain, quoted]).sort("_line")
+
+
+def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonymiser) -> tuple[pl.DataFrame, dict]:
     """Rows of ``name`` as text columns named by the spec, plus ``_line``, ``_record``,
     ``_malformed`` and (for files with cpr) ``pseudonym`` and ``_cpr_status`` (valid / missing / invalid).
     Returns the frame and facts about the file (encoding, line ends, extra columns)."""
@@ -76,7 +96,7 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, key: bytes) -> tuple[pl
     if not lines[0].strip():
         raise DeliveryRefused(name, "the first line must be the header; it is empty", line=1)
     columns = _header(name, lines[0].rstrip("\r"), dfile)
-    n_fields = len(columns)
+    position = {col: f"f{i}" for i, col in enumerate(columns)}
 
     frame = (
         pl.DataFrame({"_text": lines[1:]}, schema={"_text": pl.String})
@@ -84,30 +104,21 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, key: bytes) -> tuple[pl
         .with_columns(pl.col("_line").cast(pl.Int64), pl.col("_text").str.strip_suffix("\r"))
         .filter(pl.col("_text").str.strip_chars() != "")
     )
-    has_quote = frame["_text"].str.contains('"', literal=True)
-    plain = frame.filter(~has_quote).with_columns(pl.col("_text").str.split(";").alias("_fields"))
-    quoted = frame.filter(has_quote)
-    if quoted.height:
-        quoted = quoted.with_columns(_split_quoted(quoted).alias("_fields"))
-        frame = pl.concat([plain, quoted]).sort("_line")
-    else:
-        frame = plain
-    frame = frame.with_columns((pl.col("_fields").list.len() != n_fields).alias("_malformed"))
-
-    index = {col: i for i, col in enumerate(columns)}
-    frame = frame.with_columns(
-        pl.when(~pl.col("_malformed")).then(pl.col("_fields").list.get(index[col], null_on_oob=True)).alias(col)
-        for col in dfile.columns
-    )
+    frame = _split(frame, len(columns))
 
     if dfile.has_cpr:
-        frame = _pseudonymise(frame, index["cpr"], n_fields, key)
+        frame = _pseudonymise(frame, position["cpr"], pseudonymise)
+        replaced = [pl.col("pseudonym") if col == "cpr" else pl.col(position[col]) for col in columns]
+        record = pl.when(pl.col("_malformed")).then(pl.col("_text")).otherwise(pl.concat_str(replaced, separator=";"))
+        frame = frame.with_columns(record.alias("_record"))
     else:
         frame = frame.with_columns(pl.col("_text").alias("_record"))
-    frame = _scrub_cpr_like(frame, key)
+    frame = _scrub_cpr_like(frame, pseudonymise)
 
-    keep = ["_line", "_record", "_malformed"] + (["pseudonym", "_cpr_status"] if dfile.has_cpr else [])
-    keep += [c for c in dfile.columns if c != "cpr"]
+    keep = [pl.col("_line"), pl.col("_record"), pl.col("_malformed")]
+    if dfile.has_cpr:
+        keep += [pl.col("pseudonym"), pl.col("_cpr_status")]
+    keep += [pl.col(position[c]).alias(c) for c in dfile.columns if c != "cpr"]
     facts = {
         "encoding": encoding,
         "line_ending": "CRLF" if crlf else "LF",
@@ -116,40 +127,52 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, key: bytes) -> tuple[pl
     return frame.select(keep), facts
 
 
-def _normalise_cpr(col: pl.Expr) -> pl.Expr:
-    stripped = col.str.strip_chars()
-    return pl.when(stripped.str.contains(r"^\d{6}-\d{4}$")).then(stripped.str.replace("-", "", literal=True)).otherwise(stripped)
+_CPR_WITH_HYPHEN = re.compile(r"\d{6}-\d{4}")
+_CPR_DIGITS = re.compile(r"\d{10}")
 
 
-def _pseudonymise(frame: pl.DataFrame, cpr_index: int, n_fields: int, key: bytes) -> pl.DataFrame:
-    """Replace the cpr field by its pseudonym: the spec's one for a valid CPR, and for an
-    invalid one the pseudonym of the string as delivered."""
-    cpr_raw = pl.col("_fields").list.get(cpr_index, null_on_oob=True).fill_null("")
-    frame = frame.with_columns(_normalise_cpr(cpr_raw).alias("_cpr_norm"))
-    valid = (pl.col("_cpr_norm").str.contains(r"^\d{10}$")
-             & pl.col("_cpr_norm").str.slice(0, 6).str.to_date("%d%m%y", strict=False).is_not_null())
-    frame = frame.with_columns(
-        pl.when(pl.col("_cpr_norm") == "").then(pl.lit("missing"))
-        .when(valid).then(pl.lit("valid")).otherwise(pl.lit("invalid")).alias("_cpr_status")
+def cpr_status(value: str) -> tuple[str, str]:
+    """(normalised CPR, 'valid' | 'missing' | 'invalid'): 10 digits, hyphen removed, with a
+    real date DDMMYY in 19YY or 20YY (the modulus-11 check is deliberately not applied)."""
+    value = value.strip()
+    if _CPR_WITH_HYPHEN.fullmatch(value):
+        value = value.replace("-", "")
+    if not value:
+        return value, "missing"
+    if not _CPR_DIGITS.fullmatch(value):
+        return value, "invalid"
+    day, month, yy = int(value[0:2]), int(value[2:4]), int(value[4:6])
+    for century in (1900, 2000):
+        try:
+            date(century + yy, month, day)
+            return value, "valid"
+        except ValueError:
+            continue
+    return value, "invalid"
+
+
+def _pseudonymise(frame: pl.DataFrame, cpr_field: str, pseudonymise: Pseudonymiser) -> pl.DataFrame:
+    """The spec's pseudonym for a valid CPR; for an invalid one the pseudonym of the string
+    as delivered. Each distinct value is checked and hashed once."""
+    delivered = frame[cpr_field].fill_null("").unique().to_list()
+    checked = [cpr_status(v) for v in delivered]
+    mapping = pl.DataFrame(
+        {cpr_field: delivered, "pseudonym": [pseudonymise(n) for n, _ in checked],
+         "_cpr_status": [status for _, status in checked]},
+        schema={cpr_field: pl.String, "pseudonym": pl.String, "_cpr_status": pl.String},
     )
-    uniques = frame["_cpr_norm"].unique()
-    mapping = pl.DataFrame({"_cpr_norm": uniques, "pseudonym": [pseudonym(key, v) for v in uniques.to_list()]})
-    frame = frame.join(mapping, on="_cpr_norm", how="left", maintain_order="left")
-    fields = pl.col("_fields")
-    record = pl.concat_list(
-        fields.list.slice(0, cpr_index), pl.concat_list(pl.col("pseudonym")), fields.list.slice(cpr_index + 1)
-    ).list.join(";")
+    frame = frame.with_columns(pl.col(cpr_field).fill_null(""))
+    frame = frame.join(mapping, on=cpr_field, how="left", maintain_order="left")
     return frame.with_columns(
-        pl.when(pl.col("_fields").list.len() > cpr_index).then(record).otherwise(pl.col("_text")).alias("_record")
-    ).drop("_cpr_norm")
+        pl.when(pl.col("_malformed")).then(pl.lit("invalid")).otherwise(pl.col("_cpr_status")).alias("_cpr_status"))
 
 
-def _scrub_cpr_like(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+def _scrub_cpr_like(frame: pl.DataFrame, pseudonymise: Pseudonymiser) -> pl.DataFrame:
     """Anything else in a kept record that looks like a CPR (a shifted field in a malformed
     row, an extra column) is replaced by its pseudonym too."""
     suspect = frame["_record"].str.contains(CPR_LIKE_POLARS)
     if not suspect.any():
         return frame
-    scrub = lambda text: CPR_LIKE.sub(lambda m: pseudonym(key, m.group(1) + m.group(2)), text)  # noqa: E731
+    scrub = lambda text: CPR_LIKE.sub(lambda m: pseudonymise(m.group(1) + m.group(2)), text)  # noqa: E731
     cleaned = [scrub(t) if s else t for t, s in zip(frame["_record"].to_list(), suspect.to_list())]
     return frame.with_columns(pl.Series("_record", cleaned, dtype=pl.String))

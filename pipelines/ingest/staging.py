@@ -74,16 +74,18 @@ def build_staging(con: duckdb.DuckDBPyConnection) -> None:
             run_sql(con, "staging/quarantine_birth_death.sql", chk=f"chk_{dfile.name}", column=column)
 
     for dfile in CPR_FILES_BEFORE_DRUGS:
-        _orphans(con, dfile.name, parent="patients", parent_key="pseudonym", label="patient")
-    _orphans(con, "drugs", parent="treatment_courses", parent_key="course_id", label="treatment course")
+        _orphans(con, dfile.name, parent="patients", parent_key="pseudonym", key_label="cpr", label="patient")
+    _orphans(con, "drugs", parent="treatment_courses", parent_key="course_id", key_label="course_id",
+             label="treatment course")
 
     for dfile in FILES:
         run_sql(con, "staging/split_clean_and_quarantine.sql", name=dfile.name, columns=", ".join(columns[dfile.name]))
 
 
-def _orphans(con: duckdb.DuckDBPyConnection, name: str, parent: str, parent_key: str, label: str) -> None:
+def _orphans(con: duckdb.DuckDBPyConnection, name: str, parent: str, parent_key: str, key_label: str,
+             label: str) -> None:
     run_sql(
         con, "staging/quarantine_orphans.sql",
-        chk=f"chk_{name}", parent_chk=f"chk_{parent}", parent_key=parent_key,
+        chk=f"chk_{name}", parent_chk=f"chk_{parent}", parent_key=parent_key, key_label=key_label,
         parent_label=label, parent_file=FILES_BY_NAME[parent].filename,
     )

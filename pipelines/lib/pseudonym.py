@@ -20,6 +20,23 @@ def pseudonym(key: bytes, cpr: str) -> str:
     return "P" + hmac.new(key, cpr.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
+class Pseudonymiser:
+    """Pseudonyms for one delivery: the keyed HMAC state is prepared once and every CPR is
+    hashed once, however many files and rows it appears in."""
+
+    def __init__(self, key: bytes):
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        self._known: dict[str, str] = {}
+
+    def __call__(self, cpr: str) -> str:
+        found = self._known.get(cpr)
+        if found is None:
+            h = self._keyed.copy()
+            h.update(cpr.encode("utf-8"))
+            found = self._known[cpr] = "P" + h.hexdigest()[:16]
+        return found
+
+
 def key_from_env(required: bool = True) -> bytes | None:
     value = os.environ.get(KEY_ENV)
     if value:

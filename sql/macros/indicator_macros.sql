@@ -52,8 +52,8 @@ create or replace temp macro regimen_category(has_cd38, has_pi, has_imid, has_de
 -- A number for a reason text: rounded to at most `digits` decimals, decimal comma, no
 -- trailing zeros ("89,9", "200", "1,88"). Text only: comparisons use the unrounded value.
 create or replace temp macro num_text(value, digits) as
-    case when digits = 0 then format('{:.0f}', value)
-         else rtrim(rtrim(replace(format('{:.{}f}', value, digits), '.', ','), '0'), ',') end;
+    case when digits = 0 then format('{:.0f}', value::double)
+         else rtrim(rtrim(replace(format('{:.{}f}', value::double, digits), '.', ','), '0'), ',') end;
 
 -- Days between an index date and the extract date, and whether a window of n days after the
 -- index date is still open there (indicators.md, "Extract date").

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.indicators.build import build_all
+from pipelines.indicators.build import build_all, build_model, models, prepare_session
+from pipelines.indicators.catalogue import BY_ID
+from pipelines.lib.sql_loader import set_variables
 
 SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
     "stg_departments": (
@@ -73,13 +75,16 @@ def create_staging(con: duckdb.DuckDBPyConnection, rows: dict[str, list[dict]] |
         ddl = ", ".join(f"{name} {kind}" for name, kind in columns)
         con.execute(f"create or replace table {table} ({ddl}, _line INTEGER)")
         names = [name for name, _ in columns]
-        for line, row in enumerate(rows.get(table, []), start=2):
+        given = rows.get(table, [])
+        for row in given:
             extra = set(row) - set(names)
             if extra:
                 raise KeyError(f"{table} has no column {sorted(extra)}")
+        if given:  # one statement per table: the tests build many small databases
+            tuple_sql = "(" + ", ".join("?" * (len(names) + 1)) + ")"
             con.execute(
-                f"insert into {table} ({', '.join(names)}, _line) values ({', '.join('?' * (len(names) + 1))})",
-                [row.get(n) for n in names] + [line],
+                f"insert into {table} ({', '.join(names)}, _line) values {', '.join([tuple_sql] * len(given))}",
+                [value for line, row in enumerate(given, start=2) for value in [row.get(n) for n in names] + [line]],
             )
 
 
@@ -221,12 +226,24 @@ class Deck:
                                            "timepoint": timepoint, "response": response, "mrd": mrd,
                                            "mrd_sensitivity": 1e-5 if mrd else None})
 
-    def build(self, path: Path, extract_date: str = "2026-11-01",
-              overrides: dict | None = None) -> duckdb.DuckDBPyConnection:
-        """Staging tables in a new database file at ``path``, then the whole engine."""
+    def build(self, path: Path, extract_date: str = "2026-11-01", overrides: dict | None = None,
+              indicators: tuple[str, ...] | None = None) -> duckdb.DuckDBPyConnection:
+        """Staging tables in a new database file at ``path``, then the engine: all of it, or
+        (``indicators`` given) the reference and intermediate layers, those indicators and
+        rpt_patient_results over them only; ``indicators=()`` stops after the intermediate layer."""
         con = duckdb.connect(str(path))
         create_staging(con, self.rows)
-        build_all(con, extract_date, overrides)
+        if indicators is None:
+            build_all(con, extract_date, overrides)
+            return con
+        prepare_session(con, extract_date, overrides)
+        tables = {BY_ID[i].table_name for i in indicators}
+        set_variables(con, {"indicator_tables": sorted(tables)})
+        for model in models():
+            wanted = model.layer in ("reference", "intermediate") or model.table in tables or (
+                model.table == "rpt_patient_results" and tables)
+            if wanted:
+                build_model(con, model)
         return con
 
 
@@ -235,6 +252,13 @@ def results(con: duckdb.DuckDBPyConnection, indicator_id: str) -> dict[str, tupl
     return {p: (s, c) for p, s, c in con.execute(
         "select pseudonym, status, reason_code from rpt_patient_results where indicator_id = ?",
         [indicator_id]).fetchall()}
+
+
+def outcomes(con: duckdb.DuckDBPyConnection, indicator_id: str, names) -> dict[str, tuple[str, str] | None]:
+    """name → (status, reason_code) for the given deck patients; None where there is no row.
+    Compare with a dict of expectations: ``assert outcomes(con, "MM01", expected) == expected``."""
+    found = results(con, indicator_id)
+    return {name: found.get(pseudonym_of(name)) for name in names}
 
 
 def outcome(con: duckdb.DuckDBPyConnection, indicator_id: str, name: str) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ from pipelines.ingest.delivery import open_delivery, resolve_extract_date
 from pipelines.ingest.raw_reader import read_raw
 from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import FILES_BY_NAME
+from pipelines.lib.pseudonym import Pseudonymiser
 from tests.delivery_builder import EXTRACT_DATE, KEY, stage, write_delivery
 
 DEPT = "Hæmatologisk Afdeling X, Odense Universitetshospital"
@@ -25,14 +26,14 @@ def test_encodings_and_line_ends_give_the_same_staging(tmp_path, encoding, bom, 
     assert con.execute("select count(*) from stg_drugs").fetchone() == (9,)
     assert con.execute("select count(*) from stg_quarantine").fetchone() == (0,)
     raw = (folder / "departments.csv").read_bytes()
-    _, facts = read_raw("departments.csv", raw, FILES_BY_NAME["departments"], KEY)
+    _, facts = read_raw("departments.csv", raw, FILES_BY_NAME["departments"], Pseudonymiser(KEY))
     assert facts["encoding"] == {"utf-8": "utf-8-sig" if bom else "utf-8", "cp1252": "cp1252"}[encoding]
     assert facts["line_ending"] == ("CRLF" if newline == "\r\n" else "LF")
 
 
 def test_cp1252_euro_and_quotes_decode(tmp_path):
     raw = "department_code;department_name;hospital;region\n1;Afd „Øst“ €;H;Sjælland\n".encode("cp1252")
-    frame, facts = read_raw("departments.csv", raw, FILES_BY_NAME["departments"], KEY)
+    frame, facts = read_raw("departments.csv", raw, FILES_BY_NAME["departments"], Pseudonymiser(KEY))
     assert facts["encoding"] == "cp1252"
     assert frame["department_name"].to_list() == ["Afd „Øst“ €"]
 

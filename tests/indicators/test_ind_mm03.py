@@ -1,0 +1,92 @@
+"""MM03 Cyclophosphamide priming 2 g/m²."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from staging_rows import Deck, outcomes, row
+
+HARVEST = "2024-06-11"
+
+
+def harvested(deck, name, body=True):
+    deck.patient(name)
+    deck.procedure(name, HARVEST, "leukaferese")
+    if body:
+        deck.body(name, "2024-05-25", 180, 80)           # BSA 2,0 m²
+
+
+def test_mm03_rules(tmp_path):
+    deck = Deck()
+    harvested(deck, "g_m2")
+    deck.course("g_m2", "mobilisering", "2024-06-01", "Cy2")
+    harvested(deck, "flat_mg")
+    deck.course("flat_mg", "mobilisering", "2024-06-01", [("cyclophosphamide", 4000, "mg", "1")])
+    harvested(deck, "mg_kg")
+    deck.course("mg_kg", "mobilisering", "2024-06-01", [("cyclophosphamide", 50, "mg/kg", "1")])
+    harvested(deck, "two_days")
+    deck.course("two_days", "mobilisering", "2024-06-01", [("cyclophosphamide", 1, "g/m2", "1-2")])
+    harvested(deck, "minus_10_pct")
+    deck.course("minus_10_pct", "mobilisering", "2024-06-01", [("cyclophosphamide", 1800, "mg/m2", "1")])
+    harvested(deck, "plus_10_pct")
+    deck.course("plus_10_pct", "mobilisering", "2024-06-01", [("cyclophosphamide", 2200, "mg/m2", "1")])
+    harvested(deck, "below_tolerance")
+    deck.course("below_tolerance", "mobilisering", "2024-06-01", [("cyclophosphamide", 1790, "mg/m2", "1")])
+    harvested(deck, "low_dose")
+    deck.course("low_dose", "mobilisering", "2024-06-01", [("cyclophosphamide", 1.5, "g/m2", "1")])
+    harvested(deck, "gcsf_only")
+    deck.course("gcsf_only", "mobilisering", "2024-06-01", [("L03AA02", 10, "mg", "1-5")])
+    harvested(deck, "day_30_before")
+    deck.course("day_30_before", "mobilisering", "2024-05-12", "Cy2")
+    harvested(deck, "day_31_before")
+    deck.course("day_31_before", "mobilisering", "2024-05-11", "Cy2")
+    harvested(deck, "on_harvest_day")
+    deck.course("on_harvest_day", "mobilisering", HARVEST, "Cy2")
+    harvested(deck, "induction_only")
+    deck.course("induction_only", "induktion", "2024-06-01", "VCd")
+    harvested(deck, "bsa_unknown", body=False)
+    deck.course("bsa_unknown", "mobilisering", "2024-06-01", [("cyclophosphamide", 4000, "mg", "1")])
+    harvested(deck, "bsa_not_needed", body=False)
+    deck.course("bsa_not_needed", "mobilisering", "2024-06-01", "Cy2")
+    harvested(deck, "days_missing")
+    deck.course("days_missing", "mobilisering", "2024-06-01", [("cyclophosphamide", 2, "g/m2", None)])
+    harvested(deck, "latest_of_two")
+    deck.course("latest_of_two", "mobilisering", "2024-05-20", [("cyclophosphamide", 1, "g/m2", "1")])
+    deck.course("latest_of_two", "mobilisering", "2024-06-01", "Cy2")
+    harvested(deck, "gcsf_course_after_priming")
+    deck.course("gcsf_course_after_priming", "mobilisering", "2024-06-01", "Cy2")
+    deck.course("gcsf_course_after_priming", "mobilisering", "2024-06-05", [("L03AA02", 10, "mg", "1-5")])
+    deck.patient("no_harvest")
+    deck.course("no_harvest", "mobilisering", "2024-06-01", "Cy2")
+    con = deck.build(tmp_path / "t.duckdb", indicators=("MM03",))
+    expected = {
+        "g_m2": ("met", "MET"),
+        "flat_mg": ("met", "MET"),
+        "mg_kg": ("met", "MET"),
+        "two_days": ("met", "MET"),
+        "minus_10_pct": ("met", "MET"),
+        "plus_10_pct": ("met", "MET"),
+        "below_tolerance": ("not_met", "PRIMING_DOSE"),
+        "low_dose": ("not_met", "PRIMING_DOSE"),
+        "gcsf_only": ("not_met", "PRIMING_WITHOUT_CYCLOPHOSPHAMIDE"),
+        "day_30_before": ("met", "MET"),
+        "day_31_before": ("not_met", "NO_PRIMING"),
+        "on_harvest_day": ("not_met", "NO_PRIMING"),
+        "induction_only": ("not_met", "NO_PRIMING"),
+        "bsa_unknown": ("unknown", "BSA_UNKNOWN"),
+        "bsa_not_needed": ("met", "MET"),
+        "days_missing": ("unknown", "DOSE_UNKNOWN"),
+        "latest_of_two": ("met", "MET"),
+        "gcsf_course_after_priming": ("met", "MET"),
+        "no_harvest": None,
+    }
+    assert outcomes(con, "MM03", expected) == expected
+    low = row(con, "MM03", "low_dose")
+    assert "cyclophosphamide 1500 mg/m² given" in low["reason_text"]
+    assert "2000 mg/m² ± 10 % expected" in low["reason_text"]
+    values = json.loads(row(con, "MM03", "flat_mg")["values_json"])
+    assert values["bsa_m2"] == pytest.approx(2.0)
+    assert values["cyclophosphamide_mg_m2_given"] == pytest.approx(2000)
+    assert values["days_before_harvest"] == 10

@@ -1,0 +1,83 @@
+"""MM04 Melphalan dose by renal function, unknown precedence, never-rounded CrCl."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from staging_rows import Deck, outcomes, row
+
+START = "2025-03-10"
+
+
+def conditioned(deck, name, melphalan, creatinine_mg_dl=None, body=(180, 80), birth="1965-01-01"):
+    """Conditioning on START; a man aged 60 on the sample day, 80 kg unless told otherwise."""
+    deck.patient(name, birth=birth)
+    deck.course(name, "konditionering", START, melphalan)
+    if creatinine_mg_dl is not None:
+        deck.lab(name, "2025-03-08", "kreatinin", creatinine_mg_dl, "mg/dL")
+    if body is not None:
+        deck.body(name, "2025-03-01", *body)
+
+
+# (140 − 60) × 80 / (72 × c): c = 1,0 → 88,9 ml/min; c = 4,0 → 22,2 ml/min
+NORMAL, LOW = 1.0, 4.0
+
+
+def test_mm04_rules(tmp_path):
+    deck = Deck()
+    conditioned(deck, "full_normal", "Mel200", NORMAL)
+    conditioned(deck, "reduced_low", "Mel140", LOW)
+    conditioned(deck, "full_low", "Mel200", LOW)
+    conditioned(deck, "reduced_normal", "Mel140", NORMAL)
+    conditioned(deck, "other_dose", [("melphalan", 170, "mg/m2", "1")], NORMAL)
+    conditioned(deck, "other_dose_crcl_unknown", [("melphalan", 170, "mg/m2", "1")], None)
+    conditioned(deck, "within_5_pct", [("melphalan", 95, "mg/m2", "1-2")], NORMAL)           # 190
+    conditioned(deck, "outside_5_pct", [("melphalan", 94.9, "mg/m2", "1-2")], NORMAL)        # 189,8
+    conditioned(deck, "crcl_unknown", "Mel200", None)
+    conditioned(deck, "bsa_unknown", [("melphalan", 400, "mg", "1")], NORMAL, body=(None, 80))
+    conditioned(deck, "both_unknown", [("melphalan", 400, "mg", "1")], None, body=None)
+    conditioned(deck, "flat_mg_known_bsa", [("melphalan", 400, "mg", "1")], NORMAL)          # 200 mg/m²
+    # (140 − 60) × 80 / (72 × 2,966) = 29,97 ml/min: shown "29,9", compared unrounded: < 30
+    conditioned(deck, "crcl_29_97", "Mel200", 2.966)
+    deck.patient("no_melphalan")
+    deck.course("no_melphalan", "konditionering", START, [("L01AD01", 300, "mg/m2", "1")])    # BEAM-like carmustine
+    con = deck.build(tmp_path / "t.duckdb", indicators=("MM04",))
+    expected = {
+        "full_normal": ("met", "MET"),
+        "reduced_low": ("met", "MET"),
+        "full_low": ("not_met", "FULL_DOSE_DESPITE_LOW_CRCL"),
+        "reduced_normal": ("not_met", "REDUCED_WITHOUT_RENAL_INDICATION"),
+        "other_dose": ("not_met", "MELPHALAN_DOSE_OTHER"),
+        "other_dose_crcl_unknown": ("not_met", "MELPHALAN_DOSE_OTHER"),
+        "within_5_pct": ("met", "MET"),
+        "outside_5_pct": ("not_met", "MELPHALAN_DOSE_OTHER"),
+        "crcl_unknown": ("unknown", "CRCL_UNKNOWN"),
+        "bsa_unknown": ("unknown", "BSA_UNKNOWN"),
+        "both_unknown": ("unknown", "CRCL_UNKNOWN"),
+        "flat_mg_known_bsa": ("met", "MET"),
+        "crcl_29_97": ("not_met", "FULL_DOSE_DESPITE_LOW_CRCL"),
+        "no_melphalan": None,
+    }
+    assert outcomes(con, "MM04", expected) == expected
+
+    text = row(con, "MM04", "full_low")["reason_text"]
+    assert text.startswith("Rec 3 (A/B): CrCl 22,2 ml/min < 30")
+    assert "→ melphalan 140 mg/m² expected; melphalan 200 mg/m² given" in text
+    edge = row(con, "MM04", "crcl_29_97")
+    assert "CrCl 29,9 ml/min < 30" in edge["reason_text"]
+    values = json.loads(edge["values_json"])
+    assert values["crcl_ml_min"] == pytest.approx(80 * 80 / (72 * 2.966))
+    assert values["melphalan_mg_m2_expected"] == 140
+    assert values["creatinine_sample_date"] == "2025-03-08"
+    assert values["weight_kg"] == 80
+
+
+def test_mm04_index_is_the_first_conditioning_with_melphalan(tmp_path):
+    deck = Deck()
+    conditioned(deck, "tandem", "Mel200", NORMAL)
+    deck.course("tandem", "konditionering", "2025-06-10", "Mel140")
+    con = deck.build(tmp_path / "t.duckdb", indicators=("MM04",))
+    result = row(con, "MM04", "tandem")
+    assert (result["status"], str(result["index_date"])) == ("met", START)

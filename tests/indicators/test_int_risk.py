@@ -1,0 +1,129 @@
+"""int_risk: the high-risk rules, every rule that fired, standard vs unknown, the cut-off."""
+
+from __future__ import annotations
+
+from staging_rows import Deck, pseudonym_of
+
+
+def risks(con, names):
+    found = {p: (r, rules) for p, r, rules in con.execute("select pseudonym, risk, risk_rules from int_risk").fetchall()}
+    return {name: found.get(pseudonym_of(name)) for name in names}
+
+
+def fish_panel(deck, name, when="2024-01-12", **positive):
+    """del17p, t4_14 and gain1q tested; keyword aberration=(result, fraction) overrides or adds."""
+    results = {"del17p": ("neg", None), "t4_14": ("neg", None), "gain1q": ("neg", None), **positive}
+    for aberration, (result, fraction) in results.items():
+        deck.cyto(name, when, aberration, result, fraction)
+
+
+def test_cytogenetic_rules(tmp_path):
+    deck = Deck()
+    for name in ("standard", "amp1q_tested", "missing_t4_14", "nothing", "del17p_large", "del17p_small",
+                 "del17p_no_fraction_plus_t4_14", "del17p_large_plus_t4_14", "tp53", "del1p_biallelic",
+                 "gain_and_amp_one_hrca", "t14_16_and_del1p", "three_rules"):
+        deck.patient(name)
+        deck.course(name, "induktion", "2024-02-01", "VRd", cycles=4, cycle_length=21)
+    fish_panel(deck, "standard")
+    deck.cyto("amp1q_tested", "2024-01-12", "del17p", "neg")
+    deck.cyto("amp1q_tested", "2024-01-12", "t4_14", "neg")
+    deck.cyto("amp1q_tested", "2024-01-12", "amp1q", "neg")
+    deck.cyto("missing_t4_14", "2024-01-12", "del17p", "neg")
+    deck.cyto("missing_t4_14", "2024-01-12", "gain1q", "neg")
+    fish_panel(deck, "del17p_large", del17p=("pos", 20))          # ≥ 20 % inclusive
+    fish_panel(deck, "del17p_small", del17p=("pos", 19.9))        # one HRCA below 20 %: not high
+    fish_panel(deck, "del17p_no_fraction_plus_t4_14", del17p=("pos", None), t4_14=("pos", 50))
+    fish_panel(deck, "del17p_large_plus_t4_14", del17p=("pos", 35), t4_14=("pos", 50))
+    fish_panel(deck, "tp53", tp53_mut=("pos", None))
+    fish_panel(deck, "del1p_biallelic", del1p_biallelic=("pos", None))
+    fish_panel(deck, "gain_and_amp_one_hrca", gain1q=("pos", 30), amp1q=("pos", 30))
+    fish_panel(deck, "t14_16_and_del1p", t14_16=("pos", 40), del1p=("pos", 40))
+    fish_panel(deck, "three_rules", del17p=("pos", 60), t14_20=("pos", 60))
+    deck.lab("three_rules", "2024-01-12", "cirk_plasmaceller", 2.5, "%")
+    con = deck.build(tmp_path / "t.duckdb", indicators=())
+    expected = {
+        "standard": ("standard", ""),
+        "amp1q_tested": ("standard", ""),
+        "missing_t4_14": ("unknown", ""),
+        "nothing": ("unknown", ""),
+        "del17p_large": ("high", "1"),
+        "del17p_small": ("standard", ""),
+        "del17p_no_fraction_plus_t4_14": ("high", "3"),
+        "del17p_large_plus_t4_14": ("high", "1;3"),
+        "tp53": ("high", "1"),
+        "del1p_biallelic": ("high", "2"),
+        "gain_and_amp_one_hrca": ("standard", ""),
+        "t14_16_and_del1p": ("high", "3"),
+        "three_rules": ("high", "1;3;5"),
+    }
+    assert risks(con, expected) == expected
+
+
+def test_b2m_with_normal_renal_function_circulating_cells_and_extramedullary(tmp_path):
+    deck = Deck()
+    names = ("b2m_normal_creatinine", "b2m_high_creatinine", "b2m_below", "b2m_creatinine_8_days_away",
+             "b2m_tie_takes_earlier", "b2m_nearest_wins", "b2m_without_creatinine", "cpc_above", "cpc_at_2",
+             "ekstraossos", "paraossos")
+    for name in names:
+        extramedullary = {"ekstraossos": "ekstraossøs", "paraossos": "paraossøs"}.get(name, "nej")
+        deck.patient(name, extramedullary=extramedullary)
+        deck.course(name, "induktion", "2024-02-01", "VRd", cycles=4, cycle_length=21)
+        fish_panel(deck, name)
+    deck.lab("b2m_normal_creatinine", "2024-01-15", "b2m", 5.5, "mg/L")           # ≥ 5,5 inclusive
+    deck.lab("b2m_normal_creatinine", "2024-01-15", "kreatinin", 1.19, "mg/dL")
+    deck.lab("b2m_high_creatinine", "2024-01-15", "b2m", 8.0, "mg/L")
+    deck.lab("b2m_high_creatinine", "2024-01-15", "kreatinin", 106.08, "µmol/L")   # exactly 1,2 mg/dL: not < 1,2
+    deck.lab("b2m_below", "2024-01-15", "b2m", 5.4, "mg/L")
+    deck.lab("b2m_below", "2024-01-15", "kreatinin", 70, "µmol/L")
+    deck.lab("b2m_creatinine_8_days_away", "2024-01-20", "b2m", 7.0, "mg/L")
+    deck.lab("b2m_creatinine_8_days_away", "2024-01-12", "kreatinin", 70, "µmol/L")
+    deck.lab("b2m_tie_takes_earlier", "2024-01-20", "b2m", 7.0, "mg/L")
+    deck.lab("b2m_tie_takes_earlier", "2024-01-17", "kreatinin", 150, "µmol/L")   # earlier: 1,70 mg/dL
+    deck.lab("b2m_tie_takes_earlier", "2024-01-23", "kreatinin", 70, "µmol/L")
+    deck.lab("b2m_nearest_wins", "2024-01-20", "b2m", 7.0, "mg/L")
+    deck.lab("b2m_nearest_wins", "2024-01-15", "kreatinin", 150, "µmol/L")
+    deck.lab("b2m_nearest_wins", "2024-01-22", "kreatinin", 70, "µmol/L")
+    deck.lab("b2m_without_creatinine", "2024-01-20", "b2m", 9.0, "mg/L")
+    deck.lab("cpc_above", "2024-01-20", "cirk_plasmaceller", 2.01, "%")
+    deck.lab("cpc_at_2", "2024-01-20", "cirk_plasmaceller", 2.0, "%")
+    con = deck.build(tmp_path / "t.duckdb", indicators=())
+    expected = {
+        "b2m_normal_creatinine": ("high", "4"),
+        "b2m_high_creatinine": ("standard", ""),
+        "b2m_below": ("standard", ""),
+        "b2m_creatinine_8_days_away": ("standard", ""),
+        "b2m_tie_takes_earlier": ("standard", ""),
+        "b2m_nearest_wins": ("high", "4"),
+        "b2m_without_creatinine": ("standard", ""),
+        "cpc_above": ("high", "5"),
+        "cpc_at_2": ("standard", ""),
+        "ekstraossos": ("high", "6"),
+        "paraossos": ("standard", ""),
+    }
+    assert risks(con, expected) == expected
+
+
+def test_results_count_up_to_the_first_induction_start_or_60_days(tmp_path):
+    deck = Deck()
+    deck.patient("on_induction_day")
+    deck.course("on_induction_day", "induktion", "2024-02-01", "VRd")
+    fish_panel(deck, "on_induction_day", when="2024-02-01", t4_14=("pos", 50), gain1q=("pos", 50))
+    deck.patient("after_induction")
+    deck.course("after_induction", "induktion", "2024-02-01", "VRd")
+    fish_panel(deck, "after_induction", when="2024-02-02", t4_14=("pos", 50), gain1q=("pos", 50))
+    deck.lab("after_induction", "2024-02-02", "cirk_plasmaceller", 10, "%")
+    deck.patient("no_induction_day_60", dx="2024-01-10")
+    fish_panel(deck, "no_induction_day_60", when="2024-03-10", t4_14=("pos", 50), gain1q=("pos", 50))
+    deck.patient("no_induction_day_61", dx="2024-01-10")
+    fish_panel(deck, "no_induction_day_61", when="2024-03-11", t4_14=("pos", 50), gain1q=("pos", 50))
+    con = deck.build(tmp_path / "t.duckdb", indicators=())
+    expected = {
+        "on_induction_day": ("high", "3"),
+        "after_induction": ("unknown", ""),     # nothing sampled in time: not even tested
+        "no_induction_day_60": ("high", "3"),
+        "no_induction_day_61": ("unknown", ""),
+    }
+    assert risks(con, expected) == expected
+    cutoff = con.execute("select risk_cutoff_date::varchar from int_risk where pseudonym = ?",
+                         [pseudonym_of("no_induction_day_60")]).fetchone()[0]
+    assert cutoff == "2024-03-10"

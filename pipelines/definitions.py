@@ -31,5 +31,5 @@ def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDef
 
 defs = build_definitions(
     Path("out/dagster/audit.duckdb"),
-    AuditConfig(extract_path=str(_SAMPLE), extract_date="2026-11-01", output_dir="out/dagster"),
+    AuditConfig(extract_path=str(_SAMPLE), output_dir="out/dagster"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
@@ -21,8 +22,12 @@ class AuditConfig(dg.ConfigurableResource):
     output_dir: str
     parameters: str = "{}"
 
-    def extract_day(self) -> date | None:
-        return date.fromisoformat(self.extract_date) if self.extract_date else None
+    def extract_day(self) -> date:
+        """The configured date, else the delivery manifest's ``extracted_at``."""
+        from pipelines.ingest.delivery import resolve_extract_date
+
+        given = date.fromisoformat(self.extract_date) if self.extract_date else None
+        return resolve_extract_date(Path(self.extract_path), given)
 
     def parameter_values(self) -> dict[str, float | int | str]:
         return parameters.resolve(json.loads(self.parameters or "{}"))

@@ -54,7 +54,7 @@ def _asset_for(model: Model) -> AssetsDefinition:
     def _table(context: AssetExecutionContext) -> MaterializeResult:
         audit = context.resources.audit
         with context.resources.duckdb.get_connection() as con:
-            prepare_session(con, audit.extract_date, audit.parameters)
+            prepare_session(con, audit.extract_day(), audit.parameters)
             rows = build_model(con, model)
             metadata = _metadata(con, model, rows)
         return MaterializeResult(metadata=metadata)

@@ -12,7 +12,6 @@ from dagster_duckdb import DuckDBResource
 from pipelines.ingest.delivery import open_delivery
 from pipelines.ingest.raw_reader import read_raw
 from pipelines.ingest.staging import build_staging
-from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import FILES
 from pipelines.lib.pseudonym import Pseudonymiser, key_from_env
 from pipelines.lib.sql_loader import set_variables
@@ -34,9 +33,7 @@ RECONCILIATION_KEY = dg.AssetKey(["staging", "stg_reconciliation"])
 def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
     """Read the delivery (folder or zip), check its manifest, decode each file and load it."""
     delivery = open_delivery(Path(audit.extract_path))
-    manifest_date = delivery.manifest_extract_date()
-    if manifest_date and audit.extract_day() and manifest_date != audit.extract_day():
-        raise DeliveryRefused("manifest.json", f"extracted_at {manifest_date} differs from the run's extract date {audit.extract_date}")
+    extract_date = audit.extract_day()
     pseudonymise = Pseudonymiser(key_from_env())
     frames = {}
     for dfile in FILES:
@@ -50,7 +47,7 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
             con.unregister("raw_frame")
         con.execute("create or replace table raw_delivery_info (extract_id varchar, source varchar, extract_date date)")
         con.execute("insert into raw_delivery_info values (?, ?, ?::date)",
-                    [delivery.extract_id, Path(audit.extract_path).name, audit.extract_date or None])
+                    [delivery.extract_id, Path(audit.extract_path).name, extract_date.isoformat()])
         con.execute("create or replace table raw_file_info (file varchar, sha256 varchar, encoding varchar, line_ending varchar, extra_columns varchar[])")
         for dfile in FILES:
             _, facts = frames[dfile.name]

@@ -1,0 +1,74 @@
+"""Benchmark: the whole `myeloma-audit run` on synthetic deliveries of growing size.
+
+Prints, per size: rows in the delivery, wall time of the command from process start,
+rows per second, peak RSS of the run, the time DuckDB needs only to parse the same CSV
+files (the floor), and the time of each pipeline step (from run.json). Numbers only:
+this is not a test.
+
+    python benchmarks/run_scale.py --patients 10000 100000 [--workdir /tmp/bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.extract_format import FILES
+from pipelines.synth.generator import write_delivery
+
+
+def parse_floor(folder: Path) -> float:
+    """DuckDB reading every file as text columns: a lower bound for any ingest."""
+    con = duckdb.connect()
+    started = time.monotonic()
+    for dfile in FILES:
+        path = folder / dfile.filename
+        con.execute(f"select count(*) from read_csv('{path}', delim=';', header=true, all_varchar=true, "
+                    f"encoding='latin-1', strict_mode=false, null_padding=true)").fetchone()
+    return time.monotonic() - started
+
+
+def run_audit_process(folder: Path, out: Path) -> tuple[float, float, dict]:
+    env = dict(os.environ, MYELOMA_AUDIT_KEY="benchmark-key")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(folder), "--out", str(out)],
+                          env=env, capture_output=True, text=True)
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"run failed:\n{proc.stderr[-2000:]}")
+    peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+    return wall, peak_kb / 1024, json.loads((out / "run.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="myeloma-bench-"))
+    print(f"{'patients':>9} {'rows':>10} {'wall s':>7} {'rows/s':>9} {'peak MB':>8} {'parse s':>8} {'ratio':>6}  steps")
+    for n in args.patients:
+        folder = workdir / f"delivery-{n}"
+        if not folder.exists():
+            write_delivery(folder, n, args.seed)
+        wall, peak_mb, record = run_audit_process(folder, workdir / f"out-{n}")
+        floor = parse_floor(folder)
+        rows = record["rows"]["in"]
+        steps = ", ".join(f"{k.split('__')[-1]} {v:.1f}" for k, v in sorted(record.get("step_seconds", {}).items(),
+                                                                           key=lambda kv: -kv[1])[:6])
+        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  {steps}")
+
+
+if __name__ == "__main__":
+    main()

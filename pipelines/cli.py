@@ -93,11 +93,18 @@ def _synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _show_progress_on(stream) -> None:
     progress = logging.getLogger("myeloma_audit")
     progress.setLevel(logging.INFO)
-    progress.addHandler(logging.StreamHandler(sys.stderr))
+    progress.propagate = False
+    for handler in list(progress.handlers):
+        progress.removeHandler(handler)
+    progress.addHandler(logging.StreamHandler(stream))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _show_progress_on(sys.stderr)
     os.umask(0o077)  # outputs hold pseudonymised patient data: owner-only by default
     try:
         return {"run": _run, "synth": _synth}[args.command](args)

@@ -93,18 +93,24 @@ def _synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _show_progress_on(stream) -> None:
+class _ProgressToStderr(logging.Handler):
+    """Progress lines to whatever ``sys.stderr`` is at the moment (stdout stays for results)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr, flush=True)
+
+
+def _show_progress() -> None:
     progress = logging.getLogger("myeloma_audit")
     progress.setLevel(logging.INFO)
     progress.propagate = False
-    for handler in list(progress.handlers):
-        progress.removeHandler(handler)
-    progress.addHandler(logging.StreamHandler(stream))
+    if not any(isinstance(h, _ProgressToStderr) for h in progress.handlers):
+        progress.addHandler(_ProgressToStderr())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _show_progress_on(sys.stderr)
+    _show_progress()
     os.umask(0o077)  # outputs hold pseudonymised patient data: owner-only by default
     try:
         return {"run": _run, "synth": _synth}[args.command](args)

@@ -144,3 +144,17 @@ def test_extract_date_from_manifest_or_option(tmp_path):
     with_manifest = write_delivery(tmp_path / "m")
     with pytest.raises(DeliveryRefused, match="extracted_at is 2025-12-01"):
         resolve_extract_date(with_manifest, EXTRACT_DATE.replace(day=2))
+
+
+def test_empty_file_is_refused_naming_it(tmp_path):
+    folder = write_delivery(tmp_path / "d", manifest=False)
+    (folder / "responses.csv").write_bytes(b"")
+    with pytest.raises(DeliveryRefused) as info:
+        stage(folder, tmp_path / "t.duckdb")
+    assert (info.value.file, info.value.line) == ("responses.csv", 1)
+
+
+def test_duplicate_header_column_is_refused(tmp_path):
+    err = refusal(tmp_path, replace={"procedures": ["cpr;procedure_date;procedure;sks_code;procedure", "1203614417;12-12-2024;asct;;x"]},
+                  manifest=False)
+    assert (err.file, err.line, err.column) == ("procedures.csv", 1, "procedure")

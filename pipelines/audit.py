@@ -14,9 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.errors import DagsterAssetCheckFailedError  # not re-exported at top level in 1.13
 
 from pipelines.ingest.delivery import resolve_extract_date
 from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, key_from_env
+from pipelines.lib.errors import QualityBlocked
 from pipelines.lib.progress import progress_logger_for
 from pipelines.lib.publish import incoming_dir, publish, publish_lock
 
@@ -70,6 +72,20 @@ def _key_in_environment(key: bytes):
             os.environ[KEY_ENV] = previous
 
 
+def _blocked(staging: Path, out_dir: Path) -> QualityBlocked:
+    """Keep the failed run's quality report (not its results) where the user can read it."""
+    report = out_dir.parent / f"{out_dir.name}.blocked-quality"
+    shutil.rmtree(report, ignore_errors=True)
+    failed = []
+    if (staging / "quality").is_dir():
+        shutil.copytree(staging / "quality", report)
+        failed = sorted(p.stem for p in (report / "failing_rows").glob("*.csv")) if (report / "failing_rows").is_dir() else []
+    return QualityBlocked(
+        "blocking data-quality checks failed" + (f" on {', '.join(failed)}" if failed else "")
+        + f"; indicators were not computed and nothing was published. See {report / 'index.html'}"
+    )
+
+
 def run_audit(
     extract: Path = SAMPLE_DELIVERY,
     out_dir: Path = Path("out"),
@@ -97,8 +113,11 @@ def run_audit(
             timings: dict[str, float] = {}
             defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings))
             with _key_in_environment(key):
-                defs.resolve_job_def(AUDIT_JOB).execute_in_process(
-                    instance=dg.DagsterInstance.ephemeral(), run_config={"loggers": {"progress": {}}})
+                try:
+                    defs.resolve_job_def(AUDIT_JOB).execute_in_process(
+                        instance=dg.DagsterInstance.ephemeral(), run_config={"loggers": {"progress": {}}})
+                except DagsterAssetCheckFailedError:
+                    raise _blocked(staging, out_dir) from None
             record = json.loads((staging / "run.json").read_text(encoding="utf-8"))
             record["seconds"] = round(time.monotonic() - started, 2)
             record["step_seconds"] = timings

@@ -9,10 +9,12 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.indicators.assets import INDICATOR_ASSETS
 from pipelines.ingest.assets import raw_delivery, staging_tables
+from pipelines.quality.assets import rpt_quality_flags
+from pipelines.quality.checks import QUALITY_CHECKS
 from pipelines.reports.contract import results_contract
 from pipelines.resources import AuditConfig
 
-ASSETS = [raw_delivery, staging_tables, *INDICATOR_ASSETS, results_contract]
+ASSETS = [raw_delivery, staging_tables, *INDICATOR_ASSETS, rpt_quality_flags, results_contract]
 audit_job = dg.define_asset_job("audit_job", selection=dg.AssetSelection.all(),
                                 description="The whole audit of one delivery, ingest to results.")
 
@@ -22,6 +24,7 @@ _SAMPLE = Path(__file__).resolve().parents[1] / "data_samples" / "sample_deliver
 def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDefinition | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
+        asset_checks=QUALITY_CHECKS,
         jobs=[audit_job],
         resources={"duckdb": DuckDBResource(database=str(database)), "audit": audit},
         loggers={"progress": progress} if progress else None,

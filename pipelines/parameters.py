@@ -22,6 +22,8 @@ DEFAULTS: dict[str, float | int | str] = {
     "risk_normal_creatinine_max_mg_dl": 1.2,
     "risk_b2m_creatinine_max_days": 7,
     "risk_cpc_min_pct": 2,
+    # data quality: share of patients with a variable present, below which a figure is flagged
+    "completeness_threshold": 0.90,
     # MM01
     "mm01_window_days": 30,
     # MM02 / MM08 / MM12 induction

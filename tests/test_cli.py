@@ -132,3 +132,18 @@ def test_no_clear_cpr_in_any_output_table_or_message(tmp_path):
     leaks = [(where, cpr) for where, text in haystacks.items() for cpr in needles if cpr in text]
     assert leaks == []
     assert len(haystacks) > 15
+
+
+def test_blocking_quality_failure_publishes_nothing_but_keeps_the_quality_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    out = tmp_path / "out"
+    run_audit(write_delivery(tmp_path / "good"), out)
+    before = snapshot(out)
+    # a diagnosis whose department is not in departments.csv: region/hospital results would be wrong
+    bad = write_delivery(tmp_path / "bad", {"diagnoses": ["0807580128;01-02-2025;DC900;9999999;1;ingen;2;nej;J;;J;"]})
+    code = cli.main(["run", "--extract", str(bad), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "blocking data-quality checks failed" in err and "stg_diagnoses" in err
+    assert snapshot(out) == before
+    assert (tmp_path / "out.blocked-quality" / "index.html").is_file()

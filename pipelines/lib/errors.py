@@ -22,3 +22,7 @@ class DeliveryRefused(AuditError):
 
 class RunLocked(AuditError):
     pass
+
+
+class QualityBlocked(AuditError):
+    """Blocking data-quality checks failed: indicators would be wrong, so nothing is published."""

@@ -14,6 +14,7 @@ from pipelines.resources import AuditConfig
 
 PATIENT_RESULTS_KEY = dg.AssetKey(["reports", "rpt_patient_results"])
 SUMMARY_KEY = dg.AssetKey(["reports", "rpt_indicator_summary"])
+QUALITY_FLAGS_KEY = dg.AssetKey(["reports", "rpt_quality_flags"])
 
 CONTRACT_FILES = {
     "patient_results": "reports/contract_patient_results.sql",
@@ -63,7 +64,7 @@ def run_record(con, audit: AuditConfig) -> dict:
 @dg.asset(
     key=["reports", "results_contract"],
     group_name="reports",
-    deps=[PATIENT_RESULTS_KEY, SUMMARY_KEY, QUARANTINE_KEY, RECONCILIATION_KEY],
+    deps=[PATIENT_RESULTS_KEY, SUMMARY_KEY, QUALITY_FLAGS_KEY, QUARANTINE_KEY, RECONCILIATION_KEY],
 )
 def results_contract(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig) -> dg.MaterializeResult:
     """patient_results.csv, indicator_summary.csv, quarantine.csv (+ Parquet) and run.json."""

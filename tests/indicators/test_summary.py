@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from dagster import AssetKey, ConfigurableResource, materialize
+from dagster import AssetKey, materialize
 from dagster_duckdb import DuckDBResource
 from statsmodels.stats.proportion import proportion_confint
 
 from pipelines.indicators.build import models
 from pipelines.indicators.catalogue import CATALOGUE
+from pipelines.resources import AuditConfig
 from staging_rows import Deck, create_staging
 
 SUMMARY_COLUMNS = [
@@ -77,13 +78,6 @@ def test_summary_counts_proportions_and_standards(tmp_path):
     assert totals[2024] == {8}
 
 
-class AuditSettings(ConfigurableResource):
-    """Stands in for the lead's ``audit`` resource: the fields the assets read."""
-
-    extract_date: str
-    parameters: str = "{}"
-
-
 def test_dagster_assets_build_every_layer(tmp_path):
     from pipelines.indicators.assets import INDICATOR_ASSETS
 
@@ -99,7 +93,8 @@ def test_dagster_assets_build_every_layer(tmp_path):
         INDICATOR_ASSETS,
         selection=selection,
         resources={"duckdb": DuckDBResource(database=str(database)),
-                   "audit": AuditSettings(extract_date="2026-11-01", parameters='{"hdt_age_limit": 65}')},
+                   "audit": AuditConfig(extract_path=str(tmp_path / "no-delivery"), extract_date="2026-11-01",
+                                        output_dir=str(tmp_path), parameters='{"hdt_age_limit": 65}')},
     )
     assert result.success
     events = {e.materialization.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}

@@ -1,0 +1,12 @@
+"""Data quality of the staging layer (issue 4).
+
+- ``expectations/<stg_table>.json``: one Great Expectations suite per staging table
+  (severity ``error`` = blocking, ``warn``; a one-line ``why`` each).
+- ``gx_duckdb``: GX's SQL path made to work on DuckDB (the one patch, pinned by a test).
+- ``runner``: validates suites inside DuckDB, lists every failing row, Data Docs.
+- ``checks``: the Dagster asset checks (``QUALITY_CHECKS``).
+- ``completeness``: completeness per unit and per-indicator quality flags.
+
+Great Expectations is imported only inside ``gx_duckdb``/``docs``/the runner's functions
+(it costs seconds); importing ``pipelines.quality.checks`` does not import it.
+"""

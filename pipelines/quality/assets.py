@@ -1,0 +1,19 @@
+"""Data quality next to every indicator figure: completeness per unit and the flags."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.quality.completeness import quality_flags
+from pipelines.resources import AuditConfig
+
+SUMMARY_KEY = dg.AssetKey(["reports", "rpt_indicator_summary"])
+
+
+@dg.asset(key=["reports", "rpt_quality_flags"], group_name="reports", deps=[SUMMARY_KEY])
+def rpt_quality_flags(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig) -> dg.MaterializeResult:
+    """Per indicator × unit: inputs that failed a blocking expectation, and variables the
+    indicator needs that are present in fewer than `completeness_threshold` of patients."""
+    with duckdb.get_connection() as con:
+        table = quality_flags(con, threshold=audit.parameter_values()["completeness_threshold"])
+        flagged, total = con.execute(f"select count(*) filter (where quality_flag), count(*) from {table}").fetchone()
+    return dg.MaterializeResult(metadata={"rows": total, "flagged": flagged})

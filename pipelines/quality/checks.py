@@ -1,0 +1,109 @@
+"""Dagster asset checks: one per staging asset, running its expectation suite with Great
+Expectations inside DuckDB (``pipelines/quality/runner.py``).
+
+- ``blocking=True`` for every suite with an ``error`` expectation: when one fails, the check
+  fails with severity ERROR and Dagster does not run the assets downstream of that staging
+  table (the indicators). ``warn`` expectations fail the check with severity WARN only.
+- An engine error (GX could not evaluate a rule, a query failed) raises: the check *errors*
+  (the step fails, downstream assets do not run); it is never reported as failed data.
+- Metadata: per failed expectation its severity, why, count and the failing rows (``_line``
+  and pseudonym / course_id / department_code; complete up to ``METADATA_ROW_LIMIT`` per
+  expectation, and always complete in ``quality/failing_rows/<table>.csv`` and in the DuckDB
+  table ``qa_failing_rows``), plus the Data Docs path ``<output_dir>/quality/index.html``.
+- Resources: ``duckdb`` (DuckDBResource) and ``audit`` (AuditConfig). GX works on a cursor of
+  the resource's own connection and closes it before the check returns.
+
+Wire into the definitions with ``dg.Definitions(..., asset_checks=QUALITY_CHECKS)``; for
+``dg.materialize`` pass them among the assets: ``dg.materialize([*ASSETS, *QUALITY_CHECKS])``.
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.ingest.assets import STG_KEYS
+from pipelines.lib.extract_format import FILES
+from pipelines.quality.suites import expectations, has_blocking
+from pipelines.resources import AuditConfig
+
+CHECK_NAME = "expectation_suite"
+METADATA_ROW_LIMIT = 10_000
+STG_KEY_BY_TABLE = {f.stg_table: STG_KEYS[f.name] for f in FILES}
+
+
+def quality_dir(audit: AuditConfig) -> Path:
+    return Path(audit.output_dir) / "quality"
+
+
+def _failed_table(outcome) -> str:
+    lines = ["| expectation | severity | failing rows | why |", "|---|---|---|---|"]
+    for o in outcome.errors + outcome.warnings:
+        count = o.failing_count if o.failing_lines else f"observed {o.observed_value}"
+        lines.append(f"| {o.name} | {o.severity} | {count} | {o.why} |")
+    return "\n".join(lines)
+
+
+def _failing_rows(outcome, id_column: str) -> dict:
+    rows = {}
+    for o in outcome.errors + outcome.warnings:
+        rows[o.name] = {
+            "severity": o.severity,
+            "count": o.failing_count,
+            "_line": o.failing_lines[:METADATA_ROW_LIMIT],
+            id_column: o.failing_ids[:METADATA_ROW_LIMIT],
+            "complete": len(o.failing_lines) <= METADATA_ROW_LIMIT,
+        }
+    return rows
+
+
+def _build_check(table: str) -> dg.AssetChecksDefinition:
+    infos = expectations(table)
+    n_error = sum(e.severity == "error" for e in infos)
+    blocking = has_blocking(table)
+    description = (
+        f"Great Expectations suite expectations/{table}.json, validated inside DuckDB: {len(infos)} expectations, "
+        f"{n_error} blocking (error), {len(infos) - n_error} warn. Failing rows: quality/failing_rows/{table}.csv.")
+
+    @dg.asset_check(
+        asset=STG_KEY_BY_TABLE[table],
+        name=CHECK_NAME,
+        description=description,
+        blocking=blocking,
+        # No additional_deps on the other staging tables a suite reads: the staging
+        # multi-asset writes them all in one step before any check runs, and such deps
+        # would make blocking checks wait on each other in a cycle (drugs <-> courses).
+    )
+    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, audit: AuditConfig) -> dg.AssetCheckResult:
+        from pipelines.quality.runner import record_outcomes, run_suite
+        from pipelines.quality.suites import id_column
+
+        docs = quality_dir(audit)
+        with duckdb.get_connection() as con:
+            # Raises QualityEngineError when a rule could not be evaluated: the check errors.
+            outcome = run_suite(con, table, docs_dir=docs, run_name=context.run.run_id)
+            record_outcomes(con, [outcome])
+        context.log.info(f"{outcome.summary()} ({outcome.seconds:.1f} s)")
+        metadata: dict[str, object] = {
+            "expectations": len(outcome.outcomes),
+            "failed_error": len(outcome.errors),
+            "failed_warn": len(outcome.warnings),
+            "seconds": round(outcome.seconds, 2),
+            "data_docs": dg.MetadataValue.path(str((docs / "index.html").absolute())),
+            "failing_rows_csv": dg.MetadataValue.path(str((docs / "failing_rows" / f"{table}.csv").absolute())),
+        }
+        if not outcome.passed:
+            metadata["failed_expectations"] = dg.MetadataValue.md(_failed_table(outcome))
+            metadata["failing_rows"] = dg.MetadataValue.json(_failing_rows(outcome, id_column(table)))
+        return dg.AssetCheckResult(
+            passed=outcome.passed,
+            severity=dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN,
+            description=outcome.summary(),
+            metadata=metadata,
+        )
+
+    return _check
+
+
+QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_build_check(f.stg_table) for f in FILES]

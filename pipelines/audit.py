@@ -108,8 +108,10 @@ def run_audit(
     with publish_lock(out_dir):
         staging = incoming_dir(out_dir)
         try:
+            previous = out_dir / "patient_results.csv"  # still the published run until the swap
             audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
-                                output_dir=str(staging), parameters=json.dumps(parameters or {}))
+                                output_dir=str(staging), parameters=json.dumps(parameters or {}),
+                                previous_results=str(previous) if previous.is_file() else "")
             timings: dict[str, float] = {}
             defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings))
             with _key_in_environment(key):

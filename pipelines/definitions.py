@@ -11,10 +11,11 @@ from pipelines.indicators.assets import INDICATOR_ASSETS
 from pipelines.ingest.assets import raw_delivery, staging_tables
 from pipelines.quality.assets import rpt_quality_flags
 from pipelines.quality.checks import QUALITY_CHECKS
+from pipelines.reports.assets import REPORT_ASSETS
 from pipelines.reports.contract import results_contract
 from pipelines.resources import AuditConfig
 
-ASSETS = [raw_delivery, staging_tables, *INDICATOR_ASSETS, rpt_quality_flags, results_contract]
+ASSETS = [raw_delivery, staging_tables, *INDICATOR_ASSETS, rpt_quality_flags, results_contract, *REPORT_ASSETS]
 audit_job = dg.define_asset_job("audit_job", selection=dg.AssetSelection.all(),
                                 description="The whole audit of one delivery, ingest to results.")
 

@@ -21,6 +21,7 @@ class AuditConfig(dg.ConfigurableResource):
     extract_date: str = ""
     output_dir: str
     parameters: str = "{}"
+    previous_results: str = ""  # the previous run's patient_results.csv, for new/persisting/resolved
 
     def extract_day(self) -> date:
         """The configured date, else the delivery manifest's ``extracted_at``."""

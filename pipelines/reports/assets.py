@@ -1,0 +1,92 @@
+"""The reports layer's assets: national report (internal and publication), departmental
+deviation lists with the audit-to-audit comparison, and the dashboards. Each wraps one part
+of ``writer.write_reports`` and writes under the run's output folder."""
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.ingest.assets import STG_KEYS
+from pipelines.reports.contract import PATIENT_RESULTS_KEY, SUMMARY_KEY
+from pipelines.reports.writer import write_dashboards, write_departments, write_national, write_reports
+from pipelines.resources import AuditConfig
+
+__all__ = ["REPORT_ASSETS", "ReportsConfig", "write_reports"]
+
+NATIONAL_REPORT_KEY = dg.AssetKey(["reports", "rpt_national_report"])
+DEPARTMENT_LISTS_KEY = dg.AssetKey(["reports", "rpt_department_lists"])
+DASHBOARDS_KEY = dg.AssetKey(["reports", "rpt_dashboards"])
+QUALITY_FLAGS_KEY = dg.AssetKey(["reports", "rpt_quality_flags"])  # optional input: read when present
+INPUTS = [PATIENT_RESULTS_KEY, SUMMARY_KEY, STG_KEYS["departments"]]
+
+
+class ReportsConfig(dg.Config):
+    """Run configuration of the report assets."""
+
+    previous_results: str = ""
+    """The previous audit's ``patient_results.csv``; empty: no audit-to-audit comparison."""
+
+
+def _previous(config: ReportsConfig, audit: AuditConfig) -> Path | None:
+    path = config.previous_results or getattr(audit, "previous_results", "") or ""
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"previous results not found: {path} (expected a patient_results.csv of an earlier run)")
+    return Path(path)
+
+
+def _metadata(values: dict, out_dir: Path, files: list[str]) -> dict:
+    meta = {k: v for k, v in values.items() if isinstance(v, (int, float, str, bool)) and not k.endswith("_md")}
+    meta.update({f"file_{Path(f).stem}": dg.MetadataValue.path(str(out_dir / f)) for f in files})
+    return meta
+
+
+@dg.asset(key=NATIONAL_REPORT_KEY, group_name="reports", deps=[*INPUTS, QUALITY_FLAGS_KEY])
+def rpt_national_report(context: dg.AssetExecutionContext, config: ReportsConfig, duckdb: DuckDBResource,
+                        audit: AuditConfig) -> dg.MaterializeResult:
+    """National report (national_report.html, internal and unsuppressed, with the comparison
+    with the previous audit when configured) and its publication variant with small-cell
+    suppression (national_report_publication.html, indicator_summary_publication.csv):
+    per indicator a trend chart, a funnel plot and Danmark → region → hospital → department
+    tables for the current year and the two before, and a generated method section."""
+    out_dir = Path(audit.output_dir)
+    with duckdb.get_connection() as con:
+        values = write_national(con, out_dir, _previous(config, audit), parameters=audit.parameter_values())
+    context.log.info(f"national reports for {values['years']}: {values['suppressed_lt5']} cells <5, "
+                     f"{values['suppressed_x']} complementary x, {values['withheld_proportions']} proportions withheld")
+    meta = _metadata(values, out_dir, ["national_report.html", "national_report_publication.html",
+                                       "indicator_summary_publication.csv"])
+    meta["years"] = ", ".join(str(y) for y in values["years"])
+    meta["preview"] = dg.MetadataValue.md(values["preview_md"])
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(key=DEPARTMENT_LISTS_KEY, group_name="reports", deps=INPUTS)
+def rpt_department_lists(context: dg.AssetExecutionContext, config: ReportsConfig, duckdb: DuckDBResource,
+                         audit: AuditConfig) -> dg.MaterializeResult:
+    """Per department (departments/<safe name>/): every not_met, unknown and justified patient
+    with reason and values used, as Danish CSV, Excel and HTML, each deviation marked new,
+    persisting or resolved against the previous audit when configured."""
+    out_dir = Path(audit.output_dir)
+    with duckdb.get_connection() as con:
+        values = write_departments(con, out_dir, _previous(config, audit))
+    context.log.info(f"deviation lists for {values['departments']} departments ({values['deviation_rows']} rows)")
+    return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["departments"]))
+
+
+@dg.asset(key=DASHBOARDS_KEY, group_name="reports", deps=[*INPUTS, NATIONAL_REPORT_KEY, DEPARTMENT_LISTS_KEY])
+def rpt_dashboards(context: dg.AssetExecutionContext, config: ReportsConfig, duckdb: DuckDBResource,
+                   audit: AuditConfig) -> dg.MaterializeResult:
+    """Static offline dashboards: dashboard.html (national) and departments/<safe name>/dashboard.html:
+    indicator tiles against the standard, trends, the department's funnel position and the
+    patient list behind every figure (paged, with CSV)."""
+    out_dir = Path(audit.output_dir)
+    with duckdb.get_connection() as con:
+        values = write_dashboards(con, out_dir, _previous(config, audit))
+    context.log.info(f"{values['dashboards']} dashboards")
+    return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["dashboard.html"]))
+
+
+REPORT_ASSETS = [rpt_national_report, rpt_department_lists, rpt_dashboards]

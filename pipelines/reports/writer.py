@@ -1,0 +1,87 @@
+"""The reports layer as plain functions on a DuckDB connection (no Dagster; ``assets.py`` wraps
+them). ``write_reports`` writes everything; the three parts write what one asset owns.
+
+Output folder:
+
+* ``national_report.html`` — internal national report (unsuppressed), with the comparison
+  with the previous audit when one is given;
+* ``national_report_publication.html`` and ``indicator_summary_publication.csv`` — the
+  publication variant with small-cell suppression;
+* ``dashboard.html`` and ``patienter/<indicator>.{html,csv}`` — the national dashboard;
+* ``departments/<safe name>/`` per department: ``afvigelser.{csv,xlsx,html}``,
+  ``dashboard.html`` and ``patienter/<indicator>.{html,csv}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.reports import dashboard, deviations, national
+from pipelines.reports.data import ReportData, load
+from pipelines.reports.files import safe_names
+
+
+def _context(data: ReportData) -> dict:
+    return {"extract_id": data.extract_id,
+            "extract_date": data.extract_date.isoformat() if data.extract_date else None}
+
+
+def _deviations(data: ReportData, previous_results: Path | None) -> tuple[pl.DataFrame, bool]:
+    previous = deviations.read_previous(Path(previous_results)) if previous_results else None
+    return deviations.compare(data, previous), previous is not None
+
+
+def department_folders(data: ReportData, deviation_rows: pl.DataFrame) -> dict[str, str]:
+    """Department code → safe folder name, for every department with results or resolved deviations."""
+    codes = set(data.departments["department_code"].to_list()) | set(deviation_rows["department_code"].to_list())
+    return safe_names(codes)
+
+
+def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
+                   parameters: dict | None = None, report_year: int | None = None) -> dict:
+    data = load(con, report_year)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, compared = _deviations(data, previous_results)
+    comparison = deviations.comparison_summary(rows, data, Path(previous_results).name) if compared else None
+    counts = national.write_national_reports(data, out_dir, parameters=parameters, comparison=comparison,
+                                             page_context=_context(data))
+    return {**counts, "years": data.years, "compared": compared}
+
+
+def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
+                      report_year: int | None = None) -> dict:
+    data = load(con, report_year)
+    rows, compared = _deviations(data, previous_results)
+    folders = department_folders(data, rows)
+    lists = deviations.write_department_lists(data, out_dir, rows, folders, compared,
+                                              Path(previous_results).name if compared else None, _context(data))
+    changes = rows["change"].value_counts().to_dicts() if compared else []
+    return {"departments": len(lists), "deviation_rows": sum(d.rows for d in lists),
+            **{f"changes_{c['change']}": c["count"] for c in changes}}
+
+
+def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
+                     report_year: int | None = None) -> dict:
+    data = load(con, report_year)
+    rows, _ = _deviations(data, previous_results)
+    folders = department_folders(data, rows)
+    context = _context(data)
+    dashboard.write_national_dashboard(data, out_dir, folders, context)
+    for code in data.departments["department_code"].to_list():
+        dashboard.write_department_dashboard(data, out_dir, code, folders[code], context)
+    return {"dashboards": 1 + data.departments.height}
+
+
+def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None, *,
+                  parameters: dict | None = None, report_year: int | None = None) -> dict:
+    """Every report into ``out_dir``; ``previous_results`` is the previous run's
+    ``patient_results.csv`` (or None: no comparison). Returns counts for metadata."""
+    out_dir = Path(out_dir)
+    return {
+        **write_national(con, out_dir, previous_results, parameters=parameters, report_year=report_year),
+        **write_departments(con, out_dir, previous_results, report_year=report_year),
+        **write_dashboards(con, out_dir, previous_results, report_year=report_year),
+    }

@@ -1,0 +1,157 @@
+"""Departmental deviation lists (CSV, Excel, HTML) and the audit-to-audit comparison."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines.reports.files import safe_names
+from pipelines.reports.writer import write_departments, write_national
+from tests.reports.report_rows import connect
+
+DEPARTMENTS = [("D1", "Hæmatologisk Afdeling, Aarhus", "AUH", "Midtjylland"),
+               ("../evil", "Afd. <b>fed</b>", "AUH", "Midtjylland")]
+HOSTILE = '=HYPERLINK("http://x","klik") <script>alert(1)</script>'
+
+
+def result(pseudonym, indicator, status, department="D1", text=None, values=None, day=date(2026, 3, 1)):
+    return {"pseudonym": pseudonym, "indicator_id": indicator, "status": status,
+            "reason_code": {"met": "MET", "not_met": "NO_HDT", "unknown": "CRCL_UNKNOWN", "justified": "DIED",
+                            "excluded": "DIED", "pending": "WINDOW_OPEN"}[status],
+            "reason_text": text or f"Rec 1 (A): {status}", "index_date": day, "guideline_version": "v1.5",
+            "department_code": department, "risk": "standard", "risk_rules": "",
+            "values_json": json.dumps(values or {"crcl_ml_min": 24.5, "dose_mg_m2": 200})}
+
+
+CURRENT = [
+    result("P00000000000000a1", "MM01", "not_met", text=HOSTILE),          # persisting (was unknown)
+    result("P00000000000000a2", "MM01", "unknown"),                         # new (was met)
+    result("P00000000000000a3", "MM04", "justified"),                       # new (absent before)
+    result("P00000000000000a4", "MM04", "met"),                             # resolved (was not_met)
+    result("P00000000000000a5", "MM05", "met"),
+    result("P00000000000000b1", "MM01", "not_met", department="../evil"),   # new
+]
+PREVIOUS = [  # pseudonym, indicator_id, status, department_code (contract columns, some upper-case hex)
+    ("P00000000000000A1", "MM01", "unknown", "D1"),
+    ("P00000000000000a2", "MM01", "met", "D1"),
+    ("P00000000000000a4", "MM04", "not_met", "D1"),
+    ("P00000000000000a9", "MM06", "not_met", "D1"),                         # resolved: no longer in population
+    ("P00000000000000b9", "MM06", "unknown", "../evil"),                     # resolved
+]
+
+
+def write_previous(path: Path) -> Path:
+    columns = ["pseudonym", "indicator_id", "status", "reason_code", "reason_text", "index_date",
+               "guideline_version", "department_code", "risk", "risk_rules"]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for pseudonym, indicator, status, department in PREVIOUS:
+            writer.writerow([pseudonym, indicator, status, "X", f"before: {status}", "2025-05-01", "v1.5", department,
+                             "standard", ""])
+    return path
+
+
+def read_danish(path: Path) -> list[dict]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8")), delimiter=";"))
+
+
+@pytest.fixture
+def run(tmp_path):
+    con = connect(tmp_path / "audit.duckdb", CURRENT, departments=DEPARTMENTS)
+    out = tmp_path / "out"
+    previous = write_previous(tmp_path / "previous_patient_results.csv")
+    values = write_departments(con, out, previous)
+    national = write_national(con, out, previous)
+    folders = safe_names(["D1", "../evil"])
+    return out, folders, values, national
+
+
+def test_one_safe_folder_per_department_with_all_three_formats(run):
+    out, folders, values, _ = run
+    assert values["departments"] == 2
+    assert sorted(p.name for p in (out / "departments").iterdir()) == sorted(folders.values())
+    assert folders["D1"] == "D1" and ".." not in folders["../evil"]
+    for folder in folders.values():
+        assert {"afvigelser.csv", "afvigelser.xlsx", "afvigelser.html"} <= {p.name for p in (out / "departments" / folder).iterdir()}
+    assert not (out.parent / "evil").exists()
+
+
+def test_the_list_holds_every_deviation_marked_against_the_previous_audit(run):
+    out, folders, _, _ = run
+    rows = read_danish(out / "departments" / folders["D1"] / "afvigelser.csv")
+    marks = {(r["pseudonym"], r["indikator"]): (r["status"], r["ændring"], r["tidligere_status"]) for r in rows}
+    assert marks == {
+        ("P00000000000000a1", "MM01"): ("ikke opfyldt", "vedvarende", "uoplyst"),
+        ("P00000000000000a2", "MM01"): ("uoplyst", "ny", ""),
+        ("P00000000000000a3", "MM04"): ("begrundet afvigelse", "ny", ""),
+        ("P00000000000000a4", "MM04"): ("opfyldt", "løst", "ikke opfyldt"),
+        ("P00000000000000a9", "MM06"): ("ikke i populationen", "løst", "ikke opfyldt"),
+    }
+    reasons = {r["pseudonym"]: r["årsag"] for r in rows}
+    assert reasons["P00000000000000a4"] == "Rec 1 (A): met", "a resolved deviation shows the current result"
+    assert reasons["P00000000000000a9"] == "before: not_met", "…or the old reason when out of the population"
+    first = next(r for r in rows if r["pseudonym"] == "P00000000000000a1")
+    assert first["årsag"].startswith("'=HYPERLINK"), "formula neutralised"
+    assert first["værdier"] == "crcl_ml_min = 24,5; dose_mg_m2 = 200"
+    assert first["indeksdato"] == "2026-03-01" and first["indikatortitel"] == "Vurdering med henblik på HDT"
+    other = read_danish(out / "departments" / folders["../evil"] / "afvigelser.csv")
+    assert {(r["pseudonym"], r["ændring"]) for r in other} == {("P00000000000000b1", "ny"), ("P00000000000000b9", "løst")}
+
+
+def test_html_list_is_escaped_and_shows_the_counts(run):
+    out, folders, _, _ = run
+    page = (out / "departments" / folders["D1"] / "afvigelser.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'data-indicator="MM01"><td>MM01 Vurdering med henblik på HDT</td><td class="num">1</td><td class="num">1</td>' in page
+    assert '<td class="num" data-col="ny">1</td><td class="num" data-col="vedvarende">1</td><td class="num" data-col="løst">0</td>' in page
+    evil = (out / "departments" / folders["../evil"] / "afvigelser.html").read_text(encoding="utf-8")
+    assert "Afd. &lt;b&gt;fed&lt;/b&gt;" in evil and "<b>fed</b>" not in evil
+
+
+def test_xlsx_has_an_overview_and_one_sheet_per_indicator(run):
+    out, folders, _, _ = run
+    with zipfile.ZipFile(out / "departments" / folders["D1"] / "afvigelser.xlsx") as z:
+        workbook = z.read("xl/workbook.xml").decode()
+        strings = z.read("xl/sharedStrings.xml").decode()
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert workbook.count("<sheet ") == 13 and 'name="Oversigt"' in workbook and 'name="MM12"' in workbook
+    assert "værdi: crcl_ml_min" in strings and "'=HYPERLINK" in strings
+    assert all("<f>" not in s for s in sheets)
+    assert all('state="frozen"' in s and "<autoFilter" in s for s in sheets)
+
+
+def test_national_report_shows_the_comparison_counts(run):
+    out, _, _, national = run
+    assert national["compared"] is True
+    page = (out / "national_report.html").read_text(encoding="utf-8")
+    assert "Sammenligning med forrige audit" in page and "previous_patient_results.csv" in page
+    total = page.split('<tr class="level-national"><td>I alt</td>')[1].split("</tr>")[0]
+    assert [int(v) for v in total.replace('<td class="num">', "").split("</td>") if v.strip()] == [3, 1, 3]
+
+
+def test_without_previous_results_there_is_no_comparison(tmp_path):
+    con = connect(tmp_path / "audit.duckdb", CURRENT, departments=DEPARTMENTS)
+    values = write_departments(con, tmp_path / "out", None)
+    rows = read_danish(tmp_path / "out" / "departments" / "D1" / "afvigelser.csv")
+    assert len(rows) == 3 and {r["ændring"] for r in rows} == {""}
+    assert not any(k.startswith("changes_") for k in values)
+    page = (tmp_path / "out" / "departments" / "D1" / "afvigelser.html").read_text(encoding="utf-8")
+    assert "Ingen tidligere audit angivet" in page
+
+
+def test_previous_results_of_the_wrong_shape_are_refused(tmp_path):
+    con = connect(tmp_path / "audit.duckdb", CURRENT, departments=DEPARTMENTS)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="missing pseudonym"):
+        write_departments(con, tmp_path / "out", bad)

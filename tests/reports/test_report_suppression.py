@@ -1,0 +1,371 @@
+"""Small-cell suppression of the publication variant, attacked from the published files.
+
+The attacker here is independent of ``pipelines.reports.suppression``: it reads only
+``indicator_summary_publication.csv`` (and the published HTML), rebuilds every linear
+relation a reader can see (row sums; Danmark = Σ regions, region = Σ its hospitals,
+hospital = Σ its departments; per count) and tries to recover each suppressed cell by
+(1) solving relations with one unknown, iteratively, (2) exact Gaussian elimination over
+the rationals, (3) bound propagation (``<5`` is 0–4, ``x`` ≥ 5). Any success fails the
+test, as does a recoverable denominator − numerator of 1–4.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import io
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.reports import suppression
+from pipelines.reports.data import load
+from pipelines.reports.national import write_national_reports
+from tests.reports.report_rows import DEPARTMENTS, cohort, connect
+
+COUNTS = ["met", "not_met", "unknown", "denominator", "justified", "excluded", "pending", "total"]
+STATUSES = ["met", "not_met", "unknown", "justified", "excluded", "pending"]
+DMN = "dmn"  # denominator − numerator: never published
+BIG = 10**9
+
+
+def read_published(path: Path) -> pl.DataFrame:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "publication CSV must start with a UTF-8 BOM"
+    return pl.read_csv(io.BytesIO(raw[3:]), separator=";", infer_schema=False)
+
+
+def _relations(rows: list[dict]) -> list[list[tuple[tuple[int, str], int]]]:
+    """Σ coefficient × cell = 0 for every relation a reader of the table can write down."""
+    rels = []
+    for i in range(len(rows)):
+        rels.append([((i, "denominator"), 1), ((i, "met"), -1), ((i, "not_met"), -1), ((i, "unknown"), -1)])
+        rels.append([((i, "total"), 1)] + [((i, c), -1) for c in STATUSES])
+        rels.append([((i, "total"), 1), ((i, "denominator"), -1), ((i, "justified"), -1), ((i, "excluded"), -1),
+                     ((i, "pending"), -1)])
+        rels.append([((i, DMN), 1), ((i, "denominator"), -1), ((i, "met"), 1)])
+    level = defaultdict(list)
+    for i, r in enumerate(rows):
+        level[r["level"]].append(i)
+    groups = [(level["national"], level["region"])]
+    for i in level["region"]:
+        groups.append(([i], [j for j in level["hospital"] if rows[j]["region"] == rows[i]["unit"]]))
+    for i in level["hospital"]:
+        groups.append(([i], [j for j in level["department"] if rows[j]["hospital"] == rows[i]["unit"]]))
+    for upper, lower in groups:
+        if upper and lower:
+            for c in COUNTS + [DMN]:
+                rels.append([((j, c), 1) for j in upper] + [((j, c), -1) for j in lower])
+    return rels
+
+
+def _parse(rows: list[dict]) -> tuple[dict, dict]:
+    """Known values and the markers of unknown cells ('<5', 'x', or 'hidden')."""
+    known, unknown = {}, {}
+    for i, r in enumerate(rows):
+        for c in COUNTS:
+            value = r[c]
+            if value.isdigit():
+                known[(i, c)] = int(value)
+            else:
+                assert value in ("<5", "x"), value
+                unknown[(i, c)] = value
+        unknown[(i, DMN)] = "hidden"
+    return known, unknown
+
+
+def attack_iteratively(rels, known: dict) -> dict:
+    """Solve every relation with exactly one unknown, again and again."""
+    solved = dict(known)
+    changed = True
+    while changed:
+        changed = False
+        for rel in rels:
+            missing = [(c, a) for c, a in rel if c not in solved]
+            if len(missing) == 1:
+                (cell, coefficient), = missing
+                solved[cell] = -sum(a * solved[c] for c, a in rel if c in solved) // coefficient
+                changed = True
+    return {c: v for c, v in solved.items() if c not in known}
+
+
+def attack_exactly(rels, known: dict, unknown: dict) -> set:
+    """Cells fixed by the relations: exact elimination over the rationals (RREF)."""
+    cells = sorted(unknown)
+    index = {c: k for k, c in enumerate(cells)}
+    pivots: dict[int, dict[int, Fraction]] = {}
+    for rel in rels:
+        row: dict[int, Fraction] = {}
+        for c, a in rel:
+            if c in index:
+                row[index[c]] = row.get(index[c], Fraction(0)) + a
+        row = {k: v for k, v in row.items() if v}
+        for k in sorted(k for k in row if k in pivots):
+            if k in row:
+                factor = row[k]
+                for j, v in pivots[k].items():
+                    row[j] = row.get(j, Fraction(0)) - factor * v
+                row = {j: v for j, v in row.items() if v}
+        if not row:
+            continue
+        p = min(row)
+        row = {j: v / row[p] for j, v in row.items()}
+        for other in pivots.values():
+            if p in other:
+                factor = other[p]
+                for j, v in row.items():
+                    other[j] = other.get(j, Fraction(0)) - factor * v
+                for j in [j for j, v in other.items() if not v]:
+                    del other[j]
+        pivots[p] = row
+    return {cells[p] for p, row in pivots.items() if len(row) == 1}
+
+
+def attack_bounds(rels, known: dict, unknown: dict) -> dict:
+    lo = {c: (0 if m != "x" else 5) for c, m in unknown.items()}
+    hi = {c: (4 if m == "<5" else BIG) for c, m in unknown.items()}
+    for _ in range(1000):
+        changed = False
+        for rel in rels:
+            terms = [(c, a) for c, a in rel if c in lo]
+            if not terms:
+                continue
+            constant = sum(a * known[c] for c, a in rel if c not in lo)
+            for c, a in terms:
+                rest_lo = sum(a2 * (lo[c2] if a2 > 0 else hi[c2]) for c2, a2 in terms if c2 != c)
+                rest_hi = sum(a2 * (hi[c2] if a2 > 0 else lo[c2]) for c2, a2 in terms if c2 != c)
+                low, high = -constant - rest_hi, -constant - rest_lo  # range of a·x
+                new = (low, high) if a > 0 else (-high, -low)
+                new_lo, new_hi = max(lo[c], new[0]), min(hi[c], new[1])
+                if (new_lo, new_hi) != (lo[c], hi[c]):
+                    lo[c], hi[c] = new_lo, new_hi
+                    changed = True
+        if not changed:
+            break
+    return {c: lo[c] for c in lo if lo[c] == hi[c]}
+
+
+def recovered_cells(published: pl.DataFrame) -> list[str]:
+    """Every suppressed (indicator, year, unit, column) an attacker recovers; empty when
+    protected. (A hidden denominator − numerator: see ``true_dmn_exposed``.)"""
+    leaks = []
+    for (indicator, year), block in published.group_by(["indicator_id", "year"], maintain_order=True):
+        rows = block.to_dicts()
+        known, unknown = _parse(rows)
+        rels = _relations(rows)
+        found = set(attack_iteratively(rels, known)) | attack_exactly(rels, known, unknown)
+        found |= set(attack_bounds(rels, known, unknown))
+        leaks += [f"{indicator} {year} {rows[i]['unit']} {column}" for i, column in sorted(found) if column != DMN]
+    return leaks
+
+
+def true_dmn_exposed(published: pl.DataFrame, truth: pl.DataFrame) -> list[str]:
+    """Hidden denominator − numerator of 1–4 that the attacks recover."""
+    values = {(r["indicator_id"], str(r["year"]), r["level"], r["unit"]): r["denominator"] - r["met"]
+              for r in truth.iter_rows(named=True)}
+    leaks = []
+    for (indicator, year), block in published.group_by(["indicator_id", "year"], maintain_order=True):
+        rows = block.to_dicts()
+        known, unknown = _parse(rows)
+        rels = _relations(rows)
+        found = set(attack_iteratively(rels, known)) | attack_exactly(rels, known, unknown) | set(
+            attack_bounds(rels, known, unknown))
+        for i, column in found:
+            if column == DMN and 1 <= values[(indicator, year, rows[i]["level"], rows[i]["unit"])] <= 4:
+                leaks.append(f"{indicator} {year} {rows[i]['unit']}")
+    return leaks
+
+
+@pytest.fixture(scope="module")
+def published_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("publication")
+    con = connect(tmp / "audit.duckdb")
+    data = load(con)
+    write_national_reports(data, tmp)
+    return tmp, read_published(tmp / "indicator_summary_publication.csv"), data.summary
+
+
+def test_no_suppressed_cell_can_be_recovered(published_run):
+    _, published, _ = published_run
+    assert published.height > 500
+    assert recovered_cells(published) == []
+
+
+def test_no_hidden_denominator_minus_numerator_of_one_to_four_can_be_recovered(published_run):
+    _, published, truth = published_run
+    assert true_dmn_exposed(published, truth) == []
+
+
+def test_counts_of_one_to_four_are_shown_as_fewer_than_five_and_numbers_are_true(published_run):
+    _, published, truth = published_run
+    truth = truth.filter(pl.col("year").is_in(published["year"].cast(pl.Int64).unique().to_list()))
+    assert published.height == truth.height
+    for shown, real in zip(published.iter_rows(named=True), truth.iter_rows(named=True)):
+        assert (shown["indicator_id"], shown["unit"]) == (real["indicator_id"], real["unit"])
+        for c in COUNTS:
+            value = real[c]
+            if 1 <= value <= 4:
+                assert shown[c] == "<5", (shown["unit"], c, value)
+            elif shown[c] == "<5":
+                assert value == 0
+            elif shown[c] == "x":
+                assert value >= 5
+            else:
+                assert int(shown[c]) == value
+        assert shown["numerator"] == shown["met"]
+
+
+def test_proportion_and_interval_are_withheld_exactly_when_the_spec_says(published_run):
+    _, published, truth = published_run
+    for shown, real in zip(published.iter_rows(named=True), truth.filter(
+            pl.col("year").is_in(published["year"].cast(pl.Int64).unique().to_list())).iter_rows(named=True)):
+        small = 1 <= real["denominator"] - real["met"] <= 4
+        hidden = not (shown["met"].isdigit() and shown["denominator"].isdigit())
+        if small or hidden or not real["denominator"]:
+            assert shown["proportion"] is None and shown["ci_low"] is None and shown["ci_high"] is None, shown
+            assert shown["standard_met"] is None
+        else:
+            assert float(shown["proportion"].replace(",", ".")) == pytest.approx(real["proportion"])
+            assert float(shown["ci_low"].replace(",", ".")) == pytest.approx(real["ci_low"])
+
+
+class _Cells(html.parser.HTMLParser):
+    """Text of every data-col cell of the summary tables, by (indicator, year, unit, col)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self.where, self.col, self.circles = {}, {}, None, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and "data-year" in a:
+            self.where = {"indicator": a["data-indicator"], "year": a["data-year"]}
+        elif tag == "tr" and "data-unit" in a:
+            self.where["unit"] = a["data-unit"]
+        elif tag == "td" and "data-col" in a and "unit" in self.where:
+            self.col = a["data-col"]
+            self.cells[(self.where["indicator"], self.where["year"], self.where["unit"], self.col)] = ""
+        elif tag == "circle" and "data-denominator" in a:
+            self.circles.append(a)
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self.col = None
+
+    def handle_data(self, data):
+        if self.col:
+            key = (self.where["indicator"], self.where["year"], self.where["unit"], self.col)
+            self.cells[key] += data.strip()
+
+
+def test_publication_html_shows_the_published_csv_and_nothing_more(published_run):
+    folder, published, _ = published_run
+    parser = _Cells()
+    parser.feed((folder / "national_report_publication.html").read_text(encoding="utf-8"))
+    assert parser.cells
+    for r in published.iter_rows(named=True):
+        for c in COUNTS:
+            shown = parser.cells[(r["indicator_id"], r["year"], r["unit"], c)]
+            assert shown.replace(".", "") == r[c], (r["indicator_id"], r["year"], r["unit"], c)
+        proportion = parser.cells[(r["indicator_id"], r["year"], r["unit"], "proportion")]
+        assert (proportion == "–") == (r["proportion"] is None)
+    # funnel points only for departments whose numerator and denominator are published
+    shown = {(r["unit"], r["met"], r["denominator"]) for r in published.iter_rows(named=True)
+             if r["level"] == "department"}
+    for circle in parser.circles:
+        assert (circle["data-unit"], circle["data-numerator"], circle["data-denominator"]) in shown
+
+
+def block(rows: list[tuple]) -> list[dict]:
+    """An indicator × year table from (level, unit, region, hospital, met, not_met, unknown,
+    justified, excluded, pending)."""
+    out = []
+    for level, unit, region, hospital, *counts in rows:
+        r = {"level": level, "unit": unit, "region": region, "hospital": hospital, **dict(zip(STATUSES, counts))}
+        r["denominator"] = r["met"] + r["not_met"] + r["unknown"]
+        r["total"] = sum(r[s] for s in STATUSES)
+        out.append(r)
+    return out
+
+
+def _publish(rows: list[dict]) -> pl.DataFrame:
+    cells = suppression.protect(rows)
+    return pl.DataFrame([{**{k: r[k] for k in ("level", "unit", "region", "hospital")}, "indicator_id": "MM99",
+                          "year": "2026", **{c: cells.get((i, c), str(r[c])) for c in COUNTS}}
+                         for i, r in enumerate(rows)])
+
+
+def test_two_small_cells_beside_a_total_of_eight_are_protected():
+    """4 + 4 = 8: both cells are 1–4, so a total of 8 would pin both at 4 by their bounds."""
+    rows = block([
+        ("national", "Danmark", None, None, 8, 0, 0, 0, 0, 0),
+        ("region", "A", "A", None, 4, 0, 0, 0, 0, 0),
+        ("region", "B", "B", None, 4, 0, 0, 0, 0, 0),
+        ("hospital", "HA", "A", "HA", 4, 0, 0, 0, 0, 0),
+        ("hospital", "HB", "B", "HB", 4, 0, 0, 0, 0, 0),
+        ("department", "DA", "A", "HA", 4, 0, 0, 0, 0, 0),
+        ("department", "DB", "B", "HB", 4, 0, 0, 0, 0, 0),
+    ])
+    published = _publish(rows)
+    assert recovered_cells(published) == []
+    assert published.filter(pl.col("unit") == "Danmark")["met"][0] != "8"
+
+
+def test_a_single_small_department_gets_complementary_cells_in_its_row_and_column():
+    rows = block([
+        ("national", "Danmark", None, None, 60, 10, 0, 0, 0, 0),
+        ("region", "A", "A", None, 60, 10, 0, 0, 0, 0),
+        ("hospital", "H", "A", "H", 60, 10, 0, 0, 0, 0),
+        ("department", "D1", "A", "H", 27, 3, 0, 0, 0, 0),
+        ("department", "D2", "A", "H", 33, 7, 0, 0, 0, 0),
+    ])
+    published = _publish(rows)
+    d1 = published.filter(pl.col("unit") == "D1").row(0, named=True)
+    assert d1["not_met"] == "<5"
+    assert recovered_cells(published) == []
+    # D1's row and D2's not_met must hide something more than the single small cell
+    assert sum(v in ("<5", "x") for v in published["not_met"].to_list()) >= 2
+    assert any(d1[c] in ("<5", "x") for c in ("met", "denominator"))
+
+
+def test_relations_are_checked_against_the_counts():
+    rows = block([("national", "Danmark", None, None, 5, 0, 0, 0, 0, 0),
+                  ("region", "A", "A", None, 6, 0, 0, 0, 0, 0)])
+    with pytest.raises(ValueError, match="break the relation"):
+        suppression.protect(rows)
+
+
+def test_hostile_and_unlisted_departments_stay_in_the_hierarchy(published_run):
+    _, published, _ = published_run
+    units = set(published["unit"].to_list())
+    assert {"../../etc/x", "CON", "9999999", "ukendt"} <= units
+    assert len(DEPARTMENTS) + 1 == published.filter(pl.col("level") == "department")["unit"].n_unique()
+    assert len(cohort()) > 5000
+
+
+def test_the_attacker_finds_what_primary_suppression_alone_leaves_open(published_run):
+    """Control: with only the cells of 1–4 hidden, the same attacks recover many of them."""
+    _, published, truth = published_run
+    naive = truth.filter(pl.col("year").is_in(published["year"].cast(pl.Int64).unique().to_list())).with_columns(
+        total=pl.sum_horizontal(*STATUSES), year=pl.col("year").cast(pl.String))
+    naive = naive.with_columns(
+        pl.when(pl.col(c).is_between(1, 4)).then(pl.lit("<5")).otherwise(pl.col(c).cast(pl.String)).alias(c)
+        for c in COUNTS)
+    leaks = recovered_cells(naive)
+    assert len(leaks) > 100
+    assert any(leak.endswith(" unknown") for leak in leaks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, scale", [(1, 0.3), (2, 0.5), (3, 1.5)])
+def test_random_small_cohorts_are_protected(tmp_path, seed, scale):
+    """Small registries (most counts tiny) and a larger one: protected, and the proportion
+    rule holds in every row."""
+    con = connect(tmp_path / "audit.duckdb", cohort(seed=seed, scale=scale))
+    data = load(con)
+    write_national_reports(data, tmp_path)
+    published = read_published(tmp_path / "indicator_summary_publication.csv")
+    assert recovered_cells(published) == []
+    assert true_dmn_exposed(published, data.summary) == []

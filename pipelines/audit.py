@@ -92,6 +92,7 @@ def run_audit(
     key: bytes | None = None,
     extract_date: date | None = None,
     parameters: dict | None = None,
+    previous_results: Path | None = None,
 ) -> RunSummary:
     """Run the audit; raises ``AuditError`` (clear message, nothing published) on failure."""
     from pipelines.definitions import build_definitions
@@ -108,7 +109,8 @@ def run_audit(
     with publish_lock(out_dir):
         staging = incoming_dir(out_dir)
         try:
-            previous = out_dir / "patient_results.csv"  # still the published run until the swap
+            # the run to compare with: given, else what is published in out_dir until the swap
+            previous = Path(previous_results) if previous_results else out_dir / "patient_results.csv"
             audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
                                 output_dir=str(staging), parameters=json.dumps(parameters or {}),
                                 previous_results=str(previous) if previous.is_file() else "")

@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="extract date written to manifest.json (default: 2026-11-01)")
     synth.add_argument("--clean", action="store_true", help="no deliberately dirty rows")
     synth.add_argument("--utf8", action="store_true", help="write UTF-8 instead of Windows-1252")
+
+    from pipelines.operations.commands import add_inbox_command, add_ui_command
+
+    add_ui_command(sub)
+    add_inbox_command(sub)
     return parser
 
 
@@ -113,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     _show_progress()
     os.umask(0o077)  # outputs hold pseudonymised patient data: owner-only by default
     try:
-        return {"run": _run, "synth": _synth}[args.command](args)
-    except AuditError as err:
-        print(f"myeloma-audit: {err}", file=sys.stderr)
+        handler = getattr(args, "handler", None) or {"run": _run, "synth": _synth}[args.command]
+        return handler(args)
+    except AuditError as err:  # scrubbed too: a refusal may quote a header cell or a zip entry name
+        print(f"myeloma-audit: {scrub(str(err))}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as err:  # a bug, not bad input: short message, scrubbed, no traceback unless asked
         if os.environ.get("MYELOMA_AUDIT_DEBUG"):

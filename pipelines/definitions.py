@@ -1,4 +1,5 @@
-"""Assembles the Dagster definitions: assets, checks, resources, job and executor."""
+"""Assembles the Dagster definitions: assets, checks, resources, jobs, schedules, sensors
+and the executor."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.indicators.assets import INDICATOR_ASSETS
+from pipelines.operations import OPERATION_JOBS, SCHEDULES, SENSORS
 from pipelines.ingest.assets import raw_delivery, staging_tables
 from pipelines.quality.assets import rpt_quality_flags
 from pipelines.quality.checks import QUALITY_CHECKS
@@ -33,7 +35,7 @@ def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDef
     )
 
 
-defs = build_definitions(
-    Path("out/dagster/audit.duckdb"),
-    AuditConfig(extract_path=str(_SAMPLE), output_dir="out/dagster"),
+defs = dg.Definitions.merge(
+    build_definitions(Path("out/dagster/audit.duckdb"), AuditConfig(extract_path=str(_SAMPLE), output_dir="out/dagster")),
+    dg.Definitions(jobs=OPERATION_JOBS, schedules=SCHEDULES, sensors=SENSORS),
 )

@@ -1,0 +1,245 @@
+"""Finding complete, new deliveries in an inbox folder.
+
+A delivery is a folder or a ``.zip`` dropped into the inbox. It is *complete* when
+
+- it has a ``manifest.json`` and every file it lists is there with the listed row count and
+  sha256 (checked by the same code the run uses, ``ingest.delivery.open_delivery``), or
+- it has no manifest, holds every file of the extract format, and nothing about it (names,
+  sizes, modification times) changed for ``settle_seconds`` of observation.
+
+Anything else is *waiting* (still being copied) and reported with its reason. A delivery
+that stays incomplete and unchanged for ``give_up_seconds`` is handed over anyway, so the
+run refuses it with a clear message once and it is never left waiting silently.
+
+The observations live in a small JSON-able ``state`` (the sensor's cursor, or a file beside
+the results for the ``inbox`` command), so a restart continues where it left off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+DEFAULT_SETTLE_SECONDS = 120
+DEFAULT_GIVE_UP_SECONDS = 6 * 3600
+# names copy tools give files and folders that are not finished yet
+PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".download", ".copying")
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+READY, WAITING = "ready", "waiting"
+
+
+@dataclass
+class InboxEntry:
+    """One thing in the inbox and what the scan made of it."""
+
+    path: Path
+    state: str                       # READY or WAITING
+    reason: str = ""                 # why it is waiting (or how it was handed over)
+    delivery_id: str = ""            # manifest extract_id, else the folder/zip name
+    extract_date: date | None = None  # manifest extracted_at, else a yyyy-mm-dd in the name
+    version: int = 1                 # manifest "version" (optional), for corrected re-deliveries
+    key: str = ""                    # identity of this exact delivery: "<id>@<digest>"
+    complete: bool = False           # False when handed over after give_up_seconds
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def period(self) -> str:
+        return period_of(self.extract_date) if self.extract_date else ""
+
+
+def period_of(day: date) -> str:
+    """The audit period a delivery belongs to: the month of its extract date."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def date_in_name(name: str) -> date | None:
+    for match in _DATE_IN_NAME.finditer(name):
+        try:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            continue
+    return None
+
+
+def candidates(inbox: Path) -> list[Path]:
+    """Folders and ``.zip`` files in the inbox, except hidden and half-named ones."""
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        return []
+    found = []
+    for path in sorted(inbox.iterdir()):
+        name = path.name
+        if name.startswith((".", "~")) or name.lower().endswith(PARTIAL_SUFFIXES):
+            continue
+        if path.is_dir() or (path.is_file() and name.lower().endswith(".zip")):
+            found.append(path)
+    return found
+
+
+def signature(path: Path) -> str:
+    """Cheap fingerprint of what is on disk now: every file's name, size and mtime."""
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        try:
+            st = file.stat()
+        except FileNotFoundError:  # removed while we looked: it is still changing
+            h.update(f"{file}:gone".encode())
+            continue
+        h.update(f"{file.relative_to(path) if file != path else file.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _describe(path: Path, manifest: dict | None) -> tuple[str, date | None, int]:
+    delivery_id = str(manifest.get("extract_id")) if manifest and manifest.get("extract_id") else path.name.removesuffix(".zip")
+    day = None
+    if manifest and manifest.get("extracted_at"):
+        try:
+            day = date.fromisoformat(str(manifest["extracted_at"])[:10])
+        except ValueError:
+            day = None
+    if day is None and not manifest:
+        day = date_in_name(path.name)
+    try:
+        version = int((manifest or {}).get("version", 1))
+    except (TypeError, ValueError):
+        version = 1
+    return delivery_id, day, version
+
+
+def check(path: Path) -> tuple[bool, str, dict | None, bytes | None]:
+    """(complete?, reason when not, manifest, manifest bytes) — reads the whole delivery."""
+    from pipelines.ingest.delivery import open_delivery, peek_manifest
+    from pipelines.lib.errors import DeliveryRefused
+
+    try:
+        delivery = open_delivery(path)
+    except DeliveryRefused as err:
+        return False, str(err).removeprefix("delivery refused: "), _safe_manifest(path, peek_manifest), None
+    except Exception as err:  # a zip still being written, a file vanishing mid-read, …
+        return False, f"not readable yet ({type(err).__name__}: {err})", None, None
+    raw = _manifest_bytes(path) if delivery.manifest is not None else None
+    return True, "", delivery.manifest, raw
+
+
+def _safe_manifest(path: Path, peek) -> dict | None:
+    try:
+        return peek(path)
+    except Exception:
+        return None
+
+
+def _manifest_bytes(path: Path) -> bytes | None:
+    import zipfile
+    from pathlib import PurePosixPath
+
+    if path.is_dir():
+        return (path / MANIFEST).read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if PurePosixPath(n).name == MANIFEST]
+        return zf.read(names[0]) if len(names) == 1 else None
+
+
+@dataclass
+class ScanResult:
+    entries: list[InboxEntry] = field(default_factory=list)
+    state: dict = field(default_factory=dict)
+
+    @property
+    def ready(self) -> list[InboxEntry]:
+        return [e for e in self.entries if e.state == READY]
+
+    @property
+    def waiting(self) -> list[InboxEntry]:
+        return [e for e in self.entries if e.state == WAITING]
+
+
+def scan(inbox: Path, state: dict | None, now: float, settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+         give_up_seconds: float = DEFAULT_GIVE_UP_SECONDS) -> ScanResult:
+    """Look at every candidate once. ``state`` maps names to what was seen before:
+    ``{"sig": signature, "since": first time seen unchanged, "checked": signature last read,
+    "ok": bool, "reason": str, "key": str, ...}``; the returned state replaces it.
+    A delivery's files are only read again when its signature changed."""
+    old = dict(state or {})
+    new: dict[str, dict] = {}
+    result = ScanResult(state=new)
+    for path in candidates(inbox):
+        sig = signature(path)
+        seen = dict(old.get(path.name) or {})
+        if seen.get("sig") != sig:
+            seen = {"sig": sig, "since": now}
+        if seen.get("checked") != sig:
+            ok, reason, manifest, raw = check(path)
+            delivery_id, day, version = _describe(path, manifest)
+            digest = hashlib.sha256(raw).hexdigest() if (ok and raw is not None) else sig
+            seen.update(checked=sig, ok=ok, reason=reason, has_manifest=manifest is not None, id=delivery_id,
+                        date=day.isoformat() if day else "", version=version, key=f"{delivery_id}@{digest[:16]}")
+        new[path.name] = seen
+        entry = InboxEntry(path=path, state=WAITING, delivery_id=seen["id"],
+                           extract_date=date.fromisoformat(seen["date"]) if seen["date"] else None,
+                           version=seen["version"], key=seen["key"])
+        unchanged_for = now - seen["since"]
+        if seen["ok"] and seen["has_manifest"]:
+            entry.state, entry.complete = READY, True
+        elif seen["ok"]:
+            if unchanged_for >= settle_seconds:
+                entry.state, entry.complete = READY, True
+            else:
+                entry.reason = (f"no manifest.json: waiting until nothing has changed for {settle_seconds:g} s "
+                                f"(unchanged for {max(unchanged_for, 0):.0f} s so far)")
+        elif unchanged_for >= give_up_seconds:
+            entry.state = READY
+            entry.reason = (f"incomplete and unchanged for {unchanged_for / 3600:.1f} h ({seen['reason']}); "
+                            "handed over once so the run refuses it with this reason")
+        else:
+            entry.reason = f"incomplete: {seen['reason']}"
+        result.entries.append(entry)
+    return result
+
+
+def describe(path: Path, now: float, settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> InboxEntry:
+    """One delivery looked at once, without earlier observations: a delivery without a
+    manifest counts as settled when its newest file is ``settle_seconds`` old."""
+    path = Path(path)
+    ok, reason, manifest, raw = check(path)
+    delivery_id, day, version = _describe(path, manifest)
+    sig = signature(path)
+    digest = hashlib.sha256(raw).hexdigest() if (ok and raw is not None) else sig
+    entry = InboxEntry(path=path, state=WAITING, delivery_id=delivery_id, extract_date=day, version=version,
+                       key=f"{delivery_id}@{digest[:16]}")
+    if ok and manifest is not None:
+        entry.state, entry.complete = READY, True
+    elif ok:
+        age = now - newest_mtime(path)
+        if age >= settle_seconds:
+            entry.state, entry.complete = READY, True
+        else:
+            entry.reason = f"no manifest.json and changed {age:.0f} s ago (settle time {settle_seconds:g} s)"
+    else:
+        entry.reason = f"incomplete: {reason}"
+    return entry
+
+
+def newest_mtime(path: Path) -> float:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()] or [path]
+    return max(p.stat().st_mtime for p in files)
+
+
+def peek_period(path: Path) -> str:
+    """The period from the manifest or the name alone (cheap; '' when unknown)."""
+    from pipelines.ingest.delivery import peek_manifest
+
+    try:
+        manifest = peek_manifest(path)
+    except Exception:
+        manifest = None
+    _, day, _ = _describe(path, manifest)
+    return period_of(day) if day else ""

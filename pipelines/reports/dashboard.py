@@ -5,7 +5,13 @@ current year, the trend over the report's three years (department against Danmar
 funnel plot with the department's own point highlighted, and the patient list behind every
 figure. At most ``EMBED_LIMIT`` patient rows are embedded in one page; every list is also
 written as its own pages (``patienter/<indicator>.html``, 2,000 rows a page) and as a
-Danish CSV (``patienter/<indicator>.csv``), linked from the dashboard.
+Danish CSV (``patienter/<indicator>.csv``), linked from the dashboard. A national list (all
+patients of an indicator) gets at most ``NATIONAL_PAGE_LIMIT`` pages: beyond that the pages
+show the first rows (newest year first) and say so, and the CSV holds every row.
+
+Everything the dashboards look up is indexed once (``DashboardIndex``): the summary rows by
+indicator, level and unit, the funnel points per indicator, and the patients of the report
+years, sorted once and split by department and indicator.
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.indicators.catalogue import CATALOGUE
-from pipelines.reports import charts, html
+from pipelines.reports import charts, html, templates
+from pipelines.reports.charts import TrendSeries
 from pipelines.reports.data import ReportData
-from pipelines.reports.deviations import PAGE_ROWS, csv_frame, display_rows
+from pipelines.reports.deviations import PAGE_ROWS, csv_frame
 from pipelines.reports.files import child_dir, write_danish_csv
 from pipelines.reports.funnel import POSITION_TEXT, position
-from pipelines.reports.national import funnel_points, national_value, trend_series
+from pipelines.reports.national import funnel_points
 
 EMBED_LIMIT = 2000
+NATIONAL_PAGE_LIMIT = 10
+PAGE_ORDER = (["year", "status", "index_date", "pseudonym"], [True, False, False, False])
 
 
 def _state(row: dict | None) -> str:
@@ -33,19 +42,37 @@ def _state(row: dict | None) -> str:
     return "near" if row["ci_high"] is not None and row["ci_high"] >= row["standard"] else "bad"
 
 
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
 def write_patient_pages(frame: pl.DataFrame, folder: Path, indicator_id: str, title: str, description: str,
-                        home: str, show_department: bool, page_context: dict) -> tuple[str, str]:
-    """``<folder>/patienter/<indicator>.html`` (+ ``-2.html`` …) and ``.csv``; their relative links."""
+                        home: str, show_department: bool, page_context: dict, *, presorted: bool = False,
+                        max_pages: int | None = None) -> tuple[str, str]:
+    """``<folder>/patienter/<indicator>.html`` (+ ``-2.html`` …) and ``.csv``; their relative links.
+
+    With ``max_pages``, a longer list is shown on that many pages (the first rows) and each
+    page says so; the CSV always holds every row."""
     target = folder / "patienter"
     target.mkdir(parents=True, exist_ok=True)
-    frame = frame.sort("year", "status", "index_date", "pseudonym", descending=[True, False, False, False])
+    if not presorted:
+        frame = frame.sort(*PAGE_ORDER[0], descending=PAGE_ORDER[1])
+    frame = templates.values_columns(frame)
     write_danish_csv(csv_frame(frame), target / f"{indicator_id}.csv")
-    rows = display_rows(frame)
+    shown = frame if max_pages is None else frame.head(max_pages * PAGE_ROWS)
+    note = None
+    if shown.height < frame.height:
+        note = (f"Listen har {_count(frame.height)} patienter. Siderne her viser de første {_count(shown.height)} "
+                f"(nyeste år først, derefter status, indeksdato og pseudonym); hele listen står i "
+                f"{indicator_id}.csv.")
+    rows = templates.patient_rows(shown, show_department=show_department)
     pages = html.page_names(indicator_id, -(-len(rows) // PAGE_ROWS))
     for number, name in enumerate(pages, start=1):
+        table = templates.patient_table(rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS],
+                                        show_department=show_department)
         html.write(target / name, "patients.html", title=title, description=description, csv=f"{indicator_id}.csv",
-                   rows=rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS], pages=pages, page=number,
-                   show_department=show_department, home=home, **page_context)
+                   table=table, note=note, pages=pages, page=number, show_department=show_department, home=home,
+                   **page_context)
     return f"patienter/{pages[0]}", f"patienter/{indicator_id}.csv"
 
 
@@ -53,39 +80,83 @@ def _period(data: ReportData) -> str:
     return f"{data.years[0]}–{data.years[-1]}" if data.years else "–"
 
 
+class DashboardIndex:
+    """What every dashboard looks up, computed once for all of them."""
+
+    def __init__(self, data: ReportData):
+        self.data = data
+        current, years = data.current_year, data.years
+        self.rows: dict[tuple, dict] = {}          # (indicator, year, level, unit) -> first summary row
+        self.national: dict[tuple, dict] = {}      # (indicator, year) -> first national row
+        self.series: dict[tuple, list[dict]] = {}  # (indicator, level, unit) -> its rows, in order
+        for r in data.summary.iter_rows(named=True):
+            self.rows.setdefault((r["indicator_id"], r["year"], r["level"], r["unit"]), r)
+            if r["level"] == "national":
+                self.national.setdefault((r["indicator_id"], r["year"]), r)
+            self.series.setdefault((r["indicator_id"], r["level"], r["unit"]), []).append(r)
+        now = data.summary.filter(pl.col("year") == current) if current is not None else data.summary.clear()
+        by_indicator = now.partition_by("indicator_id", as_dict=True, maintain_order=True)
+        self.points = {i.indicator_id: funnel_points(by_indicator.get((i.indicator_id,), now.clear()))
+                       for i in CATALOGUE}
+        self.departments = {r["department_code"]: r for r in data.departments.iter_rows(named=True)}
+        patients = templates.values_columns(data.patients.filter(pl.col("year").is_in(years))).sort(
+            *PAGE_ORDER[0], descending=PAGE_ORDER[1])
+        self.empty = patients.clear()
+        self.by_indicator = patients.partition_by("indicator_id", as_dict=True, maintain_order=True)
+        self.by_department = patients.partition_by("department_code", "indicator_id", as_dict=True,
+                                                   maintain_order=True)
+
+    def listed(self, level: str, unit: str, indicator: str) -> pl.DataFrame:
+        """The indicator's patients of the report years (page order) for Danmark or a department."""
+        if level == "department":
+            return self.by_department.get((unit, indicator), self.empty)
+        return self.by_indicator.get((indicator,), self.empty)
+
+    def trend(self, indicator: str, years: list[int], level: str = "national", unit: str = "Danmark",
+              name: str = "Danmark", style: str = "main") -> TrendSeries:
+        """``national.trend_series`` from the index."""
+        points = {}
+        for r in self.series.get((indicator, level, unit), []):
+            if r["year"] in years and r["proportion"] is not None:
+                points[r["year"]] = (r["proportion"], r["ci_low"], r["ci_high"])
+        return TrendSeries(name, points, style)
+
+
 def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: str, home: str,
-           page_context: dict) -> list[dict]:
-    summary, current, years = data.summary, data.current_year, data.years
+           page_context: dict, index: DashboardIndex | None = None) -> list[dict]:
+    current, years = data.current_year, data.years
     if current is None:  # no results at all
         return []
-    patients = data.patients.filter(pl.col("year").is_in(years))
-    if level == "department":
-        patients = patients.filter(pl.col("department_code") == unit)
+    index = index or DashboardIndex(data)
     budget = EMBED_LIMIT
     tiles = []
     for indicator in CATALOGUE:
         iid = indicator.indicator_id
-        own = summary.filter((pl.col("indicator_id") == iid) & (pl.col("year") == current)
-                             & (pl.col("level") == level) & (pl.col("unit") == unit))
-        row = own.row(0, named=True) if own.height else None
-        national = national_value(summary, iid, current)
+        row = index.rows.get((iid, current, level, unit))
+        national = index.national.get((iid, current))
         theta = national["proportion"] if national else None
-        points = funnel_points(summary.filter((pl.col("indicator_id") == iid) & (pl.col("year") == current)))
+        points = index.points[iid]
         where = None
         if level == "department" and row and row["denominator"] and theta is not None:
             where = POSITION_TEXT[position(row["met"], row["denominator"], theta)]
-        series = [trend_series(summary, iid, years, level, unit, unit_label, "main")]
+        series = [index.trend(iid, years, level, unit, unit_label, "main")]
         if level != "national":
-            series.append(trend_series(summary, iid, years, name="Danmark", style="secondary"))
-        listed = patients.filter(pl.col("indicator_id") == iid)
-        now = listed.filter(pl.col("year") == current).sort("status", "index_date", "pseudonym")
-        embedded = []
+            series.append(index.trend(iid, years, name="Danmark", style="secondary"))
+        listed = index.listed(level, unit, iid)
+        now = listed.head(int((listed.get_column("year") == current).sum()))  # the page order: current year first
+        embedded = None
         if now.height and now.height <= budget:
-            embedded, budget = display_rows(now), budget - now.height
+            embedded, budget = templates.patient_table(now, show_department=level == "national"), budget - now.height
+        max_pages = NATIONAL_PAGE_LIMIT if level == "national" else None
         page, csv = (write_patient_pages(listed, folder, iid, f"{iid} {indicator.title_da} – {unit_label}",
                                          f"Alle patienter i indikatorens population, {_period(data)}, {unit_label}.",
-                                         home, level == "national", page_context)
+                                         home, level == "national", page_context, presorted=True,
+                                         max_pages=max_pages)
                      if listed.height else (None, None))
+        note = None
+        if max_pages is not None and listed.height > max_pages * PAGE_ROWS:
+            note = (f"Siderne viser de første {_count(max_pages * PAGE_ROWS)} af {_count(listed.height)} patienter; "
+                    "hele listen står i CSV-filen.")
         counts = {s: (row[s] if row else 0) for s in ("met", "not_met", "unknown", "justified", "excluded", "pending")}
         tiles.append({
             "id": iid, "title": indicator.title_da, "recommendations": indicator.recommendations,
@@ -97,16 +168,19 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
             "trend": charts.trend_svg(series, years, indicator.standard, f"{iid}: andel pr. år, {unit_label}"),
             "funnel": charts.funnel_svg(points, theta, indicator.standard, f"{iid}: afdelinger {current}",
                                         highlight=unit if level == "department" else None),
-            "patient_count": now.height, "embedded": embedded, "pages": page, "csv": csv,
+            "patient_count": now.height, "embedded": embedded, "pages": page, "csv": csv, "note": note,
         })
     return tiles
 
 
-def write_department_dashboard(data: ReportData, out_dir: Path, code: str, folder: str, page_context: dict) -> Path:
+def write_department_dashboard(data: ReportData, out_dir: Path, code: str, folder: str, page_context: dict,
+                               index: DashboardIndex | None = None) -> Path:
+    index = index or DashboardIndex(data)
     target = child_dir(out_dir / "departments", folder)
-    info = next((r for r in data.departments.iter_rows(named=True) if r["department_code"] == code),
-                {"department_code": code, "department_name": code, "hospital": "ukendt", "region": "ukendt"})
-    tiles = _tiles(data, target, "department", code, info["department_name"], "../dashboard.html", page_context)
+    info = index.departments.get(code) or {"department_code": code, "department_name": code, "hospital": "ukendt",
+                                           "region": "ukendt"}
+    tiles = _tiles(data, target, "department", code, info["department_name"], "../dashboard.html", page_context,
+                   index)
     return html.write(
         target / "dashboard.html", "dashboard.html", title=f"Dashboard – {info['department_name']}",
         subtitle=f"{info['hospital']} · Region {info['region']} · afdelingskode {code} (internt, ikke diskretioneret)",
@@ -118,8 +192,9 @@ def write_department_dashboard(data: ReportData, out_dir: Path, code: str, folde
         home="../../dashboard.html", **page_context)
 
 
-def write_national_dashboard(data: ReportData, out_dir: Path, folders: dict[str, str], page_context: dict) -> Path:
-    tiles = _tiles(data, out_dir, "national", "Danmark", "Danmark", "../dashboard.html", page_context)
+def write_national_dashboard(data: ReportData, out_dir: Path, folders: dict[str, str], page_context: dict,
+                             index: DashboardIndex | None = None) -> Path:
+    tiles = _tiles(data, out_dir, "national", "Danmark", "Danmark", "../dashboard.html", page_context, index)
     departments = [{**r, "dashboard": f"departments/{folders[r['department_code']]}/dashboard.html",
                     "deviations": f"departments/{folders[r['department_code']]}/afvigelser.html"}
                    for r in data.departments.sort("region", "hospital", "department_name").iter_rows(named=True)

@@ -4,6 +4,11 @@ SQL lives in ``sql/reports/rpt_report_*.sql`` (read through the one SQL loader);
 table this layer creates is ``rpt_report_departments``, which those queries read. Optional
 inputs (``rpt_quality_flags``, ``raw_delivery_info``) are read when present and are empty
 otherwise; the guideline versions come from ``sql/reference/guideline_versions.csv``.
+
+Patient rows are the bulk of the data (several per patient), so ``load`` reads only those a
+report needs (``patients``): ``"all"``; ``"report"`` — the report years' rows and every
+deviation (what the dashboards and the department lists use without a comparison); or
+``"none"`` (the national report without a comparison).
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ def _optional_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame 
 @dataclass
 class ReportData:
     summary: pl.DataFrame            # rpt_report_summary
-    patients: pl.DataFrame           # rpt_report_patients
+    patients: pl.DataFrame           # rpt_report_patients (the rows ``load`` was asked for)
     departments: pl.DataFrame        # rpt_report_departments
     quality_flags: pl.DataFrame      # flagged figures: indicator_id, level, unit, flag, reason (maybe empty)
     years: list[int]                 # the report's years, oldest first (current and the two before)
@@ -101,25 +106,44 @@ def quality_flags(table: pl.DataFrame | None) -> pl.DataFrame:
     raise ValueError(f"rpt_quality_flags has unexpected columns: {', '.join(table.columns)}")
 
 
-def load(con: duckdb.DuckDBPyConnection, report_year: int | None = None) -> ReportData:
+PATIENT_SCOPES = ("all", "report", "none")
+
+
+def _patients(con: duckdb.DuckDBPyConnection, scope: str, years: list[int]) -> pl.DataFrame:
+    base = sql_text("reports/rpt_report_patients.sql").strip().rstrip(";")
+    if scope == "all":
+        where = "true"
+    elif scope == "report":
+        statuses = ", ".join(f"'{s}'" for s in DEVIATIONS)
+        where = f"status in ({statuses})" + (f" or year in ({', '.join(str(int(y)) for y in years)})" if years else "")
+    elif scope == "none":
+        where = "false"
+    else:
+        raise ValueError(f"patients must be one of {', '.join(PATIENT_SCOPES)}, not {scope!r}")
+    _finish(con)
+    return con.sql(f"select * from ({base}) as patients where {where} "
+                   "order by department_code, indicator_id, index_date, pseudonym").pl()
+
+
+def load(con: duckdb.DuckDBPyConnection, report_year: int | None = None, *, patients: str = "all") -> ReportData:
     create_table(con, "rpt_report_departments", "reports/rpt_report_departments.sql")
     departments = _query(con, "reports/rpt_report_departments.sql")
     summary = _query(con, "reports/rpt_report_summary.sql").with_columns(
         pl.col("unit").fill_null(UNKNOWN_DEPARTMENT), pl.col("unit_name").fill_null(UNKNOWN_DEPARTMENT),
         total=pl.sum_horizontal(*STATUSES))
-    patients = _query(con, "reports/rpt_report_patients.sql").with_columns(
+    present = sorted(y for y in summary["year"].unique().to_list() if y is not None)
+    current = report_year if report_year is not None else (present[-1] if present else None)
+    years = [current - 2, current - 1, current] if current is not None else []
+    patient_rows = _patients(con, patients, years).with_columns(
         pl.col("department_code").fill_null(UNKNOWN_DEPARTMENT),
         pl.col("department_name").fill_null(UNKNOWN_DEPARTMENT))
     departments = departments.with_columns(pl.col("department_code").fill_null(UNKNOWN_DEPARTMENT),
                                            pl.col("department_name").fill_null(UNKNOWN_DEPARTMENT))
     flags = quality_flags(_optional_table(con, "rpt_quality_flags"))
-    present = sorted(y for y in summary["year"].unique().to_list() if y is not None)
-    current = report_year if report_year is not None else (present[-1] if present else None)
-    years = [current - 2, current - 1, current] if current is not None else []
     extract_id = extract_date = None
     info = _optional_table(con, "raw_delivery_info")
     if info is not None and info.height and {"extract_id", "extract_date"} <= set(info.columns):
         extract_id, extract_date = info["extract_id"][0], info["extract_date"][0]
-    return ReportData(summary=summary, patients=patients, departments=departments, quality_flags=flags,
+    return ReportData(summary=summary, patients=patient_rows, departments=departments, quality_flags=flags,
                       years=years, extract_id=extract_id, extract_date=extract_date,
                       guideline_versions=guideline_versions())

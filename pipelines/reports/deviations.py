@@ -13,17 +13,24 @@ not now: listed with its current result, or "ikke i populationen" with the old r
 
 from __future__ import annotations
 
+import io
+import math
+import re
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from pipelines.indicators.catalogue import BY_ID, CATALOGUE
-from pipelines.reports import html
+from pipelines.lib.errors import AuditError
+from pipelines.reports import html, templates
 from pipelines.reports.data import DEVIATIONS, STATUS_DA, UNKNOWN_DEPARTMENT, ReportData
-from pipelines.reports.files import (child_dir, parse_values, value_text, values_text, write_danish_csv,
-                                     write_xlsx)
+from pipelines.reports.files import (FIXED_CREATED, FORMULA_START, child_dir, neutralise, parse_values, sheet_name,
+                                     value_text, values_text, write_danish_csv)
 
 NEW, PERSISTING, RESOLVED = "ny", "vedvarende", "løst"
 CHANGE_ORDER = {NEW: 0, PERSISTING: 1, RESOLVED: 2, None: 3}
@@ -31,13 +38,25 @@ PAGE_ROWS = 2000
 REQUIRED_PREVIOUS = ("pseudonym", "indicator_id", "status", "department_code")
 
 
+class PreviousResultsRefused(AuditError, ValueError):
+    """The previous run's patient_results.csv cannot be compared with (a ValueError, as before)."""
+
+
 def read_previous(path: Path) -> pl.DataFrame:
-    """A previous run's ``patient_results.csv`` (results contract: UTF-8, comma), all text."""
-    frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    """A previous run's ``patient_results.csv`` (results contract: UTF-8, comma), all text.
+    A file that is not one (damaged, edited and saved by a spreadsheet) stops the run with a
+    clear message (``AuditError``), not an internal error."""
+    advice = "move it out of the output folder (or audit into a new folder) to run without the comparison"
+    try:
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except Exception as err:  # polars raises several kinds for a file that is not CSV
+        raise PreviousResultsRefused(f"the previous results {path} cannot be read as CSV "
+                                     f"({type(err).__name__}); {advice}") from None
     frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
     missing = [c for c in REQUIRED_PREVIOUS if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path} is not a patient_results.csv of this audit: missing {', '.join(missing)}")
+        raise PreviousResultsRefused(f"the previous results {path} are not a patient_results.csv of this audit "
+                                     f"(missing {', '.join(missing)}); {advice}")
     for column in ("reason_code", "reason_text", "index_date", "guideline_version", "risk", "risk_rules"):
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
@@ -121,7 +140,8 @@ def csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
         index_date=pl.col("index_date"),
         status=pl.col("status").replace_strict(STATUS_DA, default=pl.col("status")),
         reason_code=pl.col("reason_code"), reason_text=pl.col("reason_text"),
-        values=pl.col("values_json").map_elements(values_text, return_dtype=pl.String),
+        values=(pl.col("values_text") if "values_text" in frame.columns
+                else pl.col("values_json").map_elements(values_text, return_dtype=pl.String, skip_nulls=False)),
         guideline_version=pl.col("guideline_version"), risk=pl.col("risk"), risk_rules=pl.col("risk_rules"),
         change=pl.col("change") if "change" in frame.columns else pl.lit(None, pl.String),
         previous_status=(pl.col("previous_status").replace_strict(STATUS_DA, default=pl.col("previous_status"))
@@ -139,24 +159,398 @@ XLSX_HEADER = ["Pseudonym", "Status", "Årsagskode", "Årsag", "Indeksdato", "Å
 
 
 def write_xlsx_list(path: Path, frame: pl.DataFrame, counts: list[dict], compared: bool) -> None:
+    """``afvigelser.xlsx``: an overview sheet, then one sheet per indicator with every deviation
+    (the ``XLSX_HEADER`` columns, then one column per drill-down value)."""
     overview_header = ["Indikator", "Titel", "Ikke opfyldt", "Uoplyst", "Begrundet"] + (
         ["Ny", "Vedvarende", "Løst"] if compared else [])
-    overview = [[c["indicator_id"], c["title"], c["not_met"], c["unknown"], c["justified"]]
-                + ([c["new"], c["persisting"], c["resolved"]] if compared else []) for c in counts]
-    sheets = [("Oversigt", overview_header, overview)]
+    fields = ["indicator_id", "title", "not_met", "unknown", "justified"] + (
+        ["new", "persisting", "resolved"] if compared else [])
+    sheets = [("Oversigt", overview_header, [[c[f] for c in counts] for f in fields])]
+    status_da = pl.col("status").replace_strict(STATUS_DA, default=pl.col("status"), return_dtype=pl.String)
+    previous_da = pl.col("previous_status").replace_strict(STATUS_DA, default=pl.col("previous_status"),
+                                                           return_dtype=pl.String)
+    base = frame.select("indicator_id", "pseudonym", status_da.alias("status"), "reason_code", "reason_text",
+                        "index_date", "year", "guideline_version", "risk", "risk_rules", "change",
+                        previous_da.alias("previous_status"), "values_json")
+    parts = base.partition_by("indicator_id", as_dict=True, maintain_order=True, include_key=False)
     for indicator in CATALOGUE:
-        part = frame.filter(pl.col("indicator_id") == indicator.indicator_id)
-        values = [parse_values(v) for v in part["values_json"].to_list()]
+        part = parts.get((indicator.indicator_id,))
+        if part is None:
+            sheets.append((indicator.indicator_id, XLSX_HEADER, []))
+            continue
+        values = [parse_values(v) for v in part.get_column("values_json").to_list()]
         keys = list(dict.fromkeys(k for v in values for k in v))
-        rows = []
-        for r, v in zip(part.iter_rows(named=True), values):
-            rows.append([r["pseudonym"], STATUS_DA.get(r["status"], r["status"]), r["reason_code"], r["reason_text"],
-                         r["index_date"], r["year"], r["guideline_version"], r["risk"], r["risk_rules"], r["change"],
-                         STATUS_DA.get(r["previous_status"], r["previous_status"])]
-                        + [v.get(k) if isinstance(v.get(k), (int, float, str)) or v.get(k) is None
-                           else value_text(v.get(k)) for k in keys])
-        sheets.append((indicator.indicator_id, XLSX_HEADER + [f"værdi: {k}" for k in keys], rows))
-    write_xlsx(path, sheets)
+        columns: list = part.drop("values_json").get_columns()
+        for k in keys:
+            cells = []
+            for v in values:
+                value = v.get(k)
+                cells.append(value if value is None or isinstance(value, (int, float, str)) else value_text(value))
+            columns.append(cells)
+        sheets.append((indicator.indicator_id, XLSX_HEADER + [f"værdi: {k}" for k in keys], columns))
+    write_xlsx_columns(path, sheets)
+
+
+class _Buffer(io.StringIO):
+    def close(self) -> None:  # xlsxwriter closes what it writes to; keep the text
+        pass
+
+
+def write_xlsx_bulk(path: Path, sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]]) -> None:
+    """``files.write_xlsx``, byte for byte, for large sheets (rows of Python values).
+
+    ``write_xlsx`` hands every cell to xlsxwriter one call at a time, which dominates the
+    department lists at scale. Here xlsxwriter writes the same workbook with the header
+    rows only (styles, column widths, frozen panes, autofilters, names, properties), and the
+    cells are written directly as the XML xlsxwriter would write for them: the same cell
+    types and formats (text neutralised against formulas, ``ja``/``nej``, numbers, dates),
+    the same shared-string table (xlsxwriter's own writer), the same ``<dimension>`` and
+    row spans. ``tests/reports/test_report_speed.py`` holds the two writers to the same bytes."""
+    from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
+
+    strmax, rowmax, colmax = 32767, 1048576, 16384
+    strings: dict[str, int] = {}
+    string_cells = 0
+    first_use: list[str] = []  # the formats in the order xlsxwriter would number them
+    formula_start = FORMULA_START
+
+    def shared(text: str) -> int:
+        nonlocal string_cells
+        if len(text) > strmax // 2 and _utf16_len(text) > strmax:
+            text = _utf16_truncate(text, strmax)
+        string_cells += 1
+        index = strings.get(text)
+        if index is None:
+            index = strings[text] = len(strings)
+        return index
+
+    built = []
+    for name, header, rows in sheets:
+        widths = [min(max(len(str(h)), 8), 60) for h in header]
+        ncols = max([len(header), *(len(r) for r in rows)], default=0)
+        letters = [xl_col_to_name(c) for c in range(min(ncols, colmax))]
+        xml_rows: list[tuple[int, int, int, str]] = []  # (row, first col, last col, cells)
+        if header:
+            if "bold" not in first_use:
+                first_use.append("bold")
+            cells = "".join(f'<c r="{letters[c]}1" s="{{bold}}" t="s"><v>{shared(str(neutralise(t)))}</v></c>'
+                            for c, t in enumerate(header) if c < colmax)
+            xml_rows.append((0, 0, min(len(header), colmax) - 1, cells))
+        for r, row in enumerate(rows, start=1):
+            if r >= rowmax:
+                break
+            number = str(r + 1)
+            parts = []
+            low = high = None
+            for col, value in enumerate(row):
+                if value is None or col >= colmax:
+                    continue
+                kind = type(value)
+                if kind is str:
+                    first = value[:1]
+                    text = ("'" + value if first in formula_start
+                            or (first == " " and value.lstrip(" ")[:1] in formula_start) else value)
+                    if len(text) > strmax // 2 and _utf16_len(text) > strmax:
+                        stored = _utf16_truncate(text, strmax)
+                    else:
+                        stored = text
+                    string_cells += 1
+                    index = strings.get(stored)
+                    if index is None:
+                        index = strings[stored] = len(strings)
+                    parts.append(f'<c r="{letters[col]}{number}" t="s"><v>{index}</v></c>')
+                    if len(text) > widths[col]:
+                        widths[col] = min(len(text), 60)
+                elif kind is bool or isinstance(value, bool):
+                    parts.append(f'<c r="{letters[col]}{number}" t="s"><v>{shared("ja" if value else "nej")}</v></c>')
+                elif kind is int or kind is float or isinstance(value, (int, float)):
+                    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+                        raise TypeError("NAN/INF not supported in write_number() without 'nan_inf_to_errors' "
+                                        "Workbook() option")
+                    parts.append(f'<c r="{letters[col]}{number}"><v>{value:.16G}</v></c>')
+                elif isinstance(value, (date, datetime)):
+                    if "date" not in first_use:
+                        first_use.append("date")
+                    parts.append(f'<c r="{letters[col]}{number}" s="{{date}}"><v>{_excel_serial(value)}</v></c>')
+                else:
+                    text = str(neutralise(str(value)))
+                    parts.append(f'<c r="{letters[col]}{number}" t="s"><v>{shared(text)}</v></c>')
+                    widths[col] = min(max(widths[col], len(text)), 60)
+                if low is None:
+                    low = col
+                high = col
+            if parts:
+                xml_rows.append((r, low, high, "".join(parts)))
+        built.append((name, header, len(rows), widths, xml_rows))
+
+    sheet_data = [(name, header, count, widths, _sheet_data(xml_rows, xl_col_to_name))
+                  for name, header, count, widths, xml_rows in built]
+    _assemble_xlsx(path, sheet_data, list(strings), string_cells, first_use)
+
+
+def _assemble_xlsx(path: Path, built: list, strings: list[str], string_cells: int, first_use: list[str]) -> None:
+    """The workbook of ``built`` (name, header, rows, widths, (dimension, sheetData)), its shared
+    strings in order: xlsxwriter writes it without the cells, the cells are put in."""
+    import xlsxwriter
+    from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
+
+    # the workbook without the cells, from xlsxwriter
+    template = io.BytesIO()
+    workbook = xlsxwriter.Workbook(template, {"strings_to_formulas": False, "strings_to_urls": False,
+                                              "strings_to_numbers": False})
+    workbook.set_properties({"created": FIXED_CREATED})
+    bold = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True,
+                                "valign": "top"})
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    formats = {"bold": bold, "date": date_format}
+    index = {use: formats[use]._get_xf_index() for use in first_use}
+    taken: set[str] = set()
+    for name, header, count, widths, _ in built:
+        sheet = workbook.add_worksheet(sheet_name(name, taken))
+        for col, title in enumerate(header):
+            sheet.write_string(0, col, str(neutralise(title)), bold)
+        for col, width in enumerate(widths):
+            sheet.set_column(col, col, width + 2)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(count, 1), max(len(header) - 1, 0))
+    workbook.close()
+
+    bold_xf, date_xf = str(index.get("bold", "")), str(index.get("date", ""))
+    sheet_xml = {}
+    for number, (_, _, _, _, (dimension, cells)) in enumerate(built, start=1):
+        sheet_xml[f"xl/worksheets/sheet{number}.xml"] = (
+            dimension, cells.replace("{bold}", bold_xf).replace("{date}", date_xf))
+    table = SharedStringTable()
+    table.string_table = {text: k for k, text in enumerate(strings)}
+    table.count, table.unique_count = string_cells, len(strings)
+    table._sort_string_data()
+    writer = SharedStrings()
+    writer.string_table = table
+    buffer = _Buffer()
+    writer._set_filehandle(buffer)
+    # SharedStrings._assemble_xml_file, with plain strings (nothing to escape, no edge spaces) written directly
+    writer._xml_declaration()
+    writer._write_sst()
+    plain = _IRREGULAR.search
+    for text in table.string_array:
+        if plain(text):
+            writer._write_si(text)
+        else:
+            buffer.write(f"<si><t>{text}</t></si>")
+    writer._xml_end_tag("sst")
+    shared_xml = buffer.getvalue()
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED,
+                                                              allowZip64=False) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename in sheet_xml:
+                dimension, cells = sheet_xml[info.filename]
+                text = data.decode("utf-8")
+                start = text.index("<dimension ")
+                text = text[:start] + dimension + text[text.index("/>", start) + 2:]
+                if "<sheetData/>" in text:
+                    text = text.replace("<sheetData/>", cells, 1)
+                else:
+                    text = text[:text.index("<sheetData>")] + cells + text[text.index("</sheetData>") + 12:]
+                data = text.encode("utf-8")
+            elif info.filename == "xl/sharedStrings.xml":
+                data = shared_xml.encode("utf-8")
+            target.writestr(info, data)
+
+
+def write_xlsx_columns(path: Path, sheets: Sequence[tuple[str, Sequence[str], Sequence[pl.Series | list]]]) -> None:
+    """``files.write_xlsx`` (and ``write_xlsx_bulk``), byte for byte, from columns.
+
+    Each sheet is (name, header, columns), every column a polars Series or a list of Python
+    values, all of the same length (the rows). Typed columns become cells column-wise:
+    text neutralised against formulas, booleans ``ja``/``nej``, numbers, dates; a list goes
+    value by value through the same rules as ``write_xlsx``. The shared strings are numbered
+    in the order a row-by-row writer meets them."""
+    from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
+
+    strmax, rowmax, colmax = 32767, 1048576, 16384
+    frames, widths_of, counts = [], [], []
+    typed: dict[str, list[tuple[int, int, pl.Series]]] = {"w": [], "s": [], "n": [], "d": []}
+    loose: dict[str, list] = {"sheet": [], "row": [], "col": [], "kind": [], "text": []}
+    for number, (name, header, columns) in enumerate(sheets):
+        height = max((len(c) for c in columns), default=0)
+        counts.append(height)
+        widths_of.append([min(max(len(str(h)), 8), 60) for h in header])
+        shown = header[:colmax]
+        if shown:
+            frames.append(pl.DataFrame({"sheet": [number] * len(shown), "row": [0] * len(shown),
+                                        "col": list(range(len(shown))), "kind": ["h"] * len(shown),
+                                        "text": [str(neutralise(t)) for t in shown]}, schema=_CELLS))
+        for col, column in enumerate(columns[:colmax]):
+            kind = _typed_kind(column)
+            if kind is not None:
+                typed[kind].append((number, col, column))
+                continue
+            for r, value in enumerate(column.to_list() if isinstance(column, pl.Series) else column, start=1):
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    kind, text = "s", "ja" if value else "nej"
+                elif isinstance(value, (int, float)):
+                    kind, text = "n", _number_text(value)
+                elif isinstance(value, (date, datetime)):
+                    kind, text = "d", _excel_serial(value)
+                else:
+                    kind, text = "w", str(neutralise(str(value)))
+                for field, item in zip(("sheet", "row", "col", "kind", "text"), (number, r, col, kind, text)):
+                    loose[field].append(item)
+    frames.append(pl.DataFrame(loose, schema=_CELLS))
+    for kind, parts in typed.items():
+        if parts:
+            dtype = {"w": pl.String, "s": pl.Boolean, "n": pl.Int64, "d": pl.Date}[kind]
+            lengths = [len(c) for _, _, c in parts]
+            frames.append(_typed_cells(kind, pl.DataFrame({
+                "value": pl.concat([c.cast(dtype) for _, _, c in parts]),
+                "sheet": np.repeat(np.array([s for s, _, _ in parts], dtype=np.int64), lengths),
+                "col": np.repeat(np.array([c for _, c, _ in parts], dtype=np.int64), lengths),
+                "row": np.concatenate([np.arange(1, n + 1, dtype=np.int64) for n in lengths])})))
+    data_cells = pl.concat(frames).filter(pl.col("row") < rowmax)
+    for number, col, longest in data_cells.filter(pl.col("kind") == "w").group_by("sheet", "col").agg(
+            pl.col("text").str.len_chars().max()).iter_rows():
+        widths_of[number][col] = min(max(widths_of[number][col], longest), 60)
+    frames = [data_cells]
+    cells = (pl.concat(frames) if frames else pl.DataFrame(schema=_CELLS)).filter(pl.col("row") < rowmax)
+    cells = cells.sort("sheet", "row", "col")
+    is_text = pl.col("kind").is_in(["h", "s", "w"])
+    long_text = is_text & (pl.col("text").str.len_chars() > strmax // 2)
+    if cells.select(long_text.any()).item():
+        cells = cells.with_columns(text=pl.when(long_text).then(pl.col("text").map_elements(
+            lambda t: _utf16_truncate(t, strmax) if _utf16_len(t) > strmax else t, return_dtype=pl.String))
+            .otherwise(pl.col("text")))
+    strings = cells.filter(is_text).get_column("text").unique(maintain_order=True)
+    lookup = pl.DataFrame({"text": strings, "index": pl.arange(0, len(strings), eager=True).cast(pl.String)})
+    cells = cells.join(lookup, on="text", how="left", maintain_order="left")
+    firsts = (cells.with_row_index("at").filter(pl.col("kind").is_in(["h", "d"])).group_by("kind")
+              .agg(pl.col("at").min()).sort("at"))
+    first_use = ["bold" if kind == "h" else "date" for kind in firsts.get_column("kind").to_list()]
+    used_cols = cells.get_column("col").unique().sort().to_list()
+    letters = {c: xl_col_to_name(c) for c in used_cols}
+    ref = (pl.col("col").replace_strict(letters, return_dtype=pl.String)
+           + (pl.col("row") + 1).cast(pl.String))
+    xml = (pl.when(pl.col("kind") == "h").then(pl.concat_str(pl.lit('<c r="'), ref, pl.lit('" s="{bold}" t="s"><v>'),
+                                                             pl.col("index"), pl.lit("</v></c>")))
+           .when(pl.col("kind") == "n").then(pl.concat_str(pl.lit('<c r="'), ref, pl.lit('"><v>'), pl.col("text"),
+                                                           pl.lit("</v></c>")))
+           .when(pl.col("kind") == "d").then(pl.concat_str(pl.lit('<c r="'), ref, pl.lit('" s="{date}"><v>'),
+                                                           pl.col("text"), pl.lit("</v></c>")))
+           .otherwise(pl.concat_str(pl.lit('<c r="'), ref, pl.lit('" t="s"><v>'), pl.col("index"),
+                                    pl.lit("</v></c>"))))
+    rows = (cells.with_columns(xml=xml).group_by("sheet", "row", maintain_order=True)
+            .agg(pl.col("xml").str.join(""), low=pl.col("col").min(), high=pl.col("col").max()))
+    spans = rows.group_by("sheet", block=pl.col("row") // 16).agg(span_low=pl.col("low").min(),
+                                                                    span_high=pl.col("high").max())
+    rows = rows.with_columns(block=pl.col("row") // 16).join(spans, on=["sheet", "block"], how="left",
+                                                              maintain_order="left")
+    rows = rows.with_columns(xml=pl.concat_str(
+        pl.lit('<row r="'), (pl.col("row") + 1).cast(pl.String), pl.lit('" spans="'),
+        (pl.col("span_low") + 1).cast(pl.String), pl.lit(":"), (pl.col("span_high") + 1).cast(pl.String),
+        pl.lit('">'), pl.col("xml"), pl.lit("</row>")))
+    per_sheet = {r["sheet"]: r for r in rows.group_by("sheet", maintain_order=True).agg(
+        pl.col("xml").str.join(""), first_row=pl.col("row").min(), last_row=pl.col("row").max(),
+        first_col=pl.col("low").min(), last_col=pl.col("high").max()).iter_rows(named=True)}
+    built = []
+    for number, (name, header, _) in enumerate(sheets):
+        r = per_sheet.get(number)
+        if r is None:
+            data = ('<dimension ref="A1"/>', "<sheetData/>")
+        else:
+            if r["first_row"] == r["last_row"] and r["first_col"] == r["last_col"]:
+                dimension = f'<dimension ref="{xl_col_to_name(r["first_col"])}{r["first_row"] + 1}"/>'
+            else:
+                dimension = (f'<dimension ref="{xl_col_to_name(r["first_col"])}{r["first_row"] + 1}:'
+                             f'{xl_col_to_name(r["last_col"])}{r["last_row"] + 1}"/>')
+            data = (dimension, "<sheetData>" + r["xml"] + "</sheetData>")
+        built.append((name, header, counts[number], widths_of[number], data))
+    _assemble_xlsx(path, built, strings.to_list(), int(cells.select(is_text.sum()).item()), first_use)
+
+
+_CELLS = {"sheet": pl.Int64, "row": pl.Int64, "col": pl.Int64, "kind": pl.String, "text": pl.String}
+_FORMULA = r"^( *)[=+\-@\t\r]"
+
+
+def _typed_kind(column: pl.Series | list) -> str | None:
+    """The cell kind of a whole typed column (text, ja/nej, integer, date); None: value by value."""
+    if not isinstance(column, pl.Series):
+        return None
+    dtype = column.dtype
+    if dtype == pl.String:
+        return "w"
+    if dtype == pl.Boolean:
+        return "s"
+    if dtype.is_integer() and (column.len() == column.null_count() or column.abs().max() < 10**15):
+        return "n"
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return "d"
+    return None
+
+
+def _typed_cells(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The cells of typed columns stacked as (value, sheet, col, row)."""
+    value = pl.col("value")
+    if kind == "w":
+        text = pl.when(value.str.contains(_FORMULA)).then(pl.lit("'") + value).otherwise(value)
+    elif kind == "s":
+        text = pl.when(value).then(pl.lit("ja")).otherwise(pl.lit("nej"))
+    elif kind == "n":
+        text = value.cast(pl.String)  # |n| < 10^15: as Python's f"{n:.16G}"
+    else:  # Excel's serial day of datetime(y, m, d): days since 1899-12-31, one more after 1900-02-28
+        days = (value.cast(pl.Date) - pl.lit(date(1899, 12, 31))).dt.total_days()
+        text = pl.when(days > 59).then(days + 1).otherwise(days).cast(pl.String)
+    return frame.filter(value.is_not_null()).select("sheet", "row", "col", kind=pl.lit(kind), text=text)
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        raise TypeError("NAN/INF not supported in write_number() without 'nan_inf_to_errors' Workbook() option")
+    return f"{value:.16G}"
+
+
+# what SharedStrings._write_si changes or marks: escapes (_xHHHH_, control characters, & < >) and edge spaces
+_IRREGULAR = re.compile(r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f&<>]|^\s|\s$")
+_SERIALS: dict[tuple[int, int, int], str] = {}
+
+
+def _excel_serial(value: date) -> str:
+    """The number xlsxwriter writes for ``write_datetime(datetime(y, m, d))``."""
+    key = (value.year, value.month, value.day)
+    serial = _SERIALS.get(key)
+    if serial is None:
+        from xlsxwriter.utility import _datetime_to_excel_datetime
+
+        serial = _SERIALS[key] = f"{_datetime_to_excel_datetime(datetime(*key), False, False):.16G}"
+    return serial
+
+
+def _sheet_data(xml_rows: list[tuple[int, int, int, str]], col_name) -> tuple[str, str]:
+    """``<dimension …/>`` and ``<sheetData>…</sheetData>`` as xlsxwriter writes them."""
+    if not xml_rows:
+        return '<dimension ref="A1"/>', "<sheetData/>"
+    spans: dict[int, str] = {}
+    block_low: dict[int, int] = {}
+    block_high: dict[int, int] = {}
+    for row, low, high, _ in xml_rows:
+        block = row // 16
+        block_low[block] = min(block_low.get(block, low), low)
+        block_high[block] = max(block_high.get(block, high), high)
+    for block in block_low:
+        spans[block] = f"{block_low[block] + 1}:{block_high[block] + 1}"
+    first_row, last_row = xml_rows[0][0], xml_rows[-1][0]
+    first_col = min(low for _, low, _, _ in xml_rows)
+    last_col = max(high for _, _, high, _ in xml_rows)
+    if first_row == last_row and first_col == last_col:
+        dimension = f'<dimension ref="{col_name(first_col)}{first_row + 1}"/>'
+    else:
+        dimension = f'<dimension ref="{col_name(first_col)}{first_row + 1}:{col_name(last_col)}{last_row + 1}"/>'
+    body = "".join(f'<row r="{row + 1}" spans="{spans[row // 16]}">' + cells + "</row>"
+                   for row, _, _, cells in xml_rows)
+    return dimension, "<sheetData>" + body + "</sheetData>"
 
 
 @dataclass
@@ -168,17 +562,26 @@ class DepartmentList:
 
 
 def department_counts(frame: pl.DataFrame) -> list[dict]:
-    out = []
-    for indicator in CATALOGUE:
-        part = frame.filter(pl.col("indicator_id") == indicator.indicator_id)
-        current = part.filter(pl.col("change").is_null() | (pl.col("change") != RESOLVED))
-        out.append({
-            "indicator_id": indicator.indicator_id, "title": indicator.title_da,
-            **{s: current.filter(pl.col("status") == s).height for s in DEVIATIONS},
-            "new": part.filter(pl.col("change") == NEW).height,
-            "persisting": part.filter(pl.col("change") == PERSISTING).height,
-            "resolved": part.filter(pl.col("change") == RESOLVED).height,
-        })
+    """The deviation counts per indicator of one department's list (catalogue order)."""
+    return all_department_counts(frame.with_columns(department_code=pl.lit("", pl.String))).get("") or [
+        {"indicator_id": i.indicator_id, "title": i.title_da,
+         **{k: 0 for k in (*DEVIATIONS, "new", "persisting", "resolved")}} for i in CATALOGUE]
+
+
+def all_department_counts(frame: pl.DataFrame) -> dict[str, list[dict]]:
+    """Per department the deviation counts per indicator (catalogue order; zeros included)."""
+    change = pl.col("change")
+    current = change.is_null() | (change != RESOLVED)
+    counted = frame.group_by("department_code", "indicator_id").agg(
+        *[(current & (pl.col("status") == s)).sum().alias(s) for s in DEVIATIONS],
+        new=(change == NEW).sum(), persisting=(change == PERSISTING).sum(), resolved=(change == RESOLVED).sum())
+    found = {(r["department_code"], r["indicator_id"]): r for r in counted.iter_rows(named=True)}
+    out: dict[str, list[dict]] = {}
+    for code in frame.get_column("department_code").unique().to_list():
+        out[code] = [{"indicator_id": i.indicator_id, "title": i.title_da,
+                      **{k: int(found.get((code, i.indicator_id), {}).get(k) or 0)
+                         for k in (*DEVIATIONS, "new", "persisting", "resolved")}}
+                     for i in CATALOGUE]
     return out
 
 
@@ -188,23 +591,28 @@ def write_department_lists(data: ReportData, out_dir: Path, deviations: pl.DataF
     root = out_dir / "departments"
     root.mkdir(parents=True, exist_ok=True)
     names = {r["department_code"]: r for r in data.departments.iter_rows(named=True)}
+    ordered = templates.values_columns(sort_deviations(deviations))
+    parts = ordered.partition_by("department_code", as_dict=True, maintain_order=True)
+    counts_by_department = all_department_counts(ordered)
+    empty = ordered.clear()
     written = []
     for code, folder in sorted(folders.items(), key=lambda kv: kv[1]):
         target = child_dir(root, folder)
-        frame = sort_deviations(deviations.filter(pl.col("department_code") == code))
-        counts = department_counts(frame)
+        frame = parts.get((code,), empty)
+        counts = counts_by_department.get(code) or department_counts(empty)
         write_danish_csv(csv_frame(frame), target / "afvigelser.csv")
         write_xlsx_list(target / "afvigelser.xlsx", frame, counts, compared)
         info = names.get(code) or {"department_code": code, "department_name": code, "hospital": "ukendt",
                                    "region": "ukendt"}
-        rows = display_rows(frame)
+        rows = templates.patient_rows(frame, show_indicator=True, show_change=compared)
         pages = html.page_names("afvigelser", -(-len(rows) // PAGE_ROWS))
         for number, name in enumerate(pages, start=1):
             html.write(target / name, "deviations.html", title=f"Afvigelser – {info['department_name']}",
                        subtitle="Departmental deviation list (internal, not for publication)",
                        department=info, counts=counts, compared=compared, previous=previous_name,
-                       rows=rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS], pages=pages, page=number,
-                       home="../../dashboard.html", **page_context)
+                       table=templates.patient_table(rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS],
+                                                     show_indicator=True, show_change=compared),
+                       pages=pages, page=number, home="../../dashboard.html", **page_context)
         written.append(DepartmentList(code, folder, frame.height, counts))
     return written
 

@@ -15,24 +15,63 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 LIMITS = {"95": (0.025, 0.975), "99.8": (0.001, 0.999)}
 
 
+UNDERFLOW = -800.0  # exp() of anything below about −745 is exactly 0.0
+
+
 def binomial_cdf(n: int, p: float) -> list[float]:
-    """F(0), …, F(n) of binomial(n, p), each capped at 1."""
+    """F(0), …, F(n) of binomial(n, p), each capped at 1.
+
+    Summed from k = 0 upwards. The log-probabilities rise to the mode and fall after it, so
+    only the k whose probability is not exactly 0.0 in floating point (log above
+    ``UNDERFLOW``, found by bisection on each side of the mode) are computed: the sums are
+    the same as adding every term, the zeros included."""
     if p <= 0.0:
         return [1.0] * (n + 1)
     if p >= 1.0:
         return [0.0] * n + [1.0]
     log_p, log_q = math.log(p), math.log1p(-p)
     log_n = math.lgamma(n + 1)
-    total, out = 0.0, []
-    for k in range(n + 1):
-        total += math.exp(log_n - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q)
+    lgamma, exp = math.lgamma, math.exp
+
+    def log_term(k: int) -> float:
+        return log_n - lgamma(k + 1) - lgamma(n - k + 1) + k * log_p + (n - k) * log_q
+
+    mode = min(n, int((n + 1) * p))
+    first, last = _first_above(log_term, 0, mode), _last_above(log_term, mode, n)
+    total, out = 0.0, [0.0] * first
+    for k in range(first, last + 1):
+        total += exp(log_term(k))
         out.append(min(total, 1.0))
+    out.extend([min(total, 1.0)] * (n - last))
     out[-1] = 1.0
     return out
+
+
+def _first_above(log_term, low: int, high: int) -> int:
+    """The least k in [low, high] with log_term(k) ≥ UNDERFLOW (log_term rising on the range)."""
+    while low < high:
+        middle = (low + high) // 2
+        if log_term(middle) >= UNDERFLOW:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _last_above(log_term, low: int, high: int) -> int:
+    """The greatest k in [low, high] with log_term(k) ≥ UNDERFLOW (log_term falling on the range)."""
+    while low < high:
+        middle = (low + high + 1) // 2
+        if log_term(middle) >= UNDERFLOW:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def binomial_quantile(q: float, n: int, p: float, cdf: list[float] | None = None) -> int:
@@ -76,14 +115,21 @@ def limits(theta: float, n: int) -> Limits:
 
 
 def limit_curve(theta: float, max_n: int, points: int = 160) -> list[Limits]:
-    """Limits at every n up to ``points`` values, then at evenly spread n up to ``max_n``."""
+    """Limits at every n up to ``points`` values, then at evenly spread n up to ``max_n``.
+    (Computed once per θ and n: the national report and every dashboard draw the same curves.)"""
+    return list(_limit_curve(theta, max_n, points))
+
+
+@lru_cache(maxsize=512)
+def _limit_curve(theta: float, max_n: int, points: int) -> tuple[Limits, ...]:
     if max_n <= points:
         ns = list(range(1, max_n + 1))
     else:
         ns = sorted({max(1, round(1 + i * (max_n - 1) / (points - 1))) for i in range(points)} | set(range(1, 21)))
-    return [limits(theta, n) for n in ns]
+    return tuple(limits(theta, n) for n in ns)
 
 
+@lru_cache(maxsize=65536)
 def position(numerator: int, denominator: int, theta: float) -> str:
     """Where a unit falls: 'high_998', 'high_95', 'inside', 'low_95', 'low_998' (or 'none').
 

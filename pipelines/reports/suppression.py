@@ -41,6 +41,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 STATUS_COLUMNS = ("met", "not_met", "unknown", "justified", "excluded", "pending")
@@ -218,61 +219,333 @@ def exposed(system: _System, suppressed: set[Cell], hidden: set[Cell], protect: 
     return found
 
 
-def protect(rows: list[dict]) -> dict[Cell, str]:
-    """The suppressed cells of one indicator × year table: cell → ``<5`` or ``x``."""
+class _Shape:
+    """What the attacks need that depends only on a table's hierarchy, not on its counts
+    (shared by the indicator × year tables with the same units): the relations as cell
+    numbers, their terms grouped by relation and by cell (for the bounds), and the linear
+    attack's start — every count published, every denominator − numerator hidden."""
+
+    def __init__(self, equations: tuple[tuple[tuple[int, int], ...], ...], n: int, hidden: frozenset[int]):
+        eq = [e for e, terms in enumerate(equations) for _ in terms]
+        self.term_cell = np.array([k for terms in equations for k, _ in terms], dtype=np.int64)
+        self.term_eq = np.array(eq, dtype=np.int64)
+        self.positive = np.array([s for terms in equations for _, s in terms], dtype=np.int64) > 0
+        self.eq_start = np.flatnonzero(np.r_[True, self.term_eq[1:] != self.term_eq[:-1]])
+        self.by_cell = np.argsort(self.term_cell, kind="stable")
+        sorted_cells = self.term_cell[self.by_cell]
+        self.cell_start = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        if len(self.cell_start) != n or not np.array_equal(sorted_cells[self.cell_start], np.arange(n)):
+            raise ValueError("every cell must be in a relation")
+        self.known = frozenset(range(n)) - hidden
+        images = _images(equations, n)
+        self.basis: set[int] = set()
+        echelon: dict[int, tuple[dict[int, int], dict[int, int]]] = {}  # pivot -> (vector, as basis cells)
+
+        def reduce(vector: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+            rest, combination = dict(vector), {}
+            for p in [p for p in rest if p in echelon]:
+                factor = rest.get(p, 0)
+                if factor:
+                    row, via = echelon[p]
+                    _axpy(rest, -factor, row)
+                    _axpy(combination, factor, via)
+            return rest, combination
+
+        for k in sorted(self.known):
+            rest, combination = reduce(images[k])
+            if not rest:
+                continue
+            pivot = min(rest)
+            inverse = pow(rest[pivot], PRIME - 2, PRIME)
+            row = {j: v * inverse % PRIME for j, v in rest.items()}
+            via = {k: inverse}
+            _axpy(via, -inverse, combination)
+            for other, other_via in echelon.values():
+                factor = other.get(pivot, 0)
+                if factor:
+                    _axpy(other, -factor, row)
+                    _axpy(other_via, -factor, via)
+            echelon[pivot] = (row, via)
+            self.basis.add(k)
+        self.coords: dict[int, dict[int, int]] = {}  # cell -> {basis cell: coefficient}, cells in the span
+        for k in range(n):
+            if k in self.basis:
+                self.coords[k] = {k: 1}
+            else:
+                rest, combination = reduce(images[k])
+                if not rest:
+                    self.coords[k] = combination
+        self.users: dict[int, set[int]] = defaultdict(set)  # basis cell -> cells whose coordinates use it
+        for k, coords in self.coords.items():
+            for b in coords:
+                if b != k:
+                    self.users[b].add(k)
+
+
+def _images(equations: tuple[tuple[tuple[int, int], ...], ...], n: int) -> list[dict[int, int]]:
+    """Each cell's image: its row of a null-space basis of the relations (the free columns
+    of the fully reduced relations, modulo ``PRIME``)."""
+    pivots: dict[int, dict[int, int]] = {}
+    for eq in equations:
+        row: dict[int, int] = {}
+        for k, sign in eq:
+            row[k] = (row.get(k, 0) + sign) % PRIME
+        row = {k: v for k, v in row.items() if v}
+        for k in [k for k in row if k in pivots]:
+            factor = row.get(k, 0)
+            if factor:
+                _axpy(row, -factor, pivots[k])
+        if not row:
+            continue
+        pivot = min(row)
+        inverse = pow(row[pivot], PRIME - 2, PRIME)
+        row = {j: v * inverse % PRIME for j, v in row.items()}
+        for other in pivots.values():
+            factor = other.get(pivot, 0)
+            if factor:
+                _axpy(other, -factor, row)
+        pivots[pivot] = row
+    free = {k: f for f, k in enumerate(k for k in range(n) if k not in pivots)}
+    return [{free[j]: -v % PRIME for j, v in pivots[k].items() if j != k} if k in pivots else {free[k]: 1}
+            for k in range(n)]
+
+
+class _Attacker:
+    """The two attacks of ``exposed`` on one table, kept up to date while cells are hidden.
+
+    Gives the same answers as ``exposed`` (the reference, kept for the tests), faster:
+
+    * linear: the tables that satisfy every relation form a space; a cell's *image* is its
+      coordinate functional on that space (its row of a null-space basis of the relations).
+      An unknown cell is fixed exactly when its image lies in the span of the published
+      cells' images — the same question as ``_linear_exposed`` asks, in the same field
+      (modulo ``PRIME``). That span is kept as a basis of published cells plus the
+      coordinates of every cell in it, and updated when a cell is hidden (exchange the
+      cell out of the basis, or drop one dimension). Whether hiding one more cell would
+      leave a given cell fixed is then read off without any elimination.
+    * bounds: the same propagation as ``bounds_attack``, all relations at once with numpy,
+      until nothing changes. Propagation only narrows bounds that always hold the true
+      values, so it ends in the one greatest common fixpoint whatever the order.
+    """
+
+    def __init__(self, rels: list[Relation], values: dict[Cell, int], hidden: set[Cell],
+                 shapes: dict | None = None):
+        self.cells = list(values)
+        index = self.index = {c: k for k, c in enumerate(self.cells)}
+        equations = tuple(tuple((index[c], s) for c, s in rel.terms) for rel in rels)
+        hidden_ids = frozenset(index[c] for c in hidden)
+        key = (len(self.cells), hidden_ids, equations)
+        shape = shapes.get(key) if shapes is not None else None
+        if shape is None:
+            shape = _Shape(equations, len(self.cells), hidden_ids)
+            if shapes is not None:
+                shapes[key] = shape
+        self.shape = shape
+        self.known = set(shape.known)
+        self.basis = set(shape.basis)
+        self.coords = {k: dict(v) for k, v in shape.coords.items()}
+        self.users = defaultdict(set, {b: set(v) for b, v in shape.users.items()})
+        value = self.value = np.array([values[c] for c in self.cells], dtype=np.int64)
+        is_hidden = np.zeros(len(self.cells), dtype=bool)
+        is_hidden[list(hidden_ids)] = True
+        self.start_lo = np.where(is_hidden, 0, np.where(value < 5, 0, 5))
+        self.start_hi = np.where(is_hidden, BIG, np.where(value < 5, 4, BIG))
+        self.unknown = is_hidden
+
+    def _set(self, k: int, coords: dict[int, int] | None) -> None:
+        for b in self.coords.pop(k, {}):
+            if b != k:
+                self.users[b].discard(k)
+        if coords is not None:
+            self.coords[k] = coords
+            for b in coords:
+                if b != k:
+                    self.users[b].add(k)
+
+    def _replacement(self, c: int) -> int | None:
+        """A published cell outside the basis whose coordinates use basis cell ``c``."""
+        return min((j for j in self.users[c] if j in self.known and j != c), default=None)
+
+    def hide(self, cell: Cell) -> None:
+        """``cell`` (published so far) becomes unknown to the attacker."""
+        c = self.index[cell]
+        if c not in self.known:
+            return
+        self.known.discard(c)
+        self.unknown[c] = True
+        if c not in self.basis:
+            return
+        k = self._replacement(c)
+        if k is None:  # the span loses the direction of c: every cell using it is no longer fixed
+            for j in [*self.users[c], c]:
+                self._set(j, None)
+            self.basis.discard(c)
+            return
+        # exchange c for k: image(c) = (image(k) − Σ_{b≠c} a_b image(b)) / a_c
+        a = self.coords[k]
+        inverse = pow(a[c], PRIME - 2, PRIME)
+        new_c = {b: -v * inverse % PRIME for b, v in a.items() if b != c}
+        new_c[k] = inverse
+        for j in [*self.users[c], c]:
+            if j == k:
+                continue
+            old = self.coords[j]
+            factor = old[c] if j != c else 1
+            updated = {b: v for b, v in old.items() if b != c}
+            _axpy(updated, factor, new_c)
+            self._set(j, updated)
+        self._set(k, {k: 1})
+        self.basis.discard(c)
+        self.basis.add(k)
+
+    def linear(self) -> set[Cell]:
+        """Unknown cells the relations fix."""
+        return {self.cells[k] for k in self.coords if k not in self.known}
+
+    def stays_fixed(self, target: Cell, extra: Cell) -> bool:
+        """Whether the relations still fix unknown ``target`` once published ``extra`` is hidden too."""
+        t, c = self.index[target], self.index[extra]
+        if t not in self.coords:
+            return False
+        if c not in self.basis or self._replacement(c) is not None:
+            return True
+        return self.coords[t].get(c, 0) == 0
+
+    def bounds(self, extra: Cell | None = None, target: Cell | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """Bounds of every cell after propagation (published cells: their value), with
+        ``extra`` hidden too; None as soon as ``target``'s bounds meet."""
+        unknown = self.unknown
+        if extra is not None:
+            unknown = unknown.copy()
+            unknown[self.index[extra]] = True
+        lo = np.where(unknown, self.start_lo, self.value)
+        hi = np.where(unknown, self.start_hi, self.value)
+        t = self.index[target] if target is not None else None
+        shape = self.shape
+        cells, positive, eq, eq_start = shape.term_cell, shape.positive, shape.term_eq, shape.eq_start
+        by_cell, cell_start = shape.by_cell, shape.cell_start
+        while True:
+            lo_t, hi_t = lo[cells], hi[cells]
+            low_part = np.where(positive, lo_t, -hi_t)    # least value of sign × cell
+            high_part = np.where(positive, hi_t, -lo_t)
+            least = np.add.reduceat(low_part, eq_start)[eq]
+            most = np.add.reduceat(high_part, eq_start)[eq]
+            low = high_part - most                         # sign × cell ≥ −(the others' most)
+            high = low_part - least                        # sign × cell ≤ −(the others' least)
+            new_lo = np.maximum.reduceat(np.where(positive, low, -high)[by_cell], cell_start)
+            new_hi = np.minimum.reduceat(np.where(positive, high, -low)[by_cell], cell_start)
+            new_lo = np.where(unknown, np.maximum(lo, new_lo), lo)
+            new_hi = np.where(unknown, np.minimum(hi, new_hi), hi)
+            if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
+                return lo, hi
+            lo, hi = new_lo, new_hi
+            if t is not None and lo[t] == hi[t]:
+                return None
+
+    def exposed(self, protect: set[Cell]) -> set[Cell]:
+        """Cells of ``protect`` an attacker can recover (as ``exposed``)."""
+        found = self.linear() & protect
+        lo, hi = self.bounds()
+        fixed = np.flatnonzero(self.unknown & (lo == hi))
+        return found | ({self.cells[k] for k in fixed} & protect)
+
+    def protects(self, extra: Cell, target: Cell) -> bool:
+        """Whether hiding ``extra`` too leaves ``target`` unrecoverable."""
+        return not self.stays_fixed(target, extra) and self.bounds(extra, target) is not None
+
+
+def _axpy(row: dict[int, int], factor: int, other: dict[int, int]) -> None:
+    """row += factor × other (modulo PRIME), dropping zeros."""
+    factor %= PRIME
+    if not factor:
+        return
+    for j, v in other.items():
+        value = (row.get(j, 0) + factor * v) % PRIME
+        if value:
+            row[j] = value
+        else:
+            row.pop(j, None)
+
+
+def protect(rows: list[dict], shapes: dict | None = None) -> dict[Cell, str]:
+    """The suppressed cells of one indicator × year table: cell → ``<5`` or ``x``.
+
+    ``shapes`` (any dict, kept by the caller) shares the count-independent part of the
+    attacks between tables with the same hierarchy."""
     rels = relations(rows)
     values: dict[Cell, int] = {}
     for i, row in enumerate(rows):
         for column in COUNT_COLUMNS:
             values[(i, column)] = int(row[column])
         values[(i, HIDDEN)] = int(row["denominator"]) - int(row["met"])
-    system = _System(rels, values)
+    _System(rels, values)  # the counts must satisfy every relation
     hidden = {c for c in values if c[1] == HIDDEN}
     primary = {c for c, v in values.items() if v in SMALL and c not in hidden}
     sensitive_hidden = {c for c in hidden if values[c] in SMALL}
     suppressed = set(primary)
+    attacker = _Attacker(rels, values, hidden, shapes)
+    for c in sorted(primary):
+        attacker.hide(c)
     depth = {i: LEVELS.index(row["level"]) for i, row in enumerate(rows)}
-    by_cell: dict[Cell, list[Relation]] = defaultdict(list)
-    for rel in rels:
-        for c in rel.cells:
-            by_cell[c].append(rel)
+    rel_cells = [rel.cells for rel in rels]
+    by_cell: dict[Cell, list[int]] = defaultdict(list)
+    for r, cells in enumerate(rel_cells):
+        for c in cells:
+            by_cell[c].append(r)
 
     def score(c: Cell):
         return (values[c] == 0, COLUMN_RANK[c[1]], -depth[c[0]], values[c], c)
 
-    def candidates(rels_: Iterable[Relation]) -> list[Cell]:
-        return sorted({c for rel in rels_ for c in rel.cells if c not in suppressed and c not in hidden}, key=score)
+    def candidates(rel_ids: Iterable[int]) -> list[Cell]:
+        return sorted({c for r in rel_ids for c in rel_cells[r] if c not in suppressed and c not in hidden}, key=score)
 
-    def attack(cells: set[Cell]) -> set[Cell]:
-        return exposed(system, cells, hidden, cells | sensitive_hidden)
+    # relations whose one unknown must stay unknown (kept up to date as cells are added)
+    unknowns = [sum(c in suppressed or c in hidden for c in cells) for cells in rel_cells]
+
+    def lone(r: int) -> bool:
+        if unknowns[r] != 1:
+            return False
+        only = next(c for c in rel_cells[r] if c in suppressed or c in hidden)
+        return only in suppressed or only in sensitive_hidden
+
+    lonely = {r for r in range(len(rel_cells)) if lone(r)}
+
+    def suppress_cell(c: Cell) -> None:
+        suppressed.add(c)
+        attacker.hide(c)
+        for r in by_cell[c]:
+            unknowns[r] += 1
+            if lone(r):
+                lonely.add(r)
+            else:
+                lonely.discard(r)
 
     while True:
         changed = True
         while changed:  # cheap pass: no relation with a single unknown that must stay unknown
             changed = False
-            for rel in rels:
-                unknown = [c for c in rel.cells if c in suppressed or c in hidden]
-                if len(unknown) == 1 and (unknown[0] in suppressed or unknown[0] in sensitive_hidden):
-                    options = candidates([rel])
-                    if options:
-                        suppressed.add(options[0])
-                        changed = True
-        found = attack(suppressed)
+            position = -1  # the relations in order, as a scan of all of them would meet them
+            while (r := min((r for r in lonely if r > position), default=None)) is not None:
+                position = r
+                options = candidates([r])
+                if options:
+                    suppress_cell(options[0])
+                    changed = True
+        found = attacker.exposed(suppressed | sensitive_hidden)
         if not found:
             return {c: PRIMARY if values[c] < 5 else COMPLEMENT for c in suppressed}
         cell = min(found, key=lambda c: (-depth[c[0]], c))
         reach, options = list(by_cell[cell]), candidates(by_cell[cell])
         seen = {cell}
         while not options:  # widen to the relations of the unknowns next to the cell
-            nxt = {c for rel in reach for c in rel.cells if c not in seen and (c in suppressed or c in hidden)}
+            nxt = {c for r in reach for c in rel_cells[r] if c not in seen and (c in suppressed or c in hidden)}
             if not nxt:
                 raise RuntimeError(f"cannot protect suppressed cell {cell}")
             seen |= nxt
-            reach = [rel for c in nxt for rel in by_cell[c]]
+            reach = [r for c in nxt for r in by_cell[c]]
             options = candidates(reach)
         # the best-placed candidate that protects the cell on its own, else the best-placed one
-        chosen = next((c for c in options[:TRIES] if cell not in attack(suppressed | {c})), options[0])
-        suppressed.add(chosen)
+        suppress_cell(next((c for c in options[:TRIES] if attacker.protects(c, cell)), options[0]))
 
 
 def suppress(summary: pl.DataFrame) -> pl.DataFrame:
@@ -288,9 +561,10 @@ def suppress(summary: pl.DataFrame) -> pl.DataFrame:
     for k, row in enumerate(records):
         blocks[(row["indicator_id"], row["year"])].append(k)
     shown: list[dict] = [dict(r) for r in records]
+    shapes: dict = {}
     for positions in blocks.values():
         rows = [records[k] for k in positions]
-        cells = protect(rows)
+        cells = protect(rows, shapes)
         for i, k in enumerate(positions):
             out = shown[k]
             for column in COUNT_COLUMNS:

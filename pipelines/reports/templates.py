@@ -1,4 +1,19 @@
-"""The page templates (Jinja2, autoescaped; ``html.py`` holds the base page and macros)."""
+"""The page templates (Jinja2, autoescaped; ``html.py`` holds the base page and macros), and the
+fast patient tables.
+
+Patient tables can hold hundreds of thousands of rows in total, so they are not rendered
+row by row through the ``patient_table`` macro: ``patient_table`` here builds the same HTML,
+byte for byte, with column-wise string expressions (polars), escaping every value as the
+autoescaping does (``& < > " '``). The pages insert it as ``{{ table }}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+from markupsafe import Markup
 
 NATIONAL = """{% extends "base.html" %}
 {% block nav %}<nav class="toc">{% for ind in indicators %}<a href="#{{ ind.id }}">{{ ind.id }}</a>{% endfor %}
@@ -131,7 +146,7 @@ Også som <a href="afvigelser.csv">CSV</a> og <a href="afvigelser.xlsx">Excel</a
 {% if compared %}<p class="meta">Sammenlignet med {{ previous }}.</p>{% else %}<p class="meta">Ingen tidligere audit angivet: ingen sammenligning.</p>{% endif %}
 {% endif %}
 {{ pager(pages, page) }}
-{{ patient_table(rows, show_indicator=True, show_change=compared) }}
+{{ table }}
 {{ pager(pages, page) }}
 {% endblock %}
 """
@@ -141,8 +156,9 @@ PATIENTS = """{% extends "base.html" %}
 {% from "patient_table.html" import patient_table %}
 {% block content %}
 <p class="meta">{{ description }} <a href="{{ csv }}">Hele listen som CSV</a>.</p>
+{% if note %}<p class="meta note">{{ note }}</p>{% endif %}
 {{ pager(pages, page) }}
-{{ patient_table(rows, show_department=show_department) }}
+{{ table }}
 {{ pager(pages, page) }}
 {% endblock %}
 """
@@ -180,11 +196,12 @@ uoplyst {{ t.unknown|num }}, begrundet {{ t.justified|num }}, ekskluderet {{ t.e
 <h3>Patienter bag tallene ({{ current_year }}, {{ t.patient_count }})</h3>
 {% if t.embedded %}
 <details><summary>Vis {{ t.patient_count }} patienter</summary>
-{{ patient_table(t.embedded, show_department=show_department) }}
+{{ t.embedded }}
 </details>
 {% endif %}
 <p class="meta">{% if not t.embedded and t.patient_count %}Listen er lang og vises på sider: {% endif %}
 {% if t.pages %}<a href="{{ t.pages }}">alle patienter {{ years[0] }}–{{ years[-1] }}</a> · <a href="{{ t.csv }}">CSV</a>{% else %}ingen patienter{% endif %}</p>
+{% if t.note %}<p class="meta">{{ t.note }}</p>{% endif %}
 </section>
 {% endfor %}
 {% endblock %}
@@ -192,3 +209,193 @@ uoplyst {{ t.unknown|num }}, begrundet {{ t.justified|num }}, ekskluderet {{ t.e
 
 PAGES = {"national.html": NATIONAL, "deviations.html": DEVIATIONS, "patients.html": PATIENTS,
          "dashboard.html": DASHBOARD}
+
+
+# --- fast patient tables ------------------------------------------------------------------
+
+STATUS_DA = {"met": "opfyldt", "not_met": "ikke opfyldt", "unknown": "uoplyst", "justified": "begrundet afvigelse",
+             "excluded": "ekskluderet", "pending": "afventer", "absent": "ikke i populationen"}
+
+
+def escape_text(text: str) -> str:
+    """What autoescaping makes of a text (markupsafe.escape)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
+            .replace("'", "&#39;"))
+
+
+def _escaped(expr: pl.Expr) -> pl.Expr:
+    """``{{ value }}`` of a text column: escaped, a missing value as "None" (as Jinja prints it)."""
+    return (expr.cast(pl.String).fill_null("None").str.replace_all("&", "&amp;", literal=True)
+            .str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True)
+            .str.replace_all('"', "&#34;", literal=True).str.replace_all("'", "&#39;", literal=True))
+
+
+def value_text(value: object) -> str:
+    """``files.value_text`` (a drill-down value as Danish text), repeated here for speed."""
+    if value is None:
+        return "–"
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "ja" if value else "nej"
+    if kind is float:
+        return f"{value:.4g}".replace(".", ",") if abs(value) < 1e6 else f"{value:.0f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(value_text(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _parsed(values_json: str | None) -> dict:
+    """``files.parse_values``: the drill-down JSON object; {} when empty or not an object."""
+    if not values_json:
+        return {}
+    try:
+        parsed = json.loads(values_json)
+    except (TypeError, ValueError):
+        return {"values_json": values_json}
+    return parsed if isinstance(parsed, dict) else {"value": parsed}
+
+
+_SPECIAL = re.compile(r"[&<>\"']")
+
+
+def values_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``values_text`` (the CSV's "k = v; …") and ``values_html`` (the table's
+    ``<dl>``, escaped) from ``values_json``, each distinct JSON text parsed once. Where the
+    columns are there already, only their missing values are filled in."""
+    if "values_text" in frame.columns and "values_html" in frame.columns:
+        if frame.get_column("values_text").null_count() == 0 and frame.get_column("values_html").null_count() == 0:
+            return frame
+        missing = frame.filter(pl.col("values_text").is_null() | pl.col("values_html").is_null())
+        lookup = _values_lookup(missing.get_column("values_json").unique(), frame.schema["values_json"])
+        return (frame.join(lookup, on="values_json", how="left", nulls_equal=True, maintain_order="left",
+                           suffix="_new")
+                .with_columns(values_text=pl.coalesce("values_text", "values_text_new"),
+                              values_html=pl.coalesce("values_html", "values_html_new"))
+                .drop("values_text_new", "values_html_new"))
+    lookup = _values_lookup(frame.get_column("values_json").unique(), frame.schema["values_json"])
+    return frame.join(lookup, on="values_json", how="left", nulls_equal=True, maintain_order="left")
+
+
+def _values_lookup(distinct: pl.Series, dtype: pl.DataType) -> pl.DataFrame:
+    """values_json → values_text, values_html for each of ``distinct``."""
+    texts, htmls = [], []
+    keys: dict[object, tuple[str, str]] = {}  # key -> ("key = ", "<dt>key</dt><dd>")
+    loads, special = json.loads, _SPECIAL.search
+    for raw in distinct.to_list():
+        if not raw:
+            texts.append("")
+            htmls.append("")
+            continue
+        try:
+            parsed = loads(raw)
+        except (TypeError, ValueError):
+            parsed = {"values_json": raw}
+        if type(parsed) is not dict:
+            parsed = parsed if isinstance(parsed, dict) else {"value": parsed}
+        if not parsed:
+            texts.append("")
+            htmls.append("")
+            continue
+        text_parts, html_parts = [], []
+        for k, v in parsed.items():
+            prefix = keys.get(k)
+            if prefix is None:
+                name = str(k)
+                prefix = keys[k] = (name + " = ", "<dt>" + (escape_text(name) if special(name) else name) + "</dt><dd>")
+            kind = type(v)
+            if kind is str:
+                shown = v
+                markup = escape_text(v) if special(v) else v
+            elif kind is int:
+                shown = markup = str(v)
+            elif kind is bool:
+                shown = markup = "ja" if v else "nej"
+            elif v is None:
+                shown = markup = "–"
+            else:
+                shown = value_text(v)
+                markup = escape_text(shown) if special(shown) else shown
+            text_parts.append(prefix[0] + shown)
+            html_parts.append(prefix[1] + markup + "</dd>")
+        texts.append("; ".join(text_parts))
+        htmls.append('<dl class="values">' + "".join(html_parts) + "</dl>")
+    return pl.DataFrame({"values_json": distinct, "values_text": texts, "values_html": htmls},
+                        schema={"values_json": dtype, "values_text": pl.String, "values_html": pl.String})
+
+
+def patient_rows(frame: pl.DataFrame, *, show_department: bool = False, show_indicator: bool = False,
+                 show_change: bool = False) -> list[str]:
+    """The ``<tr>`` of every row of ``frame`` as the ``patient_table`` macro writes it."""
+    if frame.height == 0:
+        return []
+    frame = values_columns(frame)
+    key = (show_department, show_indicator, show_change, frame.schema["index_date"] in (pl.Date, pl.Datetime),
+           "change" in frame.columns, "previous_status" in frame.columns)
+    row = _ROW_EXPRESSIONS.get(key)
+    if row is None:
+        row = _ROW_EXPRESSIONS[key] = _row_expression(*key)
+    return frame.select(row).get_column("row").to_list()
+
+
+_ROW_EXPRESSIONS: dict[tuple, pl.Expr] = {}
+
+
+def _row_expression(show_department: bool, show_indicator: bool, show_change: bool, date_typed: bool,
+                    has_change: bool, has_previous: bool) -> pl.Expr:
+    date = pl.col("index_date").dt.strftime("%Y-%m-%d") if date_typed else pl.col("index_date")
+    parts = [pl.lit('<tr class="status-'), _escaped(pl.col("status")), pl.lit('">\n<td><code>'),
+             _escaped(pl.col("pseudonym")), pl.lit("</code></td>")]
+    if show_indicator:
+        parts += [pl.lit("<td>"), _escaped(pl.col("indicator_id")), pl.lit("</td>")]
+    if show_department:
+        parts += [pl.lit("<td>"), _escaped(pl.col("department_name")), pl.lit("</td>")]
+    status_da = pl.col("status").replace_strict(STATUS_DA, default=pl.col("status"), return_dtype=pl.String)
+    parts += [pl.lit("<td>"), _escaped(status_da), pl.lit("</td><td><code>"), _escaped(pl.col("reason_code")),
+              pl.lit("</code> "), _escaped(pl.col("reason_text")), pl.lit("</td>\n<td>"),
+              pl.col("values_html").fill_null(""), pl.lit('</td>\n<td class="num">'), _escaped(date),
+              pl.lit("</td><td>"), _escaped(pl.col("guideline_version")), pl.lit("</td><td>"),
+              _escaped(pl.col("risk")), pl.lit("</td>\n")]
+    if show_change:
+        change = pl.col("change") if has_change else pl.lit(None, pl.String)
+        previous = pl.col("previous_status") if has_previous else pl.lit(None, pl.String)
+        previous_da = previous.replace_strict(STATUS_DA, default=previous, return_dtype=pl.String)
+        parts += [pl.lit('<td class="change-'), _escaped(change), pl.lit('">'),
+                  _escaped(pl.when(change.is_null() | (change == "")).then(pl.lit("")).otherwise(change)),
+                  pl.when(previous_da.is_null() | (previous_da == "")).then(pl.lit(""))
+                  .otherwise(pl.lit(" (før: ") + _escaped(previous_da) + pl.lit(")")),
+                  pl.lit("</td>")]
+    parts.append(pl.lit("</tr>"))
+    return pl.concat_str(parts).alias("row")
+
+
+_TABLE_ENDS: dict[tuple[bool, bool, bool], tuple[str, str]] = {}
+
+
+def _table_ends(show_department: bool, show_indicator: bool, show_change: bool) -> tuple[str, str]:
+    """What the ``patient_table`` macro writes before the first and after the last row."""
+    key = (show_department, show_indicator, show_change)
+    if key not in _TABLE_ENDS:
+        from pipelines.reports import html
+
+        page = html.environment().from_string(
+            '{% from "patient_table.html" import patient_table %}'
+            "{{ patient_table([], show_department=d, show_indicator=i, show_change=c) }}")
+        empty = page.render(d=show_department, i=show_indicator, c=show_change)
+        cut = empty.index("</tbody>")
+        _TABLE_ENDS[key] = (empty[:cut], empty[cut:])
+    return _TABLE_ENDS[key]
+
+
+def patient_table(frame: pl.DataFrame | list[str], *, show_department: bool = False, show_indicator: bool = False,
+                  show_change: bool = False) -> Markup:
+    """The whole ``patient_table`` macro output for ``frame`` (or for rows from ``patient_rows``)."""
+    rows = frame if isinstance(frame, list) else patient_rows(
+        frame, show_department=show_department, show_indicator=show_indicator, show_change=show_change)
+    head, tail = _table_ends(show_department, show_indicator, show_change)
+    return Markup(head + "".join(rows) + tail)

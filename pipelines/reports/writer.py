@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.reports import dashboard, deviations, national
+from pipelines.reports import dashboard, deviations, national, templates
 from pipelines.reports.data import ReportData, load
 from pipelines.reports.files import safe_names
 
@@ -34,28 +34,29 @@ def _deviations(data: ReportData, previous_results: Path | None) -> tuple[pl.Dat
     return deviations.compare(data, previous), previous is not None
 
 
+def _scope(previous_results: Path | None, report: str) -> str:
+    """The patient rows to load: a comparison needs them all, else what the report uses."""
+    return "all" if previous_results else report
+
+
 def department_folders(data: ReportData, deviation_rows: pl.DataFrame) -> dict[str, str]:
     """Department code → safe folder name, for every department with results or resolved deviations."""
     codes = set(data.departments["department_code"].to_list()) | set(deviation_rows["department_code"].to_list())
     return safe_names(codes)
 
 
-def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
-                   parameters: dict | None = None, report_year: int | None = None) -> dict:
-    data = load(con, report_year)
+def _national(data: ReportData, out_dir: Path, rows: pl.DataFrame | None, compared: bool,
+              previous_results: Path | None, parameters: dict | None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, compared = _deviations(data, previous_results)
-    comparison = deviations.comparison_summary(rows, data, Path(previous_results).name) if compared else None
+    comparison = (deviations.comparison_summary(rows, data, Path(previous_results).name)
+                  if compared and rows is not None else None)
     counts = national.write_national_reports(data, out_dir, parameters=parameters, comparison=comparison,
                                              page_context=_context(data))
     return {**counts, "years": data.years, "compared": compared}
 
 
-def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
-                      report_year: int | None = None) -> dict:
-    data = load(con, report_year)
-    rows, compared = _deviations(data, previous_results)
-    folders = department_folders(data, rows)
+def _departments(data: ReportData, out_dir: Path, rows: pl.DataFrame, folders: dict[str, str], compared: bool,
+                 previous_results: Path | None) -> dict:
     lists = deviations.write_department_lists(data, out_dir, rows, folders, compared,
                                               Path(previous_results).name if compared else None, _context(data))
     changes = rows["change"].value_counts().to_dicts() if compared else []
@@ -63,25 +64,52 @@ def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_re
             **{f"changes_{c['change']}": c["count"] for c in changes}}
 
 
+def _dashboards(data: ReportData, out_dir: Path, folders: dict[str, str]) -> dict:
+    context = _context(data)
+    index = dashboard.DashboardIndex(data)
+    dashboard.write_national_dashboard(data, out_dir, folders, context, index)
+    for code in data.departments["department_code"].to_list():
+        dashboard.write_department_dashboard(data, out_dir, code, folders[code], context, index)
+    return {"dashboards": 1 + data.departments.height}
+
+
+def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
+                   parameters: dict | None = None, report_year: int | None = None) -> dict:
+    data = load(con, report_year, patients=_scope(previous_results, "none"))
+    rows, compared = _deviations(data, previous_results) if previous_results else (None, False)
+    return _national(data, out_dir, rows, compared, previous_results, parameters)
+
+
+def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
+                      report_year: int | None = None) -> dict:
+    data = load(con, report_year, patients=_scope(previous_results, "report"))
+    rows, compared = _deviations(data, previous_results)
+    return _departments(data, out_dir, rows, department_folders(data, rows), compared, previous_results)
+
+
 def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
                      report_year: int | None = None) -> dict:
-    data = load(con, report_year)
-    rows, _ = _deviations(data, previous_results)
-    folders = department_folders(data, rows)
-    context = _context(data)
-    dashboard.write_national_dashboard(data, out_dir, folders, context)
-    for code in data.departments["department_code"].to_list():
-        dashboard.write_department_dashboard(data, out_dir, code, folders[code], context)
-    return {"dashboards": 1 + data.departments.height}
+    data = load(con, report_year, patients=_scope(previous_results, "report"))
+    # without a comparison every department with a deviation has results: the folders need no deviation rows
+    rows = _deviations(data, previous_results)[0] if previous_results else data.patients.clear()
+    return _dashboards(data, out_dir, department_folders(data, rows))
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None, *,
                   parameters: dict | None = None, report_year: int | None = None) -> dict:
     """Every report into ``out_dir``; ``previous_results`` is the previous run's
-    ``patient_results.csv`` (or None: no comparison). Returns counts for metadata."""
+    ``patient_results.csv`` (or None: no comparison). Returns counts for metadata.
+
+    Reads the inputs once and shares the comparison, the folder names and the dashboard
+    index between the three parts (the assets, run apart, each read what they need)."""
     out_dir = Path(out_dir)
+    data = load(con, report_year, patients=_scope(previous_results, "report"))
+    if not previous_results:  # every row loaded is used: render the drill-down values once for all parts
+        data.patients = templates.values_columns(data.patients)
+    rows, compared = _deviations(data, previous_results)
+    folders = department_folders(data, rows)
     return {
-        **write_national(con, out_dir, previous_results, parameters=parameters, report_year=report_year),
-        **write_departments(con, out_dir, previous_results, report_year=report_year),
-        **write_dashboards(con, out_dir, previous_results, report_year=report_year),
+        **_national(data, out_dir, rows, compared, previous_results, parameters),
+        **_departments(data, out_dir, rows, folders, compared, previous_results),
+        **_dashboards(data, out_dir, folders),
     }

@@ -1,6 +1,7 @@
 -- Patient-level results for the department lists and dashboards: every rpt_patient_results
 -- row with the year of its index date and its department's name, hospital and region
--- (rpt_report_departments).
+-- (rpt_report_departments). The reader (pipelines/reports/data.py) keeps the rows a report
+-- needs and orders them by department_code, indicator_id, index_date, pseudonym.
 select
     r.pseudonym,
     r.indicator_id,
@@ -19,4 +20,3 @@ select
     r.values_json
 from rpt_patient_results as r
 left join rpt_report_departments as d on d.department_code is not distinct from r.department_code
-order by r.department_code, r.indicator_id, r.index_date, r.pseudonym

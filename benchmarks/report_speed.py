@@ -1,0 +1,105 @@
+"""Benchmark: the report layer alone, per step, on the DuckDB file of a finished run.
+
+For every ``--db`` (an ``audit.duckdb`` written by ``myeloma-audit run``, e.g. the
+``out-<n>/audit.duckdb`` folders of ``benchmarks/run_scale.py``) the file is copied to a
+scratch folder (the reports create ``rpt_report_departments`` in it), then the three report
+steps run as the assets run them, each on its own (``write_national``,
+``write_departments``, ``write_dashboards``), and then ``write_reports`` (all three in one
+call, sharing what they can). Prints the seconds of each step, the output size and the
+number of files. Numbers only: this is not a test.
+
+    python benchmarks/report_speed.py --db /tmp/bench/out-10000/audit.duckdb /tmp/bench/out-100000/audit.duckdb
+    python benchmarks/report_speed.py --patients 10000 100000 [--workdir /tmp/bench]
+    python benchmarks/report_speed.py ... --profile national   # cProfile of one step (top 25)
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.reports import writer
+
+STEPS = {
+    "national": writer.write_national,
+    "departments": writer.write_departments,
+    "dashboards": writer.write_dashboards,
+    "all": writer.write_reports,
+}
+
+
+def _size(folder: Path) -> tuple[int, int]:
+    files = [p for p in folder.rglob("*") if p.is_file() and p.name != "audit.duckdb"]
+    return sum(p.stat().st_size for p in files), len(files)
+
+
+def run(db: Path, scratch: Path, steps: list[str], profile: str | None) -> dict[str, float]:
+    copy = scratch / "audit.duckdb"
+    shutil.copyfile(db, copy)
+    out = {}
+    con = duckdb.connect(str(copy))
+    try:
+        for step in steps:
+            target = scratch / f"out-{step}"
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            function = STEPS[step]
+            args = (con, target, None) if step != "all" else (con, target, None)
+            if profile == step:
+                profiler = cProfile.Profile()
+                started = time.perf_counter()
+                profiler.runcall(function, *args)
+                out[step] = time.perf_counter() - started
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            else:
+                started = time.perf_counter()
+                function(*args)
+                out[step] = time.perf_counter() - started
+            size, files = _size(target)
+            out[f"{step}_mb"] = size / 1e6
+            out[f"{step}_files"] = files
+    finally:
+        con.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, nargs="*", default=[])
+    parser.add_argument("--patients", type=int, nargs="*", default=[])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench"))
+    parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
+    parser.add_argument("--profile", choices=list(STEPS), default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="write the outputs under this folder (kept)")
+    args = parser.parse_args()
+    dbs = list(args.db) + [args.workdir / f"out-{n}" / "audit.duckdb" for n in args.patients]
+    if not dbs:
+        dbs = [args.workdir / f"out-{n}" / "audit.duckdb" for n in (10_000, 100_000)]
+    header = "".join(f"{s + ' s':>16}" for s in args.steps)
+    print(f"{'database':<44}{header}   output (MB / files) of 'all'")
+    for db in dbs:
+        if not db.is_file():
+            print(f"{str(db):<44} (missing)")
+            continue
+        if args.keep:
+            scratch = args.keep / (db.parent.name if db.name == "audit.duckdb" else db.stem)
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True)
+            values = run(db, scratch, args.steps, args.profile)
+        else:
+            with tempfile.TemporaryDirectory(prefix="report-speed-") as tmp:
+                values = run(db, Path(tmp), args.steps, args.profile)
+        times = "".join(f"{values[s]:>16.2f}" for s in args.steps)
+        last = args.steps[-1]
+        print(f"{str(db):<44}{times}   {values[f'{last}_mb']:.1f} MB / {values[f'{last}_files']} files", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,8 @@ import hashlib
 import json
 import stat
 import zipfile
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -49,7 +51,8 @@ def open_delivery(path: Path) -> Delivery:
     if path.is_dir():
         files = {name: (path / name).read_bytes() for name in wanted if (path / name).is_file()}
     elif zipfile.is_zipfile(path):
-        files = _read_zip(path, wanted)
+        with _damaged_zip_refused(path):
+            files = _read_zip(path, wanted)
     else:
         raise DeliveryRefused(path.name, "neither a folder nor a readable .zip file")
 
@@ -62,6 +65,14 @@ def open_delivery(path: Path) -> Delivery:
     if manifest is not None:
         _check_manifest(delivery)
     return delivery
+
+
+@contextmanager
+def _damaged_zip_refused(path: Path):
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, OSError) as err:
+        raise DeliveryRefused(path.name, f"the zip file is damaged and cannot be read ({type(err).__name__})") from None
 
 
 def _read_zip(path: Path, wanted: list[str]) -> dict[str, bytes]:
@@ -118,10 +129,13 @@ def _check_manifest(delivery: Delivery) -> None:
             continue
         if not isinstance(expected, dict):
             raise DeliveryRefused(MANIFEST, f"entry for {name} is not an object")
-        sha = expected.get("sha256")
+        sha, rows = expected.get("sha256"), expected.get("rows")
+        if sha is not None and not isinstance(sha, str):
+            raise DeliveryRefused(MANIFEST, f"sha256 of {name} is not a text")
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int)):
+            raise DeliveryRefused(MANIFEST, f"rows of {name} is not a whole number")
         if sha and sha.lower() != delivery.checksums[name]:
             raise DeliveryRefused(name, "sha256 does not match manifest.json (file changed or truncated in transfer)")
-        rows = expected.get("rows")
         if rows is not None:
             actual = count_data_rows(delivery.files[name])
             if int(rows) != actual:
@@ -134,7 +148,7 @@ def peek_manifest(path: Path) -> dict | None:
     if path.is_dir():
         return _parse_manifest((path / MANIFEST).read_bytes()) if (path / MANIFEST).is_file() else None
     if path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
+        with _damaged_zip_refused(path), zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if PurePosixPath(n).name == MANIFEST]
             return _parse_manifest(zf.read(names[0])) if len(names) == 1 else None
     return None

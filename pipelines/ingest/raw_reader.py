@@ -18,6 +18,7 @@ from pipelines.lib.extract_format import DeliveryFile
 from pipelines.lib.pseudonym import CPR_LIKE, Pseudonymiser
 
 UTF8_BOM = b"\xef\xbb\xbf"
+ASCII_WHITESPACE = " \t\r\n\x0b\x0c"  # what bytes.strip() removes
 CPR_LIKE_POLARS = r"(^|[^0-9A-Za-z])[0-9]{6}-?[0-9]{4}([^0-9A-Za-z]|$)"
 
 
@@ -60,9 +61,18 @@ def _header(name: str, first_line: str, dfile: DeliveryFile) -> list[str]:
     return columns
 
 
+def _parse_quoted(text: str) -> list[str]:
+    """One line with quotes; a line the csv module cannot parse (a stray carriage return or
+    NUL inside it) is returned unsplit, so it counts as malformed and goes to the quarantine."""
+    try:
+        return next(csv.reader([text], delimiter=";", quotechar='"'))
+    except csv.Error:
+        return [text]
+
+
 def _split_quoted(lines: pl.DataFrame, n_fields: int) -> pl.DataFrame:
     """Slow path for the few lines with quotes: let the csv module honour ``"a;b"``."""
-    rows = [next(csv.reader([text], delimiter=";", quotechar='"')) for text in lines["_text"]]
+    rows = [_parse_quoted(text) for text in lines["_text"]]
     return pl.DataFrame(
         {f"f{i}": [r[i] if len(r) == n_fields else None for r in rows] for i in range(n_fields)}
         | {"_malformed": [len(r) != n_fields for r in rows]},
@@ -102,7 +112,9 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
         pl.DataFrame({"_text": lines[1:]}, schema={"_text": pl.String})
         .with_row_index("_line", offset=2)
         .with_columns(pl.col("_line").cast(pl.Int64), pl.col("_text").str.strip_suffix("\r"))
-        .filter(pl.col("_text").str.strip_chars() != "")
+        # blank = only ASCII white space, exactly as the manifest counts rows (count_data_rows);
+        # a line of other white space (e.g. a no-break space) is a row, and malformed
+        .filter(pl.col("_text").str.strip_chars(ASCII_WHITESPACE) != "")
     )
     frame = _split(frame, len(columns))
 
@@ -113,7 +125,6 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
         frame = frame.with_columns(record.alias("_record"))
     else:
         frame = frame.with_columns(pl.col("_text").alias("_record"))
-    frame = _scrub_cpr_like(frame, pseudonymise)
 
     keep = [pl.col("_line"), pl.col("_record"), pl.col("_malformed")]
     if dfile.has_cpr:
@@ -124,7 +135,9 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
         "line_ending": "CRLF" if crlf else "LF",
         "extra_columns": [c for c in columns if c not in dfile.columns],
     }
-    return frame.select(keep), facts
+    frame = frame.select(keep)
+    text_columns = [c for c in frame.columns if c not in ("_line", "_malformed", "pseudonym", "_cpr_status")]
+    return _scrub_cpr_like(frame, text_columns, pseudonymise), facts
 
 
 _CPR_WITH_HYPHEN = re.compile(r"\d{6}-\d{4}")
@@ -167,12 +180,16 @@ def _pseudonymise(frame: pl.DataFrame, cpr_field: str, pseudonymise: Pseudonymis
         pl.when(pl.col("_malformed")).then(pl.lit("invalid")).otherwise(pl.col("_cpr_status")).alias("_cpr_status"))
 
 
-def _scrub_cpr_like(frame: pl.DataFrame, pseudonymise: Pseudonymiser) -> pl.DataFrame:
-    """Anything else in a kept record that looks like a CPR (a shifted field in a malformed
-    row, an extra column) is replaced by its pseudonym too."""
-    suspect = frame["_record"].str.contains(CPR_LIKE_POLARS)
-    if not suspect.any():
-        return frame
+def _scrub_cpr_like(frame: pl.DataFrame, columns: list[str], pseudonymise: Pseudonymiser) -> pl.DataFrame:
+    """Anything else that looks like a CPR — in the kept record (a shifted field of a
+    malformed row, an extra column) or in any text field (a CPR typed into a free-text
+    regimen or name) — is replaced by its pseudonym too, before anything reaches DuckDB."""
     scrub = lambda text: CPR_LIKE.sub(lambda m: pseudonymise(m.group(1) + m.group(2)), text)  # noqa: E731
-    cleaned = [scrub(t) if s else t for t, s in zip(frame["_record"].to_list(), suspect.to_list())]
-    return frame.with_columns(pl.Series("_record", cleaned, dtype=pl.String))
+    replaced = []
+    for column in columns:
+        suspect = frame[column].str.contains(CPR_LIKE_POLARS).fill_null(False)
+        if suspect.any():
+            values = frame[column].to_list()
+            replaced.append(pl.Series(column, [scrub(v) if hit else v for v, hit in zip(values, suspect.to_list())],
+                                      dtype=pl.String))
+    return frame.with_columns(replaced) if replaced else frame

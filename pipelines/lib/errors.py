@@ -11,13 +11,16 @@ class DeliveryRefused(AuditError):
     """The delivery cannot be read as a whole: nothing from it is published."""
 
     def __init__(self, file: str, problem: str, line: int | None = None, column: str | None = None):
-        self.file, self.problem, self.line, self.column = file, problem, line, column
-        where = file
+        from pipelines.lib.pseudonym import scrub  # a file name, header cell or zip entry may hold a CPR
+
+        self.file, self.problem, self.line = scrub(file), scrub(problem), line
+        self.column = scrub(column) if column is not None else None
+        where = self.file
         if line is not None:
             where += f", line {line}"
-        if column is not None:
-            where += f", column {column}"
-        super().__init__(f"delivery refused: {where}: {problem}")
+        if self.column is not None:
+            where += f", column {self.column}"
+        super().__init__(f"delivery refused: {where}: {self.problem}")
 
 
 class RunLocked(AuditError):

@@ -7,13 +7,19 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import fcntl
+import glob
 import os
 import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.lib.errors import RunLocked
+from pipelines.lib.errors import AuditError, RunLocked
+
+
+class OutputRefused(AuditError):
+    """The output folder cannot safely be replaced by a run's results."""
+
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -37,15 +43,18 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def incoming_dir(out_dir: Path) -> Path:
     path = out_dir.parent / f".{out_dir.name}.incoming-{uuid.uuid4().hex[:12]}"
-    path.mkdir(parents=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700)  # becomes the output folder: owner only, whatever the caller's umask
     return path
 
 
 def remove_leftovers(out_dir: Path) -> None:
-    """Folders of runs that were killed before publishing; never the published one."""
-    for stale in out_dir.parent.glob(f".{out_dir.name}.incoming-*"):
+    """Folders of runs that were killed before publishing; never the published one (nor
+    another output folder's: the name is escaped, ``out[1]`` must not match ``.out1.*``)."""
+    name = glob.escape(out_dir.name)
+    for stale in out_dir.parent.glob(f".{name}.incoming-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    for old in out_dir.parent.glob(f".{out_dir.name}.previous-*"):
+    for old in out_dir.parent.glob(f".{name}.previous-*"):
         if out_dir.exists():
             shutil.rmtree(old, ignore_errors=True)
         else:  # killed between the two renames of the fallback: put the old results back
@@ -65,6 +74,23 @@ def publish(new: Path, out_dir: Path) -> None:
     shutil.rmtree(previous)
 
 
+# A folder holding this file was published by an earlier run and may be replaced as a whole.
+RUN_RECORD = "run.json"
+
+
+def check_replaceable(out_dir: Path) -> None:
+    """Publishing swaps the whole output folder and deletes the old one: refuse a folder that
+    is not empty and was not published by an earlier run (``--out .``, ``--out ~``, the
+    delivery folder itself, or a folder above it would otherwise be deleted)."""
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise OutputRefused(f"{out_dir} is not a folder; choose a new or empty folder for the results")
+    if any(out_dir.iterdir()) and not (out_dir / RUN_RECORD).is_file():
+        raise OutputRefused(f"{out_dir} is not empty and holds no results of an earlier run ({RUN_RECORD}); "
+                            "it would be replaced as a whole, so choose a new or empty folder for the results")
+
+
 @contextmanager
 def publish_lock(out_dir: Path):
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +103,7 @@ def publish_lock(out_dir: Path):
                             "wait for it to finish and start this one again") from None
         try:
             remove_leftovers(out_dir)
+            check_replaceable(out_dir)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

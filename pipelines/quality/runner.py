@@ -280,7 +280,10 @@ def record_outcomes(con: duckdb.DuckDBPyConnection, outcomes: Iterable[SuiteOutc
 
 
 def write_failing_rows_csv(docs_dir: Path, outcome: SuiteOutcome) -> Path:
-    """``<docs_dir>/failing_rows/<table>.csv``: every failing row (header only when none)."""
+    """``<docs_dir>/failing_rows/<table>.csv``: every failing row (header only when none).
+    Ids are as delivered (a course_id may be ``=1+2``), so they are made spreadsheet-safe."""
+    from pipelines.reports.files import neutralise
+
     path = Path(docs_dir) / "failing_rows" / f"{outcome.table}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -288,5 +291,5 @@ def write_failing_rows_csv(docs_dir: Path, outcome: SuiteOutcome) -> Path:
         writer.writerow(["table", "expectation", "severity", "line", "id"])
         for o in outcome.outcomes:
             for line, row_id in zip(o.failing_lines, o.failing_ids):
-                writer.writerow([o.table, o.name, o.severity, line, row_id])
+                writer.writerow([o.table, o.name, o.severity, line, neutralise(row_id)])
     return path

@@ -23,14 +23,20 @@ CONTRACT_FILES = {
 }
 
 
+def _sql_path(path: Path) -> str:
+    """A file path as a SQL string literal (COPY takes no parameters): a quote in the output
+    folder's name must neither break the statement nor inject into it."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def write_contract(con, out_dir: Path, audit: AuditConfig) -> dict[str, int]:
     """CSV (UTF-8, comma) and Parquet of each contract table, and ``run.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = {}
     for name, relpath in CONTRACT_FILES.items():
         query = sql_text(relpath).strip().rstrip(";")
-        con.execute(f"copy ({query}) to '{out_dir / (name + '.csv')}' (header, delimiter ',')")
-        con.execute(f"copy ({query}) to '{out_dir / (name + '.parquet')}' (format parquet)")
+        con.execute(f"copy ({query}) to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
+        con.execute(f"copy ({query}) to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
         rows[name] = con.execute(f"select count(*) from ({query})").fetchone()[0]
     (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False), encoding="utf-8")
     return rows

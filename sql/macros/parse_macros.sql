@@ -41,9 +41,10 @@ create or replace macro first_rule(rules) as list_filter(rules, lambda r: r is n
 -- Quote a delivered value for a reason text (never used for cpr).
 create or replace macro shown(s) as '''' || left(trim(s), 40) || '''';
 
--- Administration days within a cycle: '1-21' → 21, '1,4,8,11' → 4, '1-2,8' → 3.
+-- Administration days within a cycle: '1-21' → 21, '1,4,8,11' → 4, '1-2,8' → 3 (day numbers of
+-- at most three digits: a cycle is never longer than 365 days).
 create or replace macro days_valid(s) as
-    regexp_full_match(replace(na(s), ' ', ''), '[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*')
+    regexp_full_match(replace(na(s), ' ', ''), '[0-9]{1,3}(-[0-9]{1,3})?(,[0-9]{1,3}(-[0-9]{1,3})?)*')
     and list_bool_and(list_transform(string_split(replace(na(s), ' ', ''), ','),
         lambda part: not contains(part, '-')
                      or try_cast(split_part(part, '-', 2) as integer) >= try_cast(split_part(part, '-', 1) as integer)));

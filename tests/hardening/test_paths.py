@@ -1,0 +1,117 @@
+"""File-system safety (issue 8): department codes and names, the extract id and the delivery's
+name never steer a path outside the output folder; the output folder itself is never a folder
+the run must not delete."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.reports.files import WINDOWS_RESERVED, child_dir, safe_names
+from tests.hardening.hardening_deck import EXTRACT_ID, HOSTILE_CODES
+
+SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+@pytest.fixture(scope="module")
+def run(hostile_run):
+    assert hostile_run.returncode == 0, hostile_run.stderr[-3000:]
+    return hostile_run
+
+
+def test_run_writes_only_inside_its_output_folder(run):
+    beside = sorted(p.name for p in run.out.parent.iterdir())
+    assert beside == [".out.lock", "out"]
+    top = sorted(p.name for p in run.root.iterdir())
+    assert top == ["DMDB-hostile", "dagster_home", "o'brien results"]
+    for path in run.out.rglob("*"):
+        assert not path.is_symlink(), path
+        assert path.resolve().is_relative_to(run.out.resolve()), path
+
+
+def test_every_hostile_department_gets_one_safe_folder_of_its_own(run):
+    folders = sorted(p.name for p in (run.out / "departments").iterdir())
+    assert all(SAFE.fullmatch(name) for name in folders), folders
+    assert len({f.lower() for f in folders}) == len(folders)
+    expected = safe_names(HOSTILE_CODES + ["4202010"])
+    assert sorted(expected.values()) == folders
+    for folder in folders:
+        assert {"afvigelser.csv", "afvigelser.xlsx", "afvigelser.html", "dashboard.html"} <= {
+            p.name for p in (run.out / "departments" / folder).iterdir()}
+
+
+def test_extract_id_and_delivery_name_are_only_text(run):
+    import json
+
+    record = json.loads((run.out / "run.json").read_text())
+    assert record["extract_id"] == EXTRACT_ID
+    assert record["delivery"] == "DMDB-hostile"
+    assert not Path("/tmp/evil-extract<script>alert(2)</script>").exists()
+
+
+codes = st.lists(st.one_of(st.text(max_size=80), st.sampled_from(HOSTILE_CODES + ["", ".", "..", "CON", "con.txt",
+                                                                                  "LPT1", "a/../../b", "/", "\\"])),
+                 max_size=12)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, database=None)
+@given(codes)
+def test_safe_names_are_safe_distinct_and_deterministic(values):
+    names = safe_names(values)
+    assert set(names) == set(values)
+    assert all(SAFE.fullmatch(n) and len(n) <= 100 for n in names.values())
+    assert len({n.lower() for n in names.values()}) == len(names)  # also on case-insensitive systems
+    assert all(n.split(".")[0].upper() not in WINDOWS_RESERVED for n in names.values())
+    assert safe_names(list(reversed(values))) == names
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, database=None)
+@given(codes)
+def test_child_dir_stays_inside_its_parent(tmp_path_factory, values):
+    parent = tmp_path_factory.mktemp("parent")
+    for name in safe_names(values).values():
+        assert child_dir(parent, name).parent == parent
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "../x", "/abs", "a/b", "a\\b", "-rf", ".hidden"])
+def test_child_dir_refuses_a_name_that_is_not_a_plain_folder_name(tmp_path, name):
+    with pytest.raises(ValueError):
+        child_dir(tmp_path, name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_leftover_cleanup_never_touches_another_output_folder(tmp_path):
+    """Fixed in pipelines/lib/publish.py: the leftover glob used the output folder's name
+    unescaped, so for ``--out 'res[1]'`` it deleted ``.res1.incoming-*`` (the staging folder of
+    a run publishing to ``res1``, mid-run) and kept its own leftovers."""
+    from pipelines.lib.publish import remove_leftovers
+
+    other = tmp_path / ".res1.incoming-0123456789ab"
+    mine = tmp_path / ".res[1].incoming-0123456789ab"
+    other.mkdir()
+    mine.mkdir()
+    remove_leftovers(tmp_path / "res[1]")
+    assert other.is_dir() and not mine.exists()
+
+
+def test_output_folder_is_owner_only_whatever_the_umask(tmp_path):
+    """Fixed in pipelines/lib/publish.py: only the command sets umask 077; a run through the
+    Python API (``run_audit``, ``dagster dev``) under umask 022 published a world-readable
+    folder. The run's folder (renamed into place as the output) is now created 0700."""
+    import os
+    import stat
+
+    from pipelines.lib.publish import incoming_dir, publish
+
+    old = os.umask(0o022)
+    try:
+        staging = incoming_dir(tmp_path / "out")
+        (staging / "patient_results.csv").write_text("x")
+        publish(staging, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700

@@ -79,6 +79,7 @@ def _blocked(staging: Path, out_dir: Path) -> QualityBlocked:
     failed = []
     if (staging / "quality").is_dir():
         shutil.copytree(staging / "quality", report)
+        report.chmod(0o700)  # copytree keeps the umask-made mode; failing rows are personal data
         failed = sorted(p.stem for p in (report / "failing_rows").glob("*.csv")) if (report / "failing_rows").is_dir() else []
     return QualityBlocked(
         "blocking data-quality checks failed" + (f" on {', '.join(failed)}" if failed else "")

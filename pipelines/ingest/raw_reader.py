@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from datetime import date
 
 import polars as pl
@@ -19,7 +20,8 @@ from pipelines.lib.pseudonym import CPR_LIKE, Pseudonymiser
 
 UTF8_BOM = b"\xef\xbb\xbf"
 ASCII_WHITESPACE = " \t\r\n\x0b\x0c"  # what bytes.strip() removes
-CPR_LIKE_POLARS = r"(^|[^0-9A-Za-z])[0-9]{6}-?[0-9]{4}([^0-9A-Za-z]|$)"
+# \d is Unicode-aware in both engines, so a CPR typed in full-width or other script digits is caught too.
+CPR_LIKE_POLARS = r"(^|[^0-9A-Za-z])\d{6}-?\d{4}([^0-9A-Za-z]|$)"
 
 
 def decode(name: str, raw: bytes) -> tuple[str, str]:
@@ -144,10 +146,17 @@ _CPR_WITH_HYPHEN = re.compile(r"\d{6}-\d{4}")
 _CPR_DIGITS = re.compile(r"\d{10}")
 
 
+def ascii_digits(value: str) -> str:
+    """The same CPR typed in full-width (or any script's) digits hashes to the same pseudonym."""
+    if value.isascii():
+        return value
+    return "".join(str(unicodedata.digit(c)) if c.isdecimal() else c for c in value)
+
+
 def cpr_status(value: str) -> tuple[str, str]:
     """(normalised CPR, 'valid' | 'missing' | 'invalid'): 10 digits, hyphen removed, with a
     real date DDMMYY in 19YY or 20YY (the modulus-11 check is deliberately not applied)."""
-    value = value.strip()
+    value = ascii_digits(value.strip())
     if _CPR_WITH_HYPHEN.fullmatch(value):
         value = value.replace("-", "")
     if not value:
@@ -184,7 +193,7 @@ def _scrub_cpr_like(frame: pl.DataFrame, columns: list[str], pseudonymise: Pseud
     """Anything else that looks like a CPR — in the kept record (a shifted field of a
     malformed row, an extra column) or in any text field (a CPR typed into a free-text
     regimen or name) — is replaced by its pseudonym too, before anything reaches DuckDB."""
-    scrub = lambda text: CPR_LIKE.sub(lambda m: pseudonymise(m.group(1) + m.group(2)), text)  # noqa: E731
+    scrub = lambda text: CPR_LIKE.sub(lambda m: pseudonymise(ascii_digits(m.group(1) + m.group(2))), text)  # noqa: E731
     replaced = []
     for column in columns:
         suspect = frame[column].str.contains(CPR_LIKE_POLARS).fill_null(False)

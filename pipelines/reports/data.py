@@ -6,9 +6,10 @@ inputs (``rpt_quality_flags``, ``raw_delivery_info``) are read when present and 
 otherwise; the guideline versions come from ``sql/reference/guideline_versions.csv``.
 
 Patient rows are the bulk of the data (several per patient), so ``load`` reads only those a
-report needs (``patients``): ``"all"``; ``"report"`` — the report years' rows and every
-deviation (what the dashboards and the department lists use without a comparison); or
-``"none"`` (the national report without a comparison).
+report needs (``patients``): ``"all"`` (a comparison with the previous audit needs them);
+``"current"``, the report years' rows (the dashboards); ``"deviations"``, every not_met,
+unknown and justified row (the department lists); ``"report"``, both of these (all reports
+at once); or ``"none"`` (the national report).
 """
 
 from __future__ import annotations
@@ -106,22 +107,19 @@ def quality_flags(table: pl.DataFrame | None) -> pl.DataFrame:
     raise ValueError(f"rpt_quality_flags has unexpected columns: {', '.join(table.columns)}")
 
 
-PATIENT_SCOPES = ("all", "report", "none")
+PATIENT_SCOPES = ("all", "report", "current", "deviations", "none")
 
 
 def _patients(con: duckdb.DuckDBPyConnection, scope: str, years: list[int]) -> pl.DataFrame:
     base = sql_text("reports/rpt_report_patients.sql").strip().rstrip(";")
-    if scope == "all":
-        where = "true"
-    elif scope == "report":
-        statuses = ", ".join(f"'{s}'" for s in DEVIATIONS)
-        where = f"status in ({statuses})" + (f" or year in ({', '.join(str(int(y)) for y in years)})" if years else "")
-    elif scope == "none":
-        where = "false"
-    else:
+    deviation = "status in (" + ", ".join(f"'{s}'" for s in DEVIATIONS) + ")"
+    current = f"year in ({', '.join(str(int(y)) for y in years)})" if years else "false"
+    conditions = {"all": "true", "report": f"{deviation} or {current}", "current": current,
+                  "deviations": deviation, "none": "false"}
+    if scope not in conditions:
         raise ValueError(f"patients must be one of {', '.join(PATIENT_SCOPES)}, not {scope!r}")
     _finish(con)
-    return con.sql(f"select * from ({base}) as patients where {where} "
+    return con.sql(f"select * from ({base}) as patients where {conditions[scope]} "
                    "order by department_code, indicator_id, index_date, pseudonym").pl()
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from pipelines.indicators.catalogue import BY_ID, CATALOGUE
@@ -165,7 +164,7 @@ def write_xlsx_list(path: Path, frame: pl.DataFrame, counts: list[dict], compare
         ["Ny", "Vedvarende", "Løst"] if compared else [])
     fields = ["indicator_id", "title", "not_met", "unknown", "justified"] + (
         ["new", "persisting", "resolved"] if compared else [])
-    sheets = [("Oversigt", overview_header, [[c[f] for c in counts] for f in fields])]
+    sheets = [("Oversigt", overview_header, [[c[f] for f in fields] for c in counts])]
     status_da = pl.col("status").replace_strict(STATUS_DA, default=pl.col("status"), return_dtype=pl.String)
     previous_da = pl.col("previous_status").replace_strict(STATUS_DA, default=pl.col("previous_status"),
                                                            return_dtype=pl.String)
@@ -178,17 +177,23 @@ def write_xlsx_list(path: Path, frame: pl.DataFrame, counts: list[dict], compare
         if part is None:
             sheets.append((indicator.indicator_id, XLSX_HEADER, []))
             continue
-        values = [parse_values(v) for v in part.get_column("values_json").to_list()]
-        keys = list(dict.fromkeys(k for v in values for k in v))
-        columns: list = part.drop("values_json").get_columns()
-        for k in keys:
-            cells = []
-            for v in values:
-                value = v.get(k)
-                cells.append(value if value is None or isinstance(value, (int, float, str)) else value_text(value))
-            columns.append(cells)
-        sheets.append((indicator.indicator_id, XLSX_HEADER + [f"værdi: {k}" for k in keys], columns))
-    write_xlsx_columns(path, sheets)
+        decoded = templates.decoded_values(part.get_column("values_json"))
+        if decoded is not None:  # every object has the same keys, in order, with scalar values
+            keys = decoded.columns
+            rows = [[*r, *v] for r, v in zip(part.drop("values_json").rows(), decoded.rows())]
+        else:
+            values = [parse_values(v) for v in part.get_column("values_json").to_list()]
+            keys = list(dict.fromkeys(k for v in values for k in v))
+            rows = []
+            for r, v in zip(part.drop("values_json").rows(), values):
+                cells = list(r)
+                for k in keys:
+                    value = v.get(k)
+                    cells.append(value if value is None or isinstance(value, (int, float, str))
+                                 else value_text(value))
+                rows.append(cells)
+        sheets.append((indicator.indicator_id, XLSX_HEADER + [f"værdi: {k}" for k in keys], rows))
+    write_xlsx_bulk(path, sheets)
 
 
 class _Buffer(io.StringIO):
@@ -358,158 +363,6 @@ def _assemble_xlsx(path: Path, built: list, strings: list[str], string_cells: in
             elif info.filename == "xl/sharedStrings.xml":
                 data = shared_xml.encode("utf-8")
             target.writestr(info, data)
-
-
-def write_xlsx_columns(path: Path, sheets: Sequence[tuple[str, Sequence[str], Sequence[pl.Series | list]]]) -> None:
-    """``files.write_xlsx`` (and ``write_xlsx_bulk``), byte for byte, from columns.
-
-    Each sheet is (name, header, columns), every column a polars Series or a list of Python
-    values, all of the same length (the rows). Typed columns become cells column-wise:
-    text neutralised against formulas, booleans ``ja``/``nej``, numbers, dates; a list goes
-    value by value through the same rules as ``write_xlsx``. The shared strings are numbered
-    in the order a row-by-row writer meets them."""
-    from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
-
-    strmax, rowmax, colmax = 32767, 1048576, 16384
-    frames, widths_of, counts = [], [], []
-    typed: dict[str, list[tuple[int, int, pl.Series]]] = {"w": [], "s": [], "n": [], "d": []}
-    loose: dict[str, list] = {"sheet": [], "row": [], "col": [], "kind": [], "text": []}
-    for number, (name, header, columns) in enumerate(sheets):
-        height = max((len(c) for c in columns), default=0)
-        counts.append(height)
-        widths_of.append([min(max(len(str(h)), 8), 60) for h in header])
-        shown = header[:colmax]
-        if shown:
-            frames.append(pl.DataFrame({"sheet": [number] * len(shown), "row": [0] * len(shown),
-                                        "col": list(range(len(shown))), "kind": ["h"] * len(shown),
-                                        "text": [str(neutralise(t)) for t in shown]}, schema=_CELLS))
-        for col, column in enumerate(columns[:colmax]):
-            kind = _typed_kind(column)
-            if kind is not None:
-                typed[kind].append((number, col, column))
-                continue
-            for r, value in enumerate(column.to_list() if isinstance(column, pl.Series) else column, start=1):
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    kind, text = "s", "ja" if value else "nej"
-                elif isinstance(value, (int, float)):
-                    kind, text = "n", _number_text(value)
-                elif isinstance(value, (date, datetime)):
-                    kind, text = "d", _excel_serial(value)
-                else:
-                    kind, text = "w", str(neutralise(str(value)))
-                for field, item in zip(("sheet", "row", "col", "kind", "text"), (number, r, col, kind, text)):
-                    loose[field].append(item)
-    frames.append(pl.DataFrame(loose, schema=_CELLS))
-    for kind, parts in typed.items():
-        if parts:
-            dtype = {"w": pl.String, "s": pl.Boolean, "n": pl.Int64, "d": pl.Date}[kind]
-            lengths = [len(c) for _, _, c in parts]
-            frames.append(_typed_cells(kind, pl.DataFrame({
-                "value": pl.concat([c.cast(dtype) for _, _, c in parts]),
-                "sheet": np.repeat(np.array([s for s, _, _ in parts], dtype=np.int64), lengths),
-                "col": np.repeat(np.array([c for _, c, _ in parts], dtype=np.int64), lengths),
-                "row": np.concatenate([np.arange(1, n + 1, dtype=np.int64) for n in lengths])})))
-    data_cells = pl.concat(frames).filter(pl.col("row") < rowmax)
-    for number, col, longest in data_cells.filter(pl.col("kind") == "w").group_by("sheet", "col").agg(
-            pl.col("text").str.len_chars().max()).iter_rows():
-        widths_of[number][col] = min(max(widths_of[number][col], longest), 60)
-    frames = [data_cells]
-    cells = (pl.concat(frames) if frames else pl.DataFrame(schema=_CELLS)).filter(pl.col("row") < rowmax)
-    cells = cells.sort("sheet", "row", "col")
-    is_text = pl.col("kind").is_in(["h", "s", "w"])
-    long_text = is_text & (pl.col("text").str.len_chars() > strmax // 2)
-    if cells.select(long_text.any()).item():
-        cells = cells.with_columns(text=pl.when(long_text).then(pl.col("text").map_elements(
-            lambda t: _utf16_truncate(t, strmax) if _utf16_len(t) > strmax else t, return_dtype=pl.String))
-            .otherwise(pl.col("text")))
-    strings = cells.filter(is_text).get_column("text").unique(maintain_order=True)
-    lookup = pl.DataFrame({"text": strings, "index": pl.arange(0, len(strings), eager=True).cast(pl.String)})
-    cells = cells.join(lookup, on="text", how="left", maintain_order="left")
-    firsts = (cells.with_row_index("at").filter(pl.col("kind").is_in(["h", "d"])).group_by("kind")
-              .agg(pl.col("at").min()).sort("at"))
-    first_use = ["bold" if kind == "h" else "date" for kind in firsts.get_column("kind").to_list()]
-    used_cols = cells.get_column("col").unique().sort().to_list()
-    letters = {c: xl_col_to_name(c) for c in used_cols}
-    ref = (pl.col("col").replace_strict(letters, return_dtype=pl.String)
-           + (pl.col("row") + 1).cast(pl.String))
-    xml = (pl.when(pl.col("kind") == "h").then(pl.concat_str(pl.lit('<c r="'), ref, pl.lit('" s="{bold}" t="s"><v>'),
-                                                             pl.col("index"), pl.lit("</v></c>")))
-           .when(pl.col("kind") == "n").then(pl.concat_str(pl.lit('<c r="'), ref, pl.lit('"><v>'), pl.col("text"),
-                                                           pl.lit("</v></c>")))
-           .when(pl.col("kind") == "d").then(pl.concat_str(pl.lit('<c r="'), ref, pl.lit('" s="{date}"><v>'),
-                                                           pl.col("text"), pl.lit("</v></c>")))
-           .otherwise(pl.concat_str(pl.lit('<c r="'), ref, pl.lit('" t="s"><v>'), pl.col("index"),
-                                    pl.lit("</v></c>"))))
-    rows = (cells.with_columns(xml=xml).group_by("sheet", "row", maintain_order=True)
-            .agg(pl.col("xml").str.join(""), low=pl.col("col").min(), high=pl.col("col").max()))
-    spans = rows.group_by("sheet", block=pl.col("row") // 16).agg(span_low=pl.col("low").min(),
-                                                                    span_high=pl.col("high").max())
-    rows = rows.with_columns(block=pl.col("row") // 16).join(spans, on=["sheet", "block"], how="left",
-                                                              maintain_order="left")
-    rows = rows.with_columns(xml=pl.concat_str(
-        pl.lit('<row r="'), (pl.col("row") + 1).cast(pl.String), pl.lit('" spans="'),
-        (pl.col("span_low") + 1).cast(pl.String), pl.lit(":"), (pl.col("span_high") + 1).cast(pl.String),
-        pl.lit('">'), pl.col("xml"), pl.lit("</row>")))
-    per_sheet = {r["sheet"]: r for r in rows.group_by("sheet", maintain_order=True).agg(
-        pl.col("xml").str.join(""), first_row=pl.col("row").min(), last_row=pl.col("row").max(),
-        first_col=pl.col("low").min(), last_col=pl.col("high").max()).iter_rows(named=True)}
-    built = []
-    for number, (name, header, _) in enumerate(sheets):
-        r = per_sheet.get(number)
-        if r is None:
-            data = ('<dimension ref="A1"/>', "<sheetData/>")
-        else:
-            if r["first_row"] == r["last_row"] and r["first_col"] == r["last_col"]:
-                dimension = f'<dimension ref="{xl_col_to_name(r["first_col"])}{r["first_row"] + 1}"/>'
-            else:
-                dimension = (f'<dimension ref="{xl_col_to_name(r["first_col"])}{r["first_row"] + 1}:'
-                             f'{xl_col_to_name(r["last_col"])}{r["last_row"] + 1}"/>')
-            data = (dimension, "<sheetData>" + r["xml"] + "</sheetData>")
-        built.append((name, header, counts[number], widths_of[number], data))
-    _assemble_xlsx(path, built, strings.to_list(), int(cells.select(is_text.sum()).item()), first_use)
-
-
-_CELLS = {"sheet": pl.Int64, "row": pl.Int64, "col": pl.Int64, "kind": pl.String, "text": pl.String}
-_FORMULA = r"^( *)[=+\-@\t\r]"
-
-
-def _typed_kind(column: pl.Series | list) -> str | None:
-    """The cell kind of a whole typed column (text, ja/nej, integer, date); None: value by value."""
-    if not isinstance(column, pl.Series):
-        return None
-    dtype = column.dtype
-    if dtype == pl.String:
-        return "w"
-    if dtype == pl.Boolean:
-        return "s"
-    if dtype.is_integer() and (column.len() == column.null_count() or column.abs().max() < 10**15):
-        return "n"
-    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
-        return "d"
-    return None
-
-
-def _typed_cells(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """The cells of typed columns stacked as (value, sheet, col, row)."""
-    value = pl.col("value")
-    if kind == "w":
-        text = pl.when(value.str.contains(_FORMULA)).then(pl.lit("'") + value).otherwise(value)
-    elif kind == "s":
-        text = pl.when(value).then(pl.lit("ja")).otherwise(pl.lit("nej"))
-    elif kind == "n":
-        text = value.cast(pl.String)  # |n| < 10^15: as Python's f"{n:.16G}"
-    else:  # Excel's serial day of datetime(y, m, d): days since 1899-12-31, one more after 1900-02-28
-        days = (value.cast(pl.Date) - pl.lit(date(1899, 12, 31))).dt.total_days()
-        text = pl.when(days > 59).then(days + 1).otherwise(days).cast(pl.String)
-    return frame.filter(value.is_not_null()).select("sheet", "row", "col", kind=pl.lit(kind), text=text)
-
-
-def _number_text(value: int | float) -> str:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        raise TypeError("NAN/INF not supported in write_number() without 'nan_inf_to_errors' Workbook() option")
-    return f"{value:.16G}"
 
 
 # what SharedStrings._write_si changes or marks: escapes (_xHHHH_, control characters, & < >) and edge spaces

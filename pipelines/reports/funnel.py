@@ -14,6 +14,7 @@ the published values. Pure Python (log-gamma), no SciPy.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -75,12 +76,9 @@ def _last_above(log_term, low: int, high: int) -> int:
 
 
 def binomial_quantile(q: float, n: int, p: float, cdf: list[float] | None = None) -> int:
-    """The smallest r with F(r) ≥ q."""
+    """The smallest r with F(r) ≥ q (by bisection: F never decreases)."""
     cdf = cdf if cdf is not None else binomial_cdf(n, p)
-    for r, value in enumerate(cdf):
-        if value >= q - 1e-12:
-            return r
-    return n
+    return min(bisect_left(cdf, q - 1e-12), n)
 
 
 def funnel_limit(theta: float, n: int, q: float, cdf: list[float] | None = None) -> float | None:

@@ -266,24 +266,135 @@ _SPECIAL = re.compile(r"[&<>\"']")
 
 def values_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with ``values_text`` (the CSV's "k = v; …") and ``values_html`` (the table's
-    ``<dl>``, escaped) from ``values_json``, each distinct JSON text parsed once. Where the
+    ``<dl>``, escaped) from ``values_json``, each distinct JSON text rendered once. Where the
     columns are there already, only their missing values are filled in."""
     if "values_text" in frame.columns and "values_html" in frame.columns:
         if frame.get_column("values_text").null_count() == 0 and frame.get_column("values_html").null_count() == 0:
             return frame
         missing = frame.filter(pl.col("values_text").is_null() | pl.col("values_html").is_null())
-        lookup = _values_lookup(missing.get_column("values_json").unique(), frame.schema["values_json"])
+        lookup = _values_lookup(missing)
         return (frame.join(lookup, on="values_json", how="left", nulls_equal=True, maintain_order="left",
                            suffix="_new")
                 .with_columns(values_text=pl.coalesce("values_text", "values_text_new"),
                               values_html=pl.coalesce("values_html", "values_html_new"))
                 .drop("values_text_new", "values_html_new"))
-    lookup = _values_lookup(frame.get_column("values_json").unique(), frame.schema["values_json"])
-    return frame.join(lookup, on="values_json", how="left", nulls_equal=True, maintain_order="left")
+    return frame.join(_values_lookup(frame), on="values_json", how="left", nulls_equal=True, maintain_order="left")
 
 
-def _values_lookup(distinct: pl.Series, dtype: pl.DataType) -> pl.DataFrame:
-    """values_json → values_text, values_html for each of ``distinct``."""
+def _values_lookup(frame: pl.DataFrame) -> pl.DataFrame:
+    """values_json → values_text, values_html for every distinct values_json of ``frame``.
+
+    Per indicator (its drill-down objects share their keys) the JSON is decoded column-wise;
+    a row is rendered that way only if its decoded object encodes back to exactly its text
+    (same keys, order and values), and by ``_render_python`` otherwise (nested values, odd
+    types, escapes, invalid JSON)."""
+    dtype = frame.schema["values_json"]
+    keys = ["indicator_id", "values_json"] if "indicator_id" in frame.columns else ["values_json"]
+    distinct = frame.select(keys).unique("values_json")
+    filled = pl.col("values_json").is_not_null() & (pl.col("values_json") != "")
+    leftovers = [distinct.filter(~filled).get_column("values_json")]
+    rendered = []
+    usable = distinct.filter(filled)
+    groups = (usable.partition_by("indicator_id", as_dict=True).values() if "indicator_id" in keys else [usable])
+    for group in groups:
+        done, rest = _render_columns(group.get_column("values_json"))
+        rendered.append(done)
+        leftovers.append(rest)
+    rendered.append(_render_python(pl.concat(leftovers)))
+    return pl.concat([r.cast({"values_json": dtype}) for r in rendered if r.height]
+                     or [pl.DataFrame(schema={"values_json": dtype, "values_text": pl.String,
+                                              "values_html": pl.String})])
+
+
+def _escaped_text(expr: pl.Expr) -> pl.Expr:
+    return (expr.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True)
+            .str.replace_all(">", "&gt;", literal=True).str.replace_all('"', "&#34;", literal=True)
+            .str.replace_all("'", "&#39;", literal=True))
+
+
+_VALUES_SCHEMA = {"values_json": pl.String, "values_text": pl.String, "values_html": pl.String}
+
+
+def _render_columns(raw: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    """The rows of ``raw`` (non-empty JSON texts) rendered column-wise, and those left over."""
+    objects = raw.str.starts_with("{") & raw.str.ends_with("}")
+    done, rest = _decode_and_render(raw.filter(objects))
+    return done, pl.concat([rest, raw.filter(~objects)])
+
+
+def decoded_values(raw: pl.Series) -> pl.DataFrame | None:
+    """The drill-down objects of ``raw`` as columns (one per key, Python types as ``json.loads``
+    gives them), when every object has the same keys in the same order with scalar values;
+    None otherwise."""
+    if raw.len() == 0 or raw.null_count() or not (raw.str.starts_with("{") & raw.str.ends_with("}")).all():
+        return None
+    try:
+        decoded = raw.str.json_decode(infer_schema_length=200)  # exact or refused: checked below, row by row
+        fields = decoded.dtype.fields
+        if not fields or not all(f.dtype in (pl.String, pl.Boolean, pl.Null) or f.dtype.is_integer()
+                                 or f.dtype.is_float() for f in fields):
+            return None
+        if not (decoded.struct.json_encode() == raw).fill_null(False).all():
+            return None
+    except Exception:
+        return None
+    return decoded.struct.unnest()
+
+
+def _decode_and_render(raw: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    """``_render_columns`` of JSON objects. The rows that encode back to their text are
+    rendered; the others are tried again on their own (an odd row's keys widen the decoded
+    shape so that no row fits it), halved when none fits, and what stays is left over."""
+    nothing = pl.DataFrame(schema=_VALUES_SCHEMA)
+    if raw.len() == 0:
+        return nothing, raw
+    try:
+        decoded = raw.str.json_decode(infer_schema_length=200)
+        fields = decoded.dtype.fields
+        usable = bool(fields) and all(f.dtype in (pl.String, pl.Boolean, pl.Null) or f.dtype.is_integer()
+                                      or f.dtype.is_float() for f in fields)
+        same = (decoded.struct.json_encode() == raw).fill_null(False) if usable else None
+    except Exception:  # invalid JSON or shapes that do not fit one struct
+        usable = False
+    if not usable or not same.any():
+        if raw.len() <= 64:
+            return nothing, raw
+        half = raw.len() // 2
+        first, second = _decode_and_render(raw.head(half)), _decode_and_render(raw.tail(raw.len() - half))
+        return pl.concat([first[0], second[0]]), pl.concat([first[1], second[1]])
+    frame = pl.DataFrame({"values_json": raw, "decoded": decoded}).filter(same).unnest("decoded")
+    texts, htmls = [], []
+    for field in fields:
+        value = pl.col(field.name)
+        if field.dtype == pl.String:
+            shown = value
+        elif field.dtype == pl.Boolean:
+            shown = pl.when(value).then(pl.lit("ja")).when(value.not_()).then(pl.lit("nej"))
+        elif field.dtype.is_integer():
+            shown = value.cast(pl.String)
+        elif field.dtype.is_float():  # Python's formatting, once per distinct value; ±0 told apart by sign
+            distinct = frame.get_column(field.name).drop_nulls().unique()
+            shown = (pl.when(value == 0).then(pl.when(value.cast(pl.String).str.starts_with("-"))
+                                              .then(pl.lit("-0")).otherwise(pl.lit("0")))
+                     .otherwise(value.replace_strict({v: value_text(v) for v in distinct.to_list() if v != 0},
+                                                     default=None, return_dtype=pl.String)))
+        else:
+            shown = pl.lit(None, pl.String)
+        shown = shown.fill_null("–")
+        texts.append(pl.lit(f"{field.name} = ") + shown)
+        htmls.append(pl.lit(f"<dt>{escape_text(field.name)}</dt><dd>") + _escaped_text(shown) + pl.lit("</dd>"))
+    done = frame.select("values_json", values_text=pl.concat_str(texts, separator="; "),
+                        values_html=pl.concat_str([pl.lit('<dl class="values">'), *htmls, pl.lit("</dl>")]))
+    rest = raw.filter(~same)
+    if rest.len() > 64:
+        more, rest = _decode_and_render(rest)
+        done = pl.concat([done, more])
+    return done, rest
+
+
+def _render_python(distinct: pl.Series) -> pl.DataFrame:
+    """values_json → values_text, values_html for each of ``distinct``, value by value (as
+    ``files.values_text`` and ``deviations.display_rows`` render them)."""
     texts, htmls = [], []
     keys: dict[object, tuple[str, str]] = {}  # key -> ("key = ", "<dt>key</dt><dd>")
     loads, special = json.loads, _SPECIAL.search
@@ -325,8 +436,8 @@ def _values_lookup(distinct: pl.Series, dtype: pl.DataType) -> pl.DataFrame:
             html_parts.append(prefix[1] + markup + "</dd>")
         texts.append("; ".join(text_parts))
         htmls.append('<dl class="values">' + "".join(html_parts) + "</dl>")
-    return pl.DataFrame({"values_json": distinct, "values_text": texts, "values_html": htmls},
-                        schema={"values_json": dtype, "values_text": pl.String, "values_html": pl.String})
+    return pl.DataFrame({"values_json": distinct.cast(pl.String), "values_text": texts, "values_html": htmls},
+                        schema=_VALUES_SCHEMA)
 
 
 def patient_rows(frame: pl.DataFrame, *, show_department: bool = False, show_indicator: bool = False,

@@ -82,14 +82,14 @@ def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_resul
 
 def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
                       report_year: int | None = None) -> dict:
-    data = load(con, report_year, patients=_scope(previous_results, "report"))
+    data = load(con, report_year, patients=_scope(previous_results, "deviations"))
     rows, compared = _deviations(data, previous_results)
     return _departments(data, out_dir, rows, department_folders(data, rows), compared, previous_results)
 
 
 def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
                      report_year: int | None = None) -> dict:
-    data = load(con, report_year, patients=_scope(previous_results, "report"))
+    data = load(con, report_year, patients=_scope(previous_results, "current"))
     # without a comparison every department with a deviation has results: the folders need no deviation rows
     rows = _deviations(data, previous_results)[0] if previous_results else data.patients.clear()
     return _dashboards(data, out_dir, department_folders(data, rows))

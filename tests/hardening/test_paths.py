@@ -115,3 +115,26 @@ def test_output_folder_is_owner_only_whatever_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
+
+
+def test_blocked_runs_quality_report_is_owner_only_whatever_the_umask(tmp_path):
+    """Finding (pipelines/audit.py, _blocked): a blocked run copies its quality report (failing
+    rows: pseudonyms, delivered course ids and department codes) to ``<out>.blocked-quality``
+    with ``copytree``, which copies the modes of a folder made under the caller's umask: under
+    the Python API with umask 022 it is world-readable. Proposed: ``report.chmod(0o700)``."""
+    import os
+    import stat
+
+    from pipelines.audit import _blocked
+
+    old = os.umask(0o022)
+    try:
+        staging = tmp_path / ".out.incoming-x"
+        (staging / "quality" / "failing_rows").mkdir(parents=True)
+        (staging / "quality" / "failing_rows" / "stg_drugs.csv").write_text("table,expectation,severity,line,id\n")
+        (staging / "quality" / "index.html").write_text("<html></html>")
+        _blocked(staging, tmp_path / "out")
+    finally:
+        os.umask(old)
+    report = tmp_path / "out.blocked-quality"
+    assert stat.S_IMODE(report.stat().st_mode) & 0o077 == 0

@@ -140,6 +140,20 @@ def test_cpr_in_any_field_is_pseudonymised_at_ingest(tmp_path):
     assert leaks(hay, cpr_needles(CLEAR_CPRS + FREE_TEXT_CPRS)) == []
 
 
+def test_cpr_written_in_non_ascii_digits_is_not_left_clear(tmp_path):
+    """Finding (raw_reader: CPR_LIKE_POLARS uses [0-9] while CPR_LIKE uses \\d): a CPR typed
+    in full-width digits (an IME or a copy from a PDF) passes the polars pre-filter unseen and
+    stays clear in stg_treatment_courses.regimen. (In the cpr column it is taken as a valid
+    CPR, hashed as the full-width string, and the row ends up an ORPHAN.)"""
+    fullwidth = "\uff11\uff15\uff10\uff15\uff17\uff10\uff12\uff12\uff12\uff13"  # 1505702223
+    folder = write_delivery(tmp_path / "d", {
+        "treatment_courses": [f"1203614417;K9001;andet;Reg {fullwidth};16-09-2024;;1;21"]}, manifest=False)
+    con = stage(folder, tmp_path / "db.duckdb")
+    hay = {t: "\n".join(map(str, con.execute(f"select * from {t}").fetchall()))
+           for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert leaks(hay, [fullwidth]) == []
+
+
 def test_refusal_message_never_quotes_a_cpr():
     """Finding (raw_reader._header): a file without its header line whose first row repeats a
     CPR is refused with "column '1203614417' appears twice": the CPR in the message (and in

@@ -94,8 +94,14 @@ def run_audit(
     extract_date: date | None = None,
     parameters: dict | None = None,
     previous_results: Path | None = None,
+    instance: dg.DagsterInstance | None = None,
+    tags: dict[str, str] | None = None,
 ) -> RunSummary:
-    """Run the audit; raises ``AuditError`` (clear message, nothing published) on failure."""
+    """Run the audit; raises ``AuditError`` (clear message, nothing published) on failure.
+
+    ``instance``: the Dagster instance that records the run (the sensor's and schedules'
+    runs pass their own, so row counts, check results and proportions reach the asset
+    graph in the UI); by default a throwaway one."""
     from pipelines.definitions import build_definitions
     from pipelines.resources import AuditConfig
 
@@ -120,7 +126,8 @@ def run_audit(
             with _key_in_environment(key):
                 try:
                     defs.resolve_job_def(AUDIT_JOB).execute_in_process(
-                        instance=dg.DagsterInstance.ephemeral(), run_config={"loggers": {"progress": {}}})
+                        instance=instance or dg.DagsterInstance.ephemeral(), tags=tags,
+                        run_config={"loggers": {"progress": {}}})
                 except DagsterAssetCheckFailedError:
                     raise _blocked(staging, out_dir) from None
             record = json.loads((staging / "run.json").read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ OP_NATIONAL = "yearly_national_report"
 RESULTS_TAG = "myeloma-audit/results"   # dagster.yaml limits runs to one per value
 PERIOD_TAG = "myeloma-audit/period"
 DELIVERY_TAG = "myeloma-audit/delivery"
+PARENT_RUN_TAG = "myeloma-audit/started-by-run"
 
 
 class AuditDeliveryConfig(dg.Config):
@@ -56,6 +57,16 @@ def _outcome(context: dg.OpExecutionContext, record: dict) -> dg.Output:
     return dg.Output(record.get("status"), metadata=meta)
 
 
+def _audit_recorded_on(context: dg.OpExecutionContext):
+    """run_audit recording its audit_job run on this run's instance (so the asset graph
+    shows its metadata), tagged with the run that started it."""
+    from functools import partial
+
+    from pipelines.audit import run_audit
+
+    return partial(run_audit, instance=context.instance, tags={PARENT_RUN_TAG: context.run_id})
+
+
 def _fail(err: OperationFailed) -> dg.Failure:
     record = err.record
     meta = {k: v for k, v in record.items() if isinstance(v, (str, int, float, bool)) and v != ""}
@@ -77,7 +88,8 @@ def audit_delivery_op(context: dg.OpExecutionContext, config: AuditDeliveryConfi
                             "auditing what is there now")
     try:
         record = audit_delivery(entry.path, Path(config.results), entry=entry, trigger=context.run.tags.get(
-            "dagster/sensor_name", "manual"), wait_for_lock_seconds=config.wait_for_lock_seconds)
+            "dagster/sensor_name", "manual"), wait_for_lock_seconds=config.wait_for_lock_seconds,
+                                audit_fn=_audit_recorded_on(context))
     except OperationFailed as err:
         raise _fail(err) from None
     return _outcome(context, record)
@@ -90,7 +102,8 @@ def monthly_audit_op(context: dg.OpExecutionContext, config: MonthlyAuditConfig)
 
     try:
         record = monthly_audit(config.period, Path(config.inbox), Path(config.results),
-                               settle_seconds=config.settle_seconds, wait_for_lock_seconds=config.wait_for_lock_seconds)
+                               settle_seconds=config.settle_seconds, wait_for_lock_seconds=config.wait_for_lock_seconds,
+                               audit_fn=_audit_recorded_on(context))
     except OperationFailed as err:
         raise _fail(err) from None
     return _outcome(context, record)
@@ -102,7 +115,8 @@ def national_report_op(context: dg.OpExecutionContext, config: NationalReportCon
     from pathlib import Path
 
     try:
-        record = national_report(config.year, Path(config.results), wait_for_lock_seconds=config.wait_for_lock_seconds)
+        record = national_report(config.year, Path(config.results), wait_for_lock_seconds=config.wait_for_lock_seconds,
+                                 audit_fn=_audit_recorded_on(context))
     except OperationFailed as err:
         raise _fail(err) from None
     return _outcome(context, record)

@@ -190,13 +190,20 @@ def test_not_configured_sensor_says_what_to_set(monkeypatch):
     assert result.run_requests == [] and "MYELOMA_AUDIT_INBOX" in result.skip_message
 
 
+def _check_evaluations(run_id, instance) -> list:
+    """The stg_patients asset-check evaluations the run recorded on the instance."""
+    events = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    found = [e.event_log_entry.dagster_event.event_specific_data for e in events]
+    return [e for e in found if e.asset_key == dg.AssetKey(["staging", "stg_patients"])]
+
+
 @pytest.mark.slow
 def test_sensor_run_audits_for_real_and_a_refused_delivery_keeps_the_last_good_results(folders, monkeypatch):
     """End to end with the real run_audit: the November delivery is published; the December
     one lacks a column, is refused, publishes nothing, and is not retried."""
     inbox, results = folders
     monkeypatch.setenv("MYELOMA_AUDIT_KEY", "sensor-test-key")
-    delivery(inbox / "DMDB-2026-11-01")
+    november_delivery = delivery(inbox / "DMDB-2026-11-01")
     clock = Clock()
     sensor = make_inbox_sensor(inbox, results, clock=clock)
     requests, cursor, _ = tick(sensor)
@@ -204,6 +211,7 @@ def test_sensor_run_audits_for_real_and_a_refused_delivery_keeps_the_last_good_r
     run = audit_delivery_job.execute_in_process(run_config=requests[0].run_config, instance=instance,
                                                 tags=requests[0].tags)
     assert run.success
+    run_ids = [run.run_id]
     store = ResultsStore(results)
     november = store.period_dir("2026-11")
     assert (november / "patient_results.csv").is_file()
@@ -233,4 +241,21 @@ def test_sensor_run_audits_for_real_and_a_refused_delivery_keeps_the_last_good_r
     assert store.latest_good()["delivery_id"] == "DMDB-2026-11-01"
     requests, _, skip = tick(sensor, cursor)
     assert requests == [] and "refused, not retried" in skip
-    assert [r.job_name for r in instance.get_runs()] == [AUDIT_DELIVERY_JOB] * 2
+    jobs = [r.job_name for r in instance.get_runs()]
+    assert jobs.count(AUDIT_DELIVERY_JOB) == 2
+    # the audit the sensor's run started is recorded on the same instance, so the asset graph
+    # shows its metadata: row counts, check results and national proportions
+    # (the refused December audit is there too, failed at ingest, and materialised nothing downstream)
+    audits = sorted((r for r in instance.get_runs() if r.job_name == "audit_job"),
+                    key=lambda r: instance.get_run_record_by_id(r.run_id).create_timestamp)
+    assert [r.status for r in audits] == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+    assert audits[0].tags["myeloma-audit/started-by-run"] == run_ids[0]
+    summary = instance.get_latest_materialization_event(dg.AssetKey(["reports", "rpt_indicator_summary"]))
+    assert summary is not None and summary.run_id == audits[0].run_id
+    staged = instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_patients"])).asset_materialization
+    assert staged.metadata["rows"].value == len((november_delivery / "patients.csv").read_text(
+        encoding="utf-8").strip().splitlines()) - 1
+    mm01 = instance.get_latest_materialization_event(dg.AssetKey(["indicators", "ind_mm01"])).asset_materialization
+    assert 0 <= mm01.metadata["national_proportion"].value <= 1
+    evaluations = _check_evaluations(audits[0].run_id, instance)
+    assert evaluations and all(e.passed for e in evaluations)

@@ -145,3 +145,45 @@ def test_asset_graph_in_the_browser_shows_every_layer(webserver, tmp_path):
         if layer in LAYERS:
             shown = [n["assetKey"]["path"][-1] for n in nodes_of_layer if n["assetKey"]["path"][-1] in text]
             assert len(shown) == len(nodes_of_layer), f"{layer}: only {shown} of {len(nodes_of_layer)} listed"
+
+
+def test_an_audit_recorded_on_the_ui_instance_shows_its_metadata_on_the_asset_graph(webserver, tmp_path):
+    """What the sensor's and schedules' runs do (``run_audit(instance=context.instance)``),
+    done directly: the audit's row counts, check results and national proportions are then
+    what the UI shows for each asset."""
+    import dagster as dg
+
+    from pipelines.audit import run_audit
+
+    base, _, work = webserver
+    home = work / ".dagster_home"
+    with dg.DagsterInstance.from_ref(dg._core.instance.ref.InstanceRef.from_dir(str(home))) as instance:
+        run_audit(REPO / "data_samples" / "sample_delivery", tmp_path / "out", instance=instance)
+    rows_expected = len((tmp_path / "out" / "patient_results.csv").read_text(encoding="utf-8").splitlines()) - 1
+
+    query = """{ assetNodes(assetKeys: [%s]) { assetKey { path }
+        assetMaterializations(limit: 1) { metadataEntries { label
+            ... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } } }
+        assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }"""
+    keys = ", ".join('{path: %s}' % json.dumps(k) for k in
+                     (["staging", "stg_patients"], ["indicators", "ind_mm01"], ["reports", "rpt_patient_results"]))
+    nodes = {tuple(n["assetKey"]["path"]): n for n in graphql(base, query % keys)["assetNodes"]}
+
+    def metadata(key):
+        (materialization,) = nodes[key]["assetMaterializations"]
+        return {e["label"]: e.get("intValue", e.get("floatValue")) for e in materialization["metadataEntries"]}
+
+    assert metadata(("staging", "stg_patients"))["rows"] > 0
+    assert metadata(("reports", "rpt_patient_results"))["rows"] == rows_expected
+    assert 0 < metadata(("indicators", "ind_mm01"))["national_proportion"] <= 1
+    checks = nodes[("staging", "stg_patients")]["assetChecksOrError"]["checks"]
+    assert checks and all(c["executionForLatestMaterialization"]["status"] == "SUCCEEDED" for c in checks)
+
+    browser = Chromium(tmp_path / "chromium-profile", width=1600, height=1600)
+    try:
+        browser.open(f"{base}/assets/indicators/ind_mm01")
+        shown = "!!document.body && document.body.innerText.includes('national_proportion')"
+        browser.wait_for(shown + " && document.body.innerText.includes('status_counts')", timeout=40)
+        browser.screenshot(tmp_path / "ind_mm01.png")
+    finally:
+        browser.close()

@@ -50,6 +50,21 @@ def run_audit_process(folder: Path, out: Path) -> tuple[float, float, dict]:
     return wall, peak_kb / 1024, json.loads((out / "run.json").read_text())
 
 
+PHASES = {"ingest": ("raw_delivery", "staging_tables"), "validation": ("expectation_suites",),
+          "derived facts": ("reference_layer", "intermediate_layer"), "indicators": ("indicators_layer",),
+          "reports": ("reports_layer", "reports__")}
+
+
+def phase_seconds(steps: dict[str, float], wall: float) -> dict[str, float]:
+    """Step timings summed per phase; "start-up" is Python, imports and Dagster before the
+    first step and publishing after the last (wall time minus the steps)."""
+    phases = {name: sum(v for k, v in steps.items() if any(k == p or (p.endswith("__") and k.startswith(p))
+                                                             for p in prefixes))
+              for name, prefixes in PHASES.items()}
+    phases["start-up/other"] = wall - sum(steps.values())
+    return phases
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000])
@@ -57,7 +72,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="myeloma-bench-"))
-    print(f"{'patients':>9} {'rows':>10} {'wall s':>7} {'rows/s':>9} {'peak MB':>8} {'parse s':>8} {'ratio':>6}  steps")
+    print(f"{'patients':>9} {'rows':>10} {'wall s':>7} {'rows/s':>9} {'peak MB':>8} {'parse s':>8} {'ratio':>6}  "
+          + "  ".join(f"{p:>10}" for p in [*PHASES, "start-up/other"]))
     for n in args.patients:
         folder = workdir / f"delivery-{n}"
         if not folder.exists():
@@ -65,9 +81,11 @@ def main() -> None:
         wall, peak_mb, record = run_audit_process(folder, workdir / f"out-{n}")
         floor = parse_floor(folder)
         rows = record["rows"]["in"]
-        steps = ", ".join(f"{k.split('__')[-1]} {v:.1f}" for k, v in sorted(record.get("step_seconds", {}).items(),
-                                                                           key=lambda kv: -kv[1])[:6])
-        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  {steps}")
+        steps = record.get("step_seconds", {})
+        phases = phase_seconds(steps, wall)
+        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  "
+              + "  ".join(f"{v:>10.1f}" for v in phases.values()))
+        print("          steps: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])))
 
 
 if __name__ == "__main__":

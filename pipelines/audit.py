@@ -19,6 +19,7 @@ from dagster._core.errors import DagsterAssetCheckFailedError  # not re-exported
 from pipelines.ingest.delivery import resolve_extract_date
 from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, key_from_env
 from pipelines.lib.errors import QualityBlocked
+from pipelines.lib.prewarm import import_in_background
 from pipelines.lib.progress import progress_logger_for
 from pipelines.lib.publish import incoming_dir, publish, publish_lock
 
@@ -122,6 +123,7 @@ def run_audit(
                                 output_dir=str(staging), parameters=json.dumps(parameters or {}),
                                 previous_results=str(previous) if previous.is_file() else "")
             timings: dict[str, float] = {}
+            import_in_background("great_expectations")  # overlaps ingest; validation needs it
             defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings))
             with _key_in_environment(key):
                 try:

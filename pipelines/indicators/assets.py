@@ -2,16 +2,19 @@
 
 One asset per table, made from ``build.models()``: key ``[layer, table]``, group = layer,
 dependencies = the tables its SQL reads (staging tables as ``["staging", "stg_<file>"]``),
-description = the SQL file's leading comment. Each asset opens the ``duckdb`` resource
-(``dagster_duckdb.DuckDBResource``), prepares the session from the ``audit`` resource
-(``extract_date`` ISO string, ``parameters`` JSON object of overrides) and builds its table.
+description = the SQL file's leading comment. Each layer is one multi-asset (one step): it
+opens the ``duckdb`` resource (``dagster_duckdb.DuckDBResource``), prepares the session from
+the ``audit`` resource (``extract_date`` ISO string, ``parameters`` JSON object of overrides)
+and builds the layer's tables in dependency order.
 ``INDICATOR_ASSETS`` lists them all for ``definitions.py``.
 """
 
 # No "from __future__ import annotations": Dagster reads the context annotation at runtime.
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue,
+                     multi_asset)
 
 from pipelines.indicators.build import (
+    LAYERS,
     Model,
     build_model,
     models,
@@ -42,24 +45,29 @@ def _metadata(con, model: Model, rows: int) -> dict[str, object]:
     return metadata
 
 
-def _asset_for(model: Model) -> AssetsDefinition:
-    @asset(
-        key=asset_key(model.table),
-        group_name=model.layer,
-        deps=[asset_key(d) for d in model.deps],
-        description=model.description,
+def _layer_asset(layer: str, layer_models: list[Model]) -> AssetsDefinition:
+    """One step builds a whole layer (one connection, one session), in dependency order;
+    each table stays its own asset with its own metadata. One step per table cost more in
+    Dagster's per-step overhead than most tables take to build."""
+
+    @multi_asset(
+        name=f"{layer}_layer",
+        specs=[AssetSpec(asset_key(m.table), group_name=layer, deps=[asset_key(d) for d in m.deps],
+                         description=m.description, kinds={"duckdb", "sql"}) for m in layer_models],
         required_resource_keys={"duckdb", "audit"},
-        kinds={"duckdb", "sql"},
+        can_subset=True,  # "materialize selected" in the UI builds only the chosen tables
     )
-    def _table(context: AssetExecutionContext) -> MaterializeResult:
+    def _layer(context: AssetExecutionContext):
         audit = context.resources.audit
+        selected = context.selected_asset_keys
         with context.resources.duckdb.get_connection() as con:
             prepare_session(con, audit.extract_day(), audit.parameters)
-            rows = build_model(con, model)
-            metadata = _metadata(con, model, rows)
-        return MaterializeResult(metadata=metadata)
+            for model in (m for m in layer_models if asset_key(m.table) in selected):
+                rows = build_model(con, model)
+                yield MaterializeResult(asset_key=asset_key(model.table), metadata=_metadata(con, model, rows))
 
-    return _table
+    return _layer
 
 
-INDICATOR_ASSETS: list[AssetsDefinition] = [_asset_for(m) for m in models()]
+INDICATOR_ASSETS: list[AssetsDefinition] = [
+    _layer_asset(layer, [m for m in models() if m.layer == layer]) for layer in LAYERS]

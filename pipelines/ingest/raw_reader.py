@@ -173,14 +173,35 @@ def cpr_status(value: str) -> tuple[str, str]:
     return value, "invalid"
 
 
+def cpr_statuses(delivered: pl.Series) -> pl.DataFrame:
+    """``cpr_status`` for many values at once: columns ``normalised`` and ``status``."""
+    values = delivered.fill_null("").str.strip_chars()
+    foreign = values.str.contains(r"[^\x00-\x7F]")
+    if foreign.any():  # digits of another script: rare, done one by one
+        values = pl.Series([ascii_digits(v) if f else v for v, f in zip(values.to_list(), foreign.to_list())],
+                           dtype=pl.String)
+    frame = pl.DataFrame({"v": values})
+    normalised = (pl.when(pl.col("v").str.contains(r"^[0-9]{6}-[0-9]{4}$"))
+                  .then(pl.col("v").str.replace("-", "", literal=True)).otherwise(pl.col("v")))
+    ddmmyy = [pl.col("n").str.slice(4, 2), pl.col("n").str.slice(2, 2), pl.col("n").str.slice(0, 2)]
+    real_date = pl.any_horizontal(
+        pl.concat_str([pl.lit(century), *ddmmyy]).str.to_date("%Y%m%d", strict=False).is_not_null()
+        for century in ("19", "20"))
+    return frame.with_columns(normalised.alias("n")).select(
+        pl.col("n").alias("normalised"),
+        pl.when(pl.col("n") == "").then(pl.lit("missing"))
+        .when(pl.col("n").str.contains(r"^[0-9]{10}$") & real_date).then(pl.lit("valid"))
+        .otherwise(pl.lit("invalid")).alias("status"))
+
+
 def _pseudonymise(frame: pl.DataFrame, cpr_field: str, pseudonymise: Pseudonymiser) -> pl.DataFrame:
     """The spec's pseudonym for a valid CPR; for an invalid one the pseudonym of the string
     as delivered. Each distinct value is checked and hashed once."""
-    delivered = frame[cpr_field].fill_null("").unique().to_list()
-    checked = [cpr_status(v) for v in delivered]
+    delivered = frame[cpr_field].fill_null("").unique()
+    checked = cpr_statuses(delivered)
     mapping = pl.DataFrame(
-        {cpr_field: delivered, "pseudonym": [pseudonymise(n) for n, _ in checked],
-         "_cpr_status": [status for _, status in checked]},
+        {cpr_field: delivered, "pseudonym": pseudonymise.many(checked["normalised"].to_list()),
+         "_cpr_status": checked["status"]},
         schema={cpr_field: pl.String, "pseudonym": pl.String, "_cpr_status": pl.String},
     )
     frame = frame.with_columns(pl.col(cpr_field).fill_null(""))

@@ -16,6 +16,7 @@ class _ProgressHandler(logging.Handler):
     def __init__(self, timings: dict[str, float]):
         super().__init__()
         self.timings = timings
+        self._started: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
@@ -25,8 +26,11 @@ class _ProgressHandler(logging.Handler):
         if event is None:
             return
         kind = event.event_type_value
-        if kind == "STEP_SUCCESS":
-            seconds = _parse_seconds(message)
+        if kind == "STEP_START":
+            self._started[step] = record.created
+        elif kind == "STEP_SUCCESS":
+            # from the step's own start event: Dagster's message says "1m 5s" style for long steps
+            seconds = round(record.created - self._started[step], 3) if step in self._started else _parse_seconds(message)
             self.timings[step] = seconds
             log.info(f"  done {step.split('__')[-1]} ({seconds:.1f} s)")
         elif kind == "ASSET_CHECK_EVALUATION":

@@ -36,6 +36,10 @@ class Pseudonymiser:
             found = self._known[cpr] = "P" + h.hexdigest()[:16]
         return found
 
+    def many(self, cprs: list[str]) -> list[str]:
+        known = self._known
+        return [known.get(c) or self(c) for c in cprs]
+
 
 def key_from_env(required: bool = True) -> bytes | None:
     value = os.environ.get(KEY_ENV)

@@ -58,13 +58,17 @@ def _outcome(context: dg.OpExecutionContext, record: dict) -> dg.Output:
 
 
 def _audit_recorded_on(context: dg.OpExecutionContext):
-    """run_audit recording its audit_job run on this run's instance (so the asset graph
-    shows its metadata), tagged with the run that started it."""
+    """The audit function, recording its audit_job run on this run's instance (so the asset
+    graph shows its metadata) and tagged with the run that started it."""
+    import inspect
     from functools import partial
 
-    from pipelines.audit import run_audit
+    from pipelines.operations import process
 
-    return partial(run_audit, instance=context.instance, tags={PARENT_RUN_TAG: context.run_id})
+    audit_fn = process._default_audit()
+    if "instance" not in inspect.signature(audit_fn).parameters:
+        return audit_fn
+    return partial(audit_fn, instance=context.instance, tags={PARENT_RUN_TAG: context.run_id})
 
 
 def _fail(err: OperationFailed) -> dg.Failure:

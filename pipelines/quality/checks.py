@@ -1,5 +1,6 @@
 """Dagster asset checks: one per staging asset, running its expectation suite with Great
-Expectations inside DuckDB (``pipelines/quality/runner.py``).
+Expectations inside DuckDB (``pipelines/quality/runner.py``). All ten are evaluated in one
+step with one GX context (GX's start-up is paid once, not per suite).
 
 - ``blocking=True`` for every suite with an ``error`` expectation: when one fails, the check
   fails with severity ERROR and Dagster does not run the assets downstream of that staging
@@ -58,52 +59,59 @@ def _failing_rows(outcome, id_column: str) -> dict:
     return rows
 
 
-def _build_check(table: str) -> dg.AssetChecksDefinition:
+def _check_spec(table: str) -> dg.AssetCheckSpec:
     infos = expectations(table)
     n_error = sum(e.severity == "error" for e in infos)
-    blocking = has_blocking(table)
-    description = (
-        f"Great Expectations suite expectations/{table}.json, validated inside DuckDB: {len(infos)} expectations, "
-        f"{n_error} blocking (error), {len(infos) - n_error} warn. Failing rows: quality/failing_rows/{table}.csv.")
-
-    @dg.asset_check(
-        asset=STG_KEY_BY_TABLE[table],
-        name=CHECK_NAME,
-        description=description,
-        blocking=blocking,
+    return dg.AssetCheckSpec(
+        CHECK_NAME, asset=STG_KEY_BY_TABLE[table], blocking=has_blocking(table),
+        description=(f"Great Expectations suite expectations/{table}.json, validated inside DuckDB: {len(infos)} "
+                     f"expectations, {n_error} blocking (error), {len(infos) - n_error} warn. "
+                     f"Failing rows: quality/failing_rows/{table}.csv."),
         # No additional_deps on the other staging tables a suite reads: the staging
-        # multi-asset writes them all in one step before any check runs, and such deps
-        # would make blocking checks wait on each other in a cycle (drugs <-> courses).
+        # multi-asset writes them all in one step before the checks run.
     )
-    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, audit: AuditConfig) -> dg.AssetCheckResult:
-        from pipelines.quality.runner import record_outcomes, run_suite
-        from pipelines.quality.suites import id_column
 
-        docs = quality_dir(audit)
-        with duckdb.get_connection() as con:
-            # Raises QualityEngineError when a rule could not be evaluated: the check errors.
-            outcome = run_suite(con, table, docs_dir=docs, run_name=context.run.run_id)
-            record_outcomes(con, [outcome])
+
+def _result(outcome, docs: Path) -> dg.AssetCheckResult:
+    from pipelines.quality.suites import id_column
+
+    table = outcome.table
+    metadata: dict[str, object] = {
+        "expectations": len(outcome.outcomes),
+        "failed_error": len(outcome.errors),
+        "failed_warn": len(outcome.warnings),
+        "seconds": round(outcome.seconds, 2),
+        "data_docs": dg.MetadataValue.path(str((docs / "index.html").absolute())),
+        "failing_rows_csv": dg.MetadataValue.path(str((docs / "failing_rows" / f"{table}.csv").absolute())),
+    }
+    if not outcome.passed:
+        metadata["failed_expectations"] = dg.MetadataValue.md(_failed_table(outcome))
+        metadata["failing_rows"] = dg.MetadataValue.json(_failing_rows(outcome, id_column(table)))
+    return dg.AssetCheckResult(
+        asset_key=STG_KEY_BY_TABLE[table], check_name=CHECK_NAME,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN,
+        description=outcome.summary(),
+        metadata=metadata,
+    )
+
+
+@dg.multi_asset_check(
+    name="expectation_suites",
+    specs=[_check_spec(f.stg_table) for f in FILES],
+    description="Every staging table's Great Expectations suite, validated in one Great Expectations context.",
+)
+def expectation_suites(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
+    from pipelines.quality.runner import record_outcomes, run_suites
+
+    docs = quality_dir(audit)
+    with duckdb.get_connection() as con:
+        # Raises QualityEngineError when a rule could not be evaluated: the checks error.
+        outcomes = run_suites(con, [f.stg_table for f in FILES], docs_dir=docs, run_name=context.run.run_id)
+        record_outcomes(con, outcomes.values())
+    for outcome in outcomes.values():
         context.log.info(f"{outcome.summary()} ({outcome.seconds:.1f} s)")
-        metadata: dict[str, object] = {
-            "expectations": len(outcome.outcomes),
-            "failed_error": len(outcome.errors),
-            "failed_warn": len(outcome.warnings),
-            "seconds": round(outcome.seconds, 2),
-            "data_docs": dg.MetadataValue.path(str((docs / "index.html").absolute())),
-            "failing_rows_csv": dg.MetadataValue.path(str((docs / "failing_rows" / f"{table}.csv").absolute())),
-        }
-        if not outcome.passed:
-            metadata["failed_expectations"] = dg.MetadataValue.md(_failed_table(outcome))
-            metadata["failing_rows"] = dg.MetadataValue.json(_failing_rows(outcome, id_column(table)))
-        return dg.AssetCheckResult(
-            passed=outcome.passed,
-            severity=dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN,
-            description=outcome.summary(),
-            metadata=metadata,
-        )
-
-    return _check
+        yield _result(outcome, docs)
 
 
-QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [_build_check(f.stg_table) for f in FILES]
+QUALITY_CHECKS: list[dg.AssetChecksDefinition] = [expectation_suites]

@@ -34,8 +34,10 @@ select
     substance,
     drug_class,
     count(*)                                                         as n_rows,
-    string_agg(row_text, ' + ' order by days)                        as dose_text,
-    string_agg(distinct dose_unit, ', ')                             as dose_units,
+    -- list + list_sort rather than ordered/distinct string_agg: the same text, several times faster
+    array_to_string(list_transform(list_sort(list({'days': days, 'text': row_text})), lambda r: r.text), ' + ')
+                                                                     as dose_text,
+    array_to_string(list_sort(list_distinct(list(dose_unit))), ', ') as dose_units,
     case when not bool_or(row_mg_m2 is null) then sum(row_mg_m2) end as dose_mg_m2,
     case when bool_or(dose_missing) then 'DOSE_UNKNOWN'
          when bool_or(bsa_missing) then 'BSA_UNKNOWN' end            as dose_unknown_reason,

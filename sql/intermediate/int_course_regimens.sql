@@ -15,7 +15,7 @@ with contents as (
         bool_or(substance = 'carfilzomib')                 as has_carfilzomib,
         bool_or(substance = 'lenalidomide')                as has_lenalidomide,
         bool_or(substance = 'melphalan')                   as has_melphalan,
-        list(distinct coalesce(substance, lower(drug_name), atc) order by coalesce(substance, lower(drug_name), atc))
+        list_sort(list_distinct(list(coalesce(substance, lower(drug_name), atc))))
                                                            as substances
     from int_drug_exposures
     group by course_id

@@ -32,11 +32,11 @@ create or replace macro code(s) as lower(na(s));
 
 create or replace macro bad_code(s, allowed) as na(s) is not null and not list_contains(allowed, lower(na(s)));
 
--- One row rule: NULL when the row passes, else its reason.
+-- One row rule: NULL when the row passes, else its reason. A file's rules are listed in
+-- coalesce(...): the first that fires is the row's reason, and later ones are not evaluated.
 create or replace macro rule(hit, reason_code, reason_text) as
     case when hit then {'code': reason_code, 'text': reason_text} end;
 
-create or replace macro first_rule(rules) as list_filter(rules, lambda r: r is not null)[1];
 
 -- Quote a delivered value for a reason text (never used for cpr).
 create or replace macro shown(s) as '''' || left(trim(s), 40) || '''';

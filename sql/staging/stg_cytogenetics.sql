@@ -5,7 +5,7 @@ select
     code(aberration)               as aberration,
     code(result)                   as result,
     parse_dec(clonal_fraction_pct) as clonal_fraction_pct,
-    first_rule([
+    coalesce(
         {common_rules},
         rule(bad_date(sample_date), 'INVALID_DATE', 'sample_date ' || shown(sample_date) || ' is not a valid date'),
         rule(bad_dec(clonal_fraction_pct), 'INVALID_NUMBER', 'clonal_fraction_pct ' || shown(clonal_fraction_pct) || ' is not a number'),
@@ -14,5 +14,5 @@ select
         rule(bad_code(result, ['pos', 'neg']), 'INVALID_CODE', 'result ' || shown(result) || ' is not pos/neg'),
         rule(parse_dec(clonal_fraction_pct) not between 0 and 100, 'OUT_OF_RANGE',
              'clonal_fraction_pct ' || shown(clonal_fraction_pct) || ' is outside 0-100')
-    ]) as _rule
+    ) as _rule
 from raw_cytogenetics

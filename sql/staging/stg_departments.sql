@@ -5,9 +5,9 @@ select
     na(department_name) as department_name,
     na(hospital)        as hospital,
     na(region)          as region,
-    first_rule([
+    coalesce(
         {common_rules},
         rule(na(region) is not null and na(region) not in ('Hovedstaden', 'Sjælland', 'Syddanmark', 'Midtjylland', 'Nordjylland'),
              'INVALID_CODE', 'region ' || shown(region) || ' is not one of the five Danish regions')
-    ]) as _rule
+    ) as _rule
 from raw_departments

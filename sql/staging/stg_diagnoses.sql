@@ -13,7 +13,7 @@ select
     parse_date(hdt_evaluation_date) as hdt_evaluation_date,
     parse_bool(hdt_candidate)       as hdt_candidate,
     code(hdt_not_candidate_reason)  as hdt_not_candidate_reason,
-    first_rule([
+    coalesce(
         {common_rules},
         rule(bad_date(diagnosis_date), 'INVALID_DATE', 'diagnosis_date ' || shown(diagnosis_date) || ' is not a valid date'),
         rule(bad_date(hdt_evaluation_date), 'INVALID_DATE', 'hdt_evaluation_date ' || shown(hdt_evaluation_date) || ' is not a valid date'),
@@ -31,5 +31,5 @@ select
              'INVALID_CODE', 'hdt_not_candidate_reason ' || shown(hdt_not_candidate_reason) || ' is not in the value set'),
         rule(parse_date(hdt_evaluation_date) < parse_date(diagnosis_date) - interval 365 day, 'OUT_OF_RANGE',
              'hdt_evaluation_date ' || shown(hdt_evaluation_date) || ' is more than a year before diagnosis_date')
-    ]) as _rule
+    ) as _rule
 from raw_diagnoses

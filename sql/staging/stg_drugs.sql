@@ -8,7 +8,7 @@ select
     code(dose_unit)                as dose_unit,
     replace(na(days), ' ', '')     as days,
     days_count(days)               as n_days,
-    first_rule([
+    coalesce(
         {common_rules},
         rule(bad_dec(dose), 'INVALID_NUMBER', 'dose ' || shown(dose) || ' is not a number'),
         rule(not regexp_full_match(upper(na(atc)), '[A-Z][0-9]{{2}}[A-Z]{{2}}[0-9]{{2}}'), 'INVALID_CODE',
@@ -18,5 +18,5 @@ select
         rule(na(days) is not null and not days_valid(days), 'INVALID_CODE',
              'days ' || shown(days) || ' is not a list of days like 1-21 or 1,4,8,11'),
         rule(parse_dec(dose) <= 0 or parse_dec(dose) > 100000, 'OUT_OF_RANGE', 'dose ' || shown(dose) || ' is not a positive dose')
-    ]) as _rule
+    ) as _rule
 from raw_drugs

@@ -31,7 +31,7 @@ select
     value_num               as value,
     unit_code               as unit,
     value_std, unit_std,
-    first_rule([
+    coalesce(
         {common_rules},
         rule(bad_date(sample_date), 'INVALID_DATE', 'sample_date ' || shown(sample_date) || ' is not a valid date'),
         rule(bad_dec(value), 'INVALID_NUMBER', 'value ' || shown(value) || ' is not a number'),
@@ -41,5 +41,5 @@ select
         rule(value_std not between plausible[1] and plausible[2], 'OUT_OF_RANGE',
              analysis_code || ' ' || shown(value) || ' ' || unit_code || ' is outside the plausible range '
              || plausible[1] || '-' || plausible[2] || ' ' || unit_std)
-    ]) as _rule
+    ) as _rule
 from standardised

@@ -4,7 +4,7 @@ select
     upper(na(sex))         as sex,
     parse_date(birth_date) as birth_date,
     parse_date(death_date) as death_date,
-    first_rule([
+    coalesce(
         {common_rules},
         rule(bad_date(birth_date), 'INVALID_DATE', 'birth_date ' || shown(birth_date) || ' is not a valid date'),
         rule(bad_date(death_date), 'INVALID_DATE', 'death_date ' || shown(death_date) || ' is not a valid date'),
@@ -12,5 +12,5 @@ select
         rule(parse_date(birth_date) < date '1890-01-01', 'OUT_OF_RANGE', 'birth_date ' || shown(birth_date) || ' is before 1890'),
         rule(parse_date(death_date) < parse_date(birth_date), 'DEATH_BEFORE_BIRTH',
              'death_date ' || shown(death_date) || ' is before birth_date ' || shown(birth_date))
-    ]) as _rule
+    ) as _rule
 from raw_patients

@@ -7,7 +7,7 @@ select
                         when 'pr' then 'PR' when 'sd' then 'SD' when 'pd' then 'PD' end as response,
     code(mrd)                   as mrd,
     parse_dec(mrd_sensitivity)  as mrd_sensitivity,
-    first_rule([
+    coalesce(
         {common_rules},
         rule(bad_date(assessment_date), 'INVALID_DATE', 'assessment_date ' || shown(assessment_date) || ' is not a valid date'),
         rule(bad_dec(mrd_sensitivity), 'INVALID_NUMBER', 'mrd_sensitivity ' || shown(mrd_sensitivity) || ' is not a number'),
@@ -18,5 +18,5 @@ select
         rule(bad_code(mrd, ['neg', 'pos']), 'INVALID_CODE', 'mrd ' || shown(mrd) || ' is not neg/pos'),
         rule(parse_dec(mrd_sensitivity) <= 0 or parse_dec(mrd_sensitivity) >= 1, 'OUT_OF_RANGE',
              'mrd_sensitivity ' || shown(mrd_sensitivity) || ' is not between 0 and 1')
-    ]) as _rule
+    ) as _rule
 from raw_responses

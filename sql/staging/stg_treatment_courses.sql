@@ -8,7 +8,7 @@ select
     parse_date(end_date)         as end_date,
     parse_int(cycles)            as cycles,
     parse_int(cycle_length_days) as cycle_length_days,
-    first_rule([
+    coalesce(
         {common_rules},
         rule(bad_date(start_date), 'INVALID_DATE', 'start_date ' || shown(start_date) || ' is not a valid date'),
         rule(bad_date(end_date), 'INVALID_DATE', 'end_date ' || shown(end_date) || ' is not a valid date'),
@@ -21,5 +21,5 @@ select
              'cycle_length_days ' || shown(cycle_length_days) || ' is outside 1-365'),
         rule(parse_date(end_date) < parse_date(start_date), 'END_BEFORE_START',
              'end_date ' || shown(end_date) || ' is before start_date ' || shown(start_date))
-    ]) as _rule
+    ) as _rule
 from raw_treatment_courses

@@ -1,6 +1,7 @@
-"""The Dagster asset checks: one per staging asset; a failing blocking check stops the assets
-downstream of its table (and only those); an engine error errors the check (it is not a
-failed-data verdict) and also stops downstream; failing rows and Data Docs are reported."""
+"""The Dagster asset checks: one per staging asset, all evaluated in one step; a failing
+blocking check stops what is downstream of the staging layer (every table still gets its
+verdict); an engine error errors the checks (it is not a failed-data verdict) and also stops
+downstream; failing rows and Data Docs are reported."""
 
 from __future__ import annotations
 
@@ -25,16 +26,12 @@ def uses_labs() -> int:
     return 1
 
 
-def _check(name: str) -> dg.AssetChecksDefinition:
-    return next(c for c in QUALITY_CHECKS if STG_KEYS[name] in {k.asset_key for k in c.check_keys})
-
-
-def _run(tmp_path, monkeypatch, extra=None, checks=("diagnoses", "labs")):
+def _run(tmp_path, monkeypatch, extra=None):
     monkeypatch.setenv("MYELOMA_AUDIT_KEY", KEY.decode())
     folder = write_delivery(tmp_path / "delivery", extra=extra)
     audit = AuditConfig(extract_path=str(folder), extract_date=EXTRACT_DATE.isoformat(), output_dir=str(tmp_path / "out"))
     return dg.materialize(
-        [raw_delivery, staging_tables, uses_diagnoses, uses_labs, *(_check(n) for n in checks)],
+        [raw_delivery, staging_tables, uses_diagnoses, uses_labs, *QUALITY_CHECKS],
         resources={"duckdb": DuckDBResource(database=str(tmp_path / "audit.duckdb")), "audit": audit},
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
@@ -64,8 +61,8 @@ def test_blocking_failure_stops_downstream_and_lists_failing_rows(tmp_path, monk
     assert "department_exists" in diagnoses.metadata["failed_expectations"].value
     labs = evaluations[STG_KEYS["labs"]]
     assert labs.passed
-    assert "uses_diagnoses" not in _materialized(result)                   # blocked
-    assert "uses_labs" in _materialized(result)                            # other tables go on
+    assert not result.success
+    assert not {"uses_diagnoses", "uses_labs"} & _materialized(result)     # blocked
     docs = tmp_path / "out" / "quality"
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert "stg_diagnoses" in index and "department_exists" in index
@@ -87,10 +84,9 @@ def test_engine_error_errors_the_check_and_blocks_downstream(tmp_path, monkeypat
         return suite
 
     monkeypatch.setattr(runner, "suite_json", broken_suite)
-    result = _run(tmp_path, monkeypatch, checks=("labs",))
+    result = _run(tmp_path, monkeypatch)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert len(failures) == 1 and "QualityEngineError" in str(failures[0].event_specific_data.error)
-    assert not [e for e in result.get_asset_check_evaluations() if e.asset_key == STG_KEYS["labs"]]   # no verdict
-    assert "uses_labs" not in _materialized(result)
-    assert "uses_diagnoses" in _materialized(result)
+    assert not result.get_asset_check_evaluations()   # no verdict on any table: nothing was judged
+    assert not {"uses_diagnoses", "uses_labs"} & _materialized(result)

@@ -3,6 +3,7 @@ and the executor."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -24,12 +25,18 @@ audit_job = dg.define_asset_job("audit_job", selection=dg.AssetSelection.all(),
 _SAMPLE = Path(__file__).resolve().parents[1] / "data_samples" / "sample_delivery"
 
 
+# DuckDB would otherwise take up to 80 % of the machine's memory for its buffers; above this
+# it spills to a temporary folder beside the database. Override for a bigger machine.
+DUCKDB_MEMORY_LIMIT = os.environ.get("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT", "2GB")
+
+
 def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDefinition | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=QUALITY_CHECKS,
         jobs=[audit_job],
-        resources={"duckdb": DuckDBResource(database=str(database)), "audit": audit},
+        resources={"duckdb": DuckDBResource(database=str(database),
+                                                   connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT}), "audit": audit},
         loggers={"progress": progress} if progress else None,
         executor=dg.in_process_executor,
     )

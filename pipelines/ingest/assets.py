@@ -35,31 +35,31 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
     delivery = open_delivery(Path(audit.extract_path))
     extract_date = audit.extract_day()
     pseudonymise = Pseudonymiser(key_from_env())
-    frames = {}
-    for dfile in FILES:
-        frames[dfile.name] = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise)
+    facts_of, rows_of = {}, {}
     with duckdb.get_connection() as con:
-        con.execute("begin transaction")
-        for dfile in FILES:
-            frame, _ = frames[dfile.name]
+        con.execute("begin transaction")  # a refused file rolls back every table written before it
+        for dfile in FILES:  # one file in memory at a time
+            frame, facts_of[dfile.name] = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise)
+            rows_of[dfile.name] = frame.height
             con.register("raw_frame", frame)
             con.execute(f"create or replace table {dfile.raw_table} as select * from raw_frame")
             con.unregister("raw_frame")
+            del frame
         con.execute("create or replace table raw_delivery_info (extract_id varchar, source varchar, extract_date date)")
         con.execute("insert into raw_delivery_info values (?, ?, ?::date)",
                     [delivery.extract_id, Path(audit.extract_path).name, extract_date.isoformat()])
         con.execute("create or replace table raw_file_info (file varchar, sha256 varchar, encoding varchar, line_ending varchar, extra_columns varchar[])")
         for dfile in FILES:
-            _, facts = frames[dfile.name]
+            facts = facts_of[dfile.name]
             con.execute("insert into raw_file_info values (?, ?, ?, ?, ?)",
                         [dfile.filename, delivery.checksums[dfile.filename], facts["encoding"], facts["line_ending"], facts["extra_columns"]])
         con.execute("commit")
     for dfile in FILES:
-        frame, facts = frames[dfile.name]
-        context.log.info(f"read {dfile.filename}: {frame.height} rows ({facts['encoding']}, {facts['line_ending']})")
+        facts = facts_of[dfile.name]
+        context.log.info(f"read {dfile.filename}: {rows_of[dfile.name]} rows ({facts['encoding']}, {facts['line_ending']})")
         yield dg.MaterializeResult(
             asset_key=RAW_KEYS[dfile.name],
-            metadata={"rows": frame.height, "encoding": facts["encoding"], "line_ending": facts["line_ending"],
+            metadata={"rows": rows_of[dfile.name], "encoding": facts["encoding"], "line_ending": facts["line_ending"],
                       "extra_columns": ", ".join(facts["extra_columns"]) or "none",
                       "sha256": delivery.checksums[dfile.filename]},
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import resource
 
 import dagster as dg
 
@@ -13,9 +14,10 @@ _SECONDS = re.compile(r"in ([\d.]+)(ms|s|m)\b")
 
 
 class _ProgressHandler(logging.Handler):
-    def __init__(self, timings: dict[str, float]):
+    def __init__(self, timings: dict[str, float], peak_rss_mb: dict[str, float] | None):
         super().__init__()
         self.timings = timings
+        self.peak_rss_mb = peak_rss_mb
         self._started: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -32,6 +34,8 @@ class _ProgressHandler(logging.Handler):
             # from the step's own start event: Dagster's message says "1m 5s" style for long steps
             seconds = round(record.created - self._started[step], 3) if step in self._started else _parse_seconds(message)
             self.timings[step] = seconds
+            if self.peak_rss_mb is not None:  # the process's peak so far: which step raised it
+                self.peak_rss_mb[step] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             log.info(f"  done {step.split('__')[-1]} ({seconds:.1f} s)")
         elif kind == "ASSET_CHECK_EVALUATION":
             log.info(f"  check: {message}")
@@ -45,11 +49,11 @@ def _parse_seconds(message: str) -> float:
     return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
 
 
-def progress_logger_for(timings: dict[str, float]) -> dg.LoggerDefinition:
+def progress_logger_for(timings: dict[str, float], peak_rss_mb: dict[str, float] | None = None) -> dg.LoggerDefinition:
     @dg.logger(description="One line per finished step (myeloma-audit command line).")
     def progress(_init_context):
         logger = logging.Logger("myeloma_audit.progress", level=logging.DEBUG)
-        logger.addHandler(_ProgressHandler(timings))
+        logger.addHandler(_ProgressHandler(timings, peak_rss_mb))
         return logger
 
     return progress

@@ -35,9 +35,12 @@ def write_contract(con, out_dir: Path, audit: AuditConfig) -> dict[str, int]:
     rows = {}
     for name, relpath in CONTRACT_FILES.items():
         query = sql_text(relpath).strip().rstrip(";")
-        con.execute(f"copy ({query}) to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
-        con.execute(f"copy ({query}) to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
-        rows[name] = con.execute(f"select count(*) from ({query})").fetchone()[0]
+        table = f"contract_{name}"  # computed once, written twice
+        con.execute(f"create or replace temp table {table} as {query}")
+        con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
+        con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
+        rows[name] = con.execute(f"select count(*) from {table}").fetchone()[0]
+        con.execute(f"drop table {table}")
     (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False), encoding="utf-8")
     return rows
 

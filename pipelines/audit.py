@@ -124,8 +124,9 @@ def run_audit(
                                 previous_results=str(previous) if previous.is_file() else "")
             timings: dict[str, float] = {}
             peak_rss_mb: dict[str, float] = {}
+            table_seconds: dict[str, float] = {}
             import_in_background("great_expectations")  # overlaps ingest; validation needs it
-            defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings, peak_rss_mb))
+            defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings, peak_rss_mb, table_seconds))
             with _key_in_environment(key):
                 try:
                     defs.resolve_job_def(AUDIT_JOB).execute_in_process(
@@ -137,6 +138,7 @@ def run_audit(
             record["seconds"] = round(time.monotonic() - started, 2)
             record["step_seconds"] = timings
             record["peak_rss_mb_after_step"] = peak_rss_mb
+            record["table_seconds"] = table_seconds
             record["used_demo_key"] = used_demo_key
             (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
             publish(staging, out_dir)

@@ -25,9 +25,9 @@ audit_job = dg.define_asset_job("audit_job", selection=dg.AssetSelection.all(),
 _SAMPLE = Path(__file__).resolve().parents[1] / "data_samples" / "sample_delivery"
 
 
-# DuckDB would otherwise take up to 80 % of the machine's memory for its buffers; above this
-# it spills to a temporary folder beside the database. Override for a bigger machine.
-DUCKDB_MEMORY_LIMIT = os.environ.get("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT", "2GB")
+# DuckDB's buffer memory: its default (80 % of the machine) unless set. A limit makes DuckDB
+# spill to disk, but some operators cannot: at 1M patients 2GB failed with "Out of Memory".
+DUCKDB_MEMORY_LIMIT = os.environ.get("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT", "")
 
 
 def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDefinition | None = None) -> dg.Definitions:
@@ -35,8 +35,8 @@ def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDef
         assets=ASSETS,
         asset_checks=QUALITY_CHECKS,
         jobs=[audit_job],
-        resources={"duckdb": DuckDBResource(database=str(database),
-                                                   connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT}), "audit": audit},
+        resources={"duckdb": DuckDBResource(
+            database=str(database), connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT} if DUCKDB_MEMORY_LIMIT else {}), "audit": audit},
         loggers={"progress": progress} if progress else None,
         executor=dg.in_process_executor,
     )

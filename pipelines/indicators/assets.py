@@ -10,6 +10,8 @@ and builds the layer's tables in dependency order.
 """
 
 # No "from __future__ import annotations": Dagster reads the context annotation at runtime.
+import time
+
 from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue,
                      multi_asset)
 
@@ -63,8 +65,10 @@ def _layer_asset(layer: str, layer_models: list[Model]) -> AssetsDefinition:
         with context.resources.duckdb.get_connection() as con:
             prepare_session(con, audit.extract_day(), audit.parameters)
             for model in (m for m in layer_models if asset_key(m.table) in selected):
+                started = time.perf_counter()
                 rows = build_model(con, model)
-                yield MaterializeResult(asset_key=asset_key(model.table), metadata=_metadata(con, model, rows))
+                metadata = _metadata(con, model, rows) | {"seconds": round(time.perf_counter() - started, 3)}
+                yield MaterializeResult(asset_key=asset_key(model.table), metadata=metadata)
 
     return _layer
 

@@ -14,10 +14,12 @@ _SECONDS = re.compile(r"in ([\d.]+)(ms|s|m)\b")
 
 
 class _ProgressHandler(logging.Handler):
-    def __init__(self, timings: dict[str, float], peak_rss_mb: dict[str, float] | None):
+    def __init__(self, timings: dict[str, float], peak_rss_mb: dict[str, float] | None,
+                 table_seconds: dict[str, float] | None):
         super().__init__()
         self.timings = timings
         self.peak_rss_mb = peak_rss_mb
+        self.table_seconds = table_seconds
         self._started: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -37,6 +39,11 @@ class _ProgressHandler(logging.Handler):
             if self.peak_rss_mb is not None:  # the process's peak so far: which step raised it
                 self.peak_rss_mb[step] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             log.info(f"  done {step.split('__')[-1]} ({seconds:.1f} s)")
+        elif kind == "ASSET_MATERIALIZATION" and self.table_seconds is not None:
+            materialization = event.event_specific_data.materialization
+            seconds = materialization.metadata.get("seconds")
+            if seconds is not None:  # tables built inside one layer step
+                self.table_seconds[materialization.asset_key.path[-1]] = seconds.value
         elif kind == "ASSET_CHECK_EVALUATION":
             log.info(f"  check: {message}")
 
@@ -49,11 +56,12 @@ def _parse_seconds(message: str) -> float:
     return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
 
 
-def progress_logger_for(timings: dict[str, float], peak_rss_mb: dict[str, float] | None = None) -> dg.LoggerDefinition:
+def progress_logger_for(timings: dict[str, float], peak_rss_mb: dict[str, float] | None = None,
+                        table_seconds: dict[str, float] | None = None) -> dg.LoggerDefinition:
     @dg.logger(description="One line per finished step (myeloma-audit command line).")
     def progress(_init_context):
         logger = logging.Logger("myeloma_audit.progress", level=logging.DEBUG)
-        logger.addHandler(_ProgressHandler(timings, peak_rss_mb))
+        logger.addHandler(_ProgressHandler(timings, peak_rss_mb, table_seconds))
         return logger
 
     return progress

@@ -2,11 +2,13 @@
 
 - ``expectations/<stg_table>.json``: one Great Expectations suite per staging table
   (severity ``error`` = blocking, ``warn``; a one-line ``why`` each).
-- ``gx_duckdb``: GX's SQL path made to work on DuckDB (the one patch, pinned by a test).
+- ``gx_duckdb``: GX's SQL path made to work on DuckDB (the one patch, pinned by a test),
+  with ``gx_row_queries``: each unexpected-rows query evaluated once, its rows kept.
+- ``gx_validation``: one GX pass per table, the Data Docs of a run built once.
 - ``runner``: validates suites inside DuckDB, lists every failing row, Data Docs.
 - ``checks``: the Dagster asset checks (``QUALITY_CHECKS``).
 - ``completeness``: completeness per unit and per-indicator quality flags.
 
-Great Expectations is imported only inside ``gx_duckdb``/``docs``/the runner's functions
+Great Expectations is imported only inside ``gx_duckdb``/``gx_validation``/``docs``/the runner's functions
 (it costs seconds); importing ``pipelines.quality.checks`` does not import it.
 """

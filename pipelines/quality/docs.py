@@ -3,8 +3,8 @@
 - The site is GX's own (``SiteBuilder``), configured through GX's documented site config.
   Its views are GX's page views with one addition: a jinja bytecode cache shared by all
   renders in the process. GX builds a new jinja ``Environment`` for every page and so
-  recompiles ~50 templates per page; with the cache a site build takes a fraction of that
-  (each asset check rebuilds the site after its suite).
+  recompiles ~50 templates per page; with the cache a site build takes a fraction of that.
+  The runner builds the site once per run, for all suites (``gx_validation.write_docs``).
 - Offline: GX's pages pull CSS/JS from CDNs (and a logo URL carrying the context id) and
   GX's index renders its table with that JS. :func:`finish_docs` removes the remote
   references (the pages' content is static HTML), keeps GX's index as ``gx_index.html``

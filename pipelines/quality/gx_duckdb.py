@@ -1,4 +1,5 @@
-"""Great Expectations on DuckDB, made to work. The one place GX is patched.
+"""Great Expectations on DuckDB, made to work. The one place GX is patched (with its helper
+``gx_row_queries``).
 
 Why a patch is needed (measured, shared/notes/stack-findings.md; upstream GX #10738, #11579):
 GX 1.24's ``SqlAlchemyExecutionEngine.execute_query`` runs a query inside
@@ -19,6 +20,16 @@ datasource that uses this engine (type ``duckdb_buffered``). ``tests/quality/
 test_gx_duckdb_engine.py`` pins the behaviour: it fails loudly if a GX upgrade fixes the
 upstream bug (the patch can go) or breaks the patch.
 
+One query evaluation per ``unexpected_rows_expectation`` (speed, not a bug fix): GX computes
+two metrics from the same query, its rows (``unexpected_rows_query.table``) and
+``SELECT COUNT(*) … FROM (<query>)`` (``unexpected_rows_query.row_count``, the verdict), so
+DuckDB would evaluate every such query twice, which is most of the validation time at scale
+(joins, window functions over millions of rows). Both metrics are resolved in the same
+``resolve_metrics`` call; within one call, or within a ``keeping_query_rows()`` block around
+a whole validation (the runner lists a failed expectation's rows from it), the engine evaluates
+a query once and answers its ``COUNT(*)`` twin with the number of buffered rows
+(:mod:`pipelines.quality.gx_row_queries`).
+
 Connections: GX never opens the database file itself. It is handed an SQLAlchemy engine whose
 only connection is a ``cursor()`` of the caller's DuckDB connection (for the Dagster checks:
 the connection of the ``duckdb`` DuckDBResource). A DuckDB cursor is a second connection to
@@ -31,7 +42,8 @@ Import this module only where GX is used: ``import great_expectations`` costs 2-
 
 from __future__ import annotations
 
-from typing import Any, Literal, Type
+import contextlib
+from typing import Any, Iterator, Literal, Type
 
 import duckdb
 import great_expectations as gx
@@ -39,6 +51,8 @@ import sqlalchemy as sa
 from duckdb_engine import ConnectionWrapper
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
+
+from pipelines.quality.gx_row_queries import QueryEvaluations
 
 # The GX version this patch was written and measured against (pyproject pins it).
 GX_VERSION_PATCHED = "1.24.1"
@@ -59,6 +73,30 @@ class BufferedSqlAlchemyExecutionEngine(SqlAlchemyExecutionEngine):
             # (fetchall/fetchone/fetchmany/scalar/mappings) that needs no connection.
             return result.freeze()()
         return result
+
+    # Kept rows live for one batch of metrics, or for a block of :meth:`keeping_query_rows`
+    # (one validation): a later validation always sees the data as they are then.
+    _evaluations: QueryEvaluations | None = None
+
+    @contextlib.contextmanager
+    def keeping_query_rows(self) -> Iterator[QueryEvaluations]:
+        """Within the block, each text query is evaluated once and its rows are kept."""
+        outer, self._evaluations = self._evaluations, QueryEvaluations(super().execute_query)
+        try:
+            yield self._evaluations
+        finally:
+            self._evaluations = outer
+
+    def resolve_metrics(self, metrics_to_resolve: Any, metrics: Any = None, runtime_configuration: Any = None) -> Any:
+        if self._evaluations is not None:
+            return super().resolve_metrics(metrics_to_resolve, metrics, runtime_configuration)
+        with self.keeping_query_rows():
+            return super().resolve_metrics(metrics_to_resolve, metrics, runtime_configuration)
+
+    def execute_query(self, query: Any) -> Any:
+        if self._evaluations is None:
+            return super().execute_query(query)
+        return self._evaluations.execute(query)
 
 
 class DuckDBDatasource(SQLDatasource):
@@ -89,6 +127,11 @@ def add_datasource(context: Any, con: duckdb.DuckDBPyConnection, name: str = "au
             name=name, connection_string="duckdb:///:memory:", kwargs=engine_kwargs(con))
     return context.data_sources.add_sql(
         name=name, connection_string="duckdb:///:memory:", kwargs=engine_kwargs(con))
+
+
+def execution_engine(datasource: SQLDatasource) -> BufferedSqlAlchemyExecutionEngine:
+    """The engine GX validates ``datasource``'s batches with (GX keeps one per datasource)."""
+    return datasource.get_execution_engine()
 
 
 def close_datasource(datasource: SQLDatasource) -> None:

@@ -2,18 +2,20 @@
 
 ``run_suites(con, tables, docs_dir=...)`` validates each ``stg_`` table against
 ``expectations/<table>.json`` with Great Expectations on a cursor of ``con`` (see
-``gx_duckdb``), then:
+``gx_duckdb``; one GX context for all tables, one GX pass per table, see ``gx_validation``),
+then:
 
-- collects **every** failing row (``_line`` and the table's id column), not only GX's sample
-  of 20: a column-map expectation that failed on more rows than GX returned is validated
-  again with ``partial_unexpected_count`` = its unexpected count; an
-  ``unexpected_rows_expectation`` query is run as-is in DuckDB. Each list is checked
-  against GX's own count, so a disagreement is an error, never a silent truncation;
+- collects **every** failing row (``_line`` and the table's id column) of each failed
+  expectation, not only GX's sample: for a column-map expectation by running GX's own
+  ``unexpected_index_query`` in DuckDB; for an ``unexpected_rows_expectation`` they are the
+  rows of GX's own evaluation of its query, kept by the engine (``gx_duckdb``). Each list is
+  checked against GX's own count, so a disagreement is an error, never a silent truncation;
 - raises :class:`QualityEngineError` when GX could not evaluate an expectation (GX reports
   that as ``success=False`` with the cause in ``exception_info``): an engine error must
   never read as "failed data";
-- with ``docs_dir``, writes the Data Docs site there, an offline index page and one CSV of
-  failing rows per table.
+- with ``docs_dir``, writes the Data Docs site there once all tables are validated (nothing
+  when an engine error stops the run), an offline index page and one CSV of failing rows
+  per table.
 
 ``record_outcomes`` keeps the results in DuckDB (``qa_expectation_results``,
 ``qa_failing_rows``) for ``quality_flags``.
@@ -34,11 +36,10 @@ from pipelines.lib.pseudonym import scrub
 from pipelines.lib.sql_loader import run_sql
 from pipelines.quality.suites import SUITE_TABLES, ExpectationInfo, suite_json
 
-# GX's summary carries ids of up to this many failing rows per expectation (the Data Docs
-# sample); the complete lists are fetched separately.
+# GX's result carries up to this many unexpected values per expectation (the Data Docs
+# sample); the complete lists of failing rows are fetched separately.
 SAMPLE_ROWS = 20
 DOCS_SITE = "quality"
-MAP_RESULT_KEYS = ("unexpected_count", "partial_unexpected_index_list")
 
 
 class QualityEngineError(RuntimeError):
@@ -115,36 +116,34 @@ def _engine_error(result: Any) -> str | None:
     return "; ".join(dict.fromkeys(messages)) if messages else None
 
 
-def _result_format(id_col: str, rows: int = SAMPLE_ROWS) -> dict:
-    return {"result_format": "SUMMARY", "unexpected_index_column_names": ["_line", id_col],
-            "partial_unexpected_count": rows}
-
-
 def _rows_query(kwargs: dict, table: str) -> str:
     # GX substitutes {batch} with str.format; a table batch becomes the table name.
     return kwargs["unexpected_rows_query"].format(batch=table)
 
 
-def _failing_rows(con: duckdb.DuckDBPyConnection, batch: Any, table: str, id_col: str, info: ExpectationInfo,
-                  gx_expectation: Any, result: dict) -> tuple[list[int], list[str]]:
-    """Every failing row of a failed expectation, as (_line list, id list)."""
+def _failing_rows(con: duckdb.DuckDBPyConnection, table: str, id_col: str, info: ExpectationInfo,
+                  result: dict, kept: Any) -> tuple[list[int], list[str]]:
+    """Every failing row of a failed expectation, as (_line list, id list). ``kept``: the rows
+    of the queries GX ran for this table (``gx_duckdb.keeping_query_rows``)."""
     if info.type == "unexpected_rows_expectation":
-        rows = con.execute(f"select _line, {id_col}::varchar from ({_rows_query(info.kwargs, table)}) as q order by _line").fetchall()
+        # The rows of GX's own evaluation of the query (it selects _line and the id column);
+        # if they cannot be told apart from another query's, the query is run again.
+        listed = kept.rows_of(info.kwargs["unexpected_rows_query"])
+        if listed is None:
+            listed = con.execute(f"select _line, {id_col}::varchar from ({_rows_query(info.kwargs, table)}) as q").fetchall()
+        rows = sorted(((r[0], None if r[1] is None else str(r[1])) for r in listed), key=_line_then_id)
         expected = result.get("observed_value")
     elif info.type == "expect_column_proportion_of_non_null_values_to_be_between":
         rows = con.execute(f"select _line, {id_col}::varchar from {table} where {info.column} is null order by _line").fetchall()
         expected = len(rows)
-    elif all(k in result for k in MAP_RESULT_KEYS):
-        index_list = result["partial_unexpected_index_list"]
+    elif "unexpected_count" in result and result.get("unexpected_index_query"):
+        # GX's query selects the index columns (_line, id) first, then the expectation's columns.
+        try:
+            listed = con.execute(result["unexpected_index_query"]).fetchall()
+        except duckdb.Error as exc:
+            raise QualityEngineError(f"{table}.{info.name}: GX's query of the failing rows failed: {exc}") from exc
+        rows = sorted(((r[0], None if r[1] is None else str(r[1])) for r in listed), key=_line_then_id)
         expected = result["unexpected_count"]
-        if expected > len(index_list):
-            # GX's SQL path returns at most partial_unexpected_count ids: ask again for all.
-            again = batch.validate(gx_expectation, result_format=_result_format(id_col, expected))
-            error = _engine_error(again)
-            if error:
-                raise QualityEngineError(f"{table}.{info.name}: GX could not list the failing rows: {error}")
-            index_list = again.result["partial_unexpected_index_list"]
-        rows = sorted((r["_line"], None if r.get(id_col) is None else str(r[id_col])) for r in index_list)
     else:
         return [], []
     if expected is not None and len(rows) != expected:
@@ -156,15 +155,49 @@ def _failing_rows(con: duckdb.DuckDBPyConnection, batch: Any, table: str, id_col
     return [r[0] for r in rows], ids
 
 
+def _line_then_id(row: tuple[int, str | None]) -> tuple:
+    return row[0], row[1] is not None, row[1] or ""
+
+
+def _suite_spec(table: str, suites: dict[str, dict] | None) -> dict:
+    spec = suites[table] if suites and table in suites else suite_json(table)
+    for exp in spec["expectations"]:  # shown on the Data Docs suite page
+        exp.setdefault("notes", f"**{exp['meta']['severity']}** — {exp['meta']['why']}")
+    return spec
+
+
+def _outcomes(con: duckdb.DuckDBPyConnection, table: str, spec: dict, validation_result: Any,
+              kept: Any) -> list[ExpectationOutcome]:
+    """The outcome of each expectation; raises QualityEngineError if GX could not judge one."""
+    errors = [f"{r.expectation_config.meta.get('name', r.expectation_config.type)}: {_engine_error(r)}"
+              for r in validation_result.results if _engine_error(r)]
+    if errors:
+        raise QualityEngineError(f"{table}: GX could not evaluate {len(errors)} expectation(s): " + " | ".join(errors))
+    id_col = spec["meta"]["id_column"]
+    infos = {e["meta"]["name"]: ExpectationInfo(e["meta"]["name"], e["type"], e["kwargs"], e["meta"]["severity"], e["meta"]["why"])
+             for e in spec["expectations"]}
+    outcomes = []
+    for r in validation_result.results:
+        info = infos[r.expectation_config.meta["name"]]
+        result = dict(r.result or {})
+        outcome = ExpectationOutcome(
+            table=table, name=info.name, expectation_type=info.type, column=info.column,
+            severity=info.severity, why=info.why, label=info.label, success=bool(r.success),
+            element_count=result.get("element_count"),
+            unexpected_count=result.get("unexpected_count", result.get("observed_value") if info.type == "unexpected_rows_expectation" else None),
+            observed_value=result.get("observed_value"),
+        )
+        if not r.success:
+            outcome.failing_lines, outcome.failing_ids = _failing_rows(con, table, id_col, info, result, kept)
+        outcomes.append(outcome)
+    return outcomes
+
+
 def run_suites(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = SUITE_TABLES, *,
                docs_dir: Path | None = None, run_name: str | None = None,
                suites: dict[str, dict] | None = None) -> dict[str, SuiteOutcome]:
     """Validate ``tables`` (each against its suite, or ``suites[table]`` when given)."""
-    import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    from pipelines.quality import gx_duckdb
+    from pipelines.quality import gx_duckdb, gx_validation
 
     tables = list(tables)
     if docs_dir is not None:
@@ -172,72 +205,30 @@ def run_suites(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = SUITE_TAB
         docs_dir.mkdir(parents=True, exist_ok=True)
     context = gx_duckdb.ephemeral_context(str(docs_dir) if docs_dir else None, DOCS_SITE)
     datasource = gx_duckdb.add_datasource(context, con)
+    engine = gx_duckdb.execution_engine(datasource)
+    run_id = gx_validation.run_identifier(run_name)
     outcomes: dict[str, SuiteOutcome] = {}
+    validations = []
     try:
         for table in tables:
             started = time.perf_counter()
-            spec = suites[table] if suites and table in suites else suite_json(table)
-            id_col = spec["meta"]["id_column"]
-            infos = {e["meta"]["name"]: ExpectationInfo(e["meta"]["name"], e["type"], e["kwargs"],
-                                                        e["meta"]["severity"], e["meta"]["why"])
-                     for e in spec["expectations"]}
-            for exp in spec["expectations"]:  # shown on the Data Docs suite page
-                exp.setdefault("notes", f"**{exp['meta']['severity']}** — {exp['meta']['why']}")
-            try:
-                asset = datasource.add_table_asset(table, table_name=table)
-                batch_definition = asset.add_batch_definition_whole_table("whole_table")
-                suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
-                validation = context.validation_definitions.add(
-                    gx.ValidationDefinition(name=table, data=batch_definition, suite=suite))
-                actions = [UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])] if docs_dir else []
-                checkpoint = context.checkpoints.add(gx.Checkpoint(
-                    name=table, validation_definitions=[validation], actions=actions,
-                    result_format=_result_format(id_col)))
-                run = checkpoint.run(run_id=RunIdentifier(run_name=run_name))
-            except QualityEngineError:
-                raise
-            except Exception as exc:  # GX setup or execution failed: not a verdict on the data
-                raise QualityEngineError(f"{table}: GX could not validate the table: {type(exc).__name__}: {exc}") from exc
-            (identifier, validation_result), = run.run_results.items()
-
-            errors = [f"{r.expectation_config.meta.get('name', r.expectation_config.type)}: {_engine_error(r)}"
-                      for r in validation_result.results if _engine_error(r)]
-            if errors:
-                raise QualityEngineError(f"{table}: GX could not evaluate {len(errors)} expectation(s): " + " | ".join(errors))
-
-            batch = None
-            suite_outcomes = []
-            for r in validation_result.results:
-                info = infos[r.expectation_config.meta["name"]]
-                result = dict(r.result or {})
-                outcome = ExpectationOutcome(
-                    table=table, name=info.name, expectation_type=info.type, column=info.column,
-                    severity=info.severity, why=info.why, label=info.label, success=bool(r.success),
-                    element_count=result.get("element_count"),
-                    unexpected_count=result.get("unexpected_count", result.get("observed_value") if info.type == "unexpected_rows_expectation" else None),
-                    observed_value=result.get("observed_value"),
-                )
-                if not r.success:
-                    if batch is None:
-                        batch = batch_definition.get_batch()
-                    gx_expectation = next(e for e in suite.expectations if e.meta.get("name") == info.name)
-                    outcome.failing_lines, outcome.failing_ids = _failing_rows(
-                        con, batch, table, id_col, info, gx_expectation, result)
-                suite_outcomes.append(outcome)
-            outcomes[table] = SuiteOutcome(
-                table, suite_outcomes, time.perf_counter() - started,
-                _docs_page(identifier) if docs_dir else None)
-    except BaseException:
-        if docs_dir is not None:   # GX may have written pages before failing: clean them all
-            from pipelines.quality.docs import finish_docs
-
-            finish_docs(docs_dir)
-        raise
+            spec = _suite_spec(table, suites)
+            fmt = gx_validation.result_format(spec["meta"]["id_column"], SAMPLE_ROWS)
+            with engine.keeping_query_rows() as kept:
+                try:
+                    validation = gx_validation.validate_table(datasource, table, spec, run_id, fmt)
+                except Exception as exc:  # GX setup or execution failed: not a verdict on the data
+                    raise QualityEngineError(f"{table}: GX could not validate the table: {type(exc).__name__}: {exc}") from exc
+                table_outcomes = _outcomes(con, table, spec, validation.result, kept)
+            validations.append(validation)
+            outcomes[table] = SuiteOutcome(table, table_outcomes, time.perf_counter() - started,
+                                           gx_validation.docs_page(validation.identifier) if docs_dir else None)
     finally:
         gx_duckdb.close_datasource(datasource)
     if docs_dir is not None:
         from pipelines.quality.docs import finish_docs
 
+        gx_validation.write_docs(context, validations, DOCS_SITE)
         for outcome in outcomes.values():
             write_failing_rows_csv(docs_dir, outcome)
         pages = [o.docs_page for o in outcomes.values() if o.docs_page]
@@ -247,11 +238,6 @@ def run_suites(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = SUITE_TAB
 
 def run_suite(con: duckdb.DuckDBPyConnection, table: str, **kwargs: Any) -> SuiteOutcome:
     return run_suites(con, [table], **kwargs)[table]
-
-
-def _docs_page(identifier: Any) -> str:
-    """The GX validation page of a run, relative to the site (GX's own layout)."""
-    return "validations/" + "/".join(str(p) for p in identifier.to_tuple()) + ".html"
 
 
 # --------------------------------------------------------------------------- outputs

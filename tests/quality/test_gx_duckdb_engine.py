@@ -95,3 +95,42 @@ def test_missing_table_is_an_engine_error(con):
     with pytest.raises(QualityEngineError, match="stg_gone"):
         run_suite(con, "stg_gone", suites={"stg_gone": {**_tiny_suite(
             {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "v"}}), "name": "stg_gone"}})
+
+
+def _evaluations_logged(monkeypatch) -> list[str]:
+    """Every statement the patched engine sends to DuckDB, in order."""
+    sent: list[str] = []
+    run = gx_duckdb.BufferedSqlAlchemyExecutionEngine._execute_query_with_recovery
+
+    def logged(connection, query):
+        sent.append(str(query))
+        return run(connection, query)
+
+    monkeypatch.setattr(gx_duckdb.BufferedSqlAlchemyExecutionEngine, "_execute_query_with_recovery", staticmethod(logged))
+    return sent
+
+
+def test_unexpected_rows_query_is_evaluated_once_for_rows_and_count(con, monkeypatch):
+    """GX asks for the rows of an unexpected_rows query and for SELECT COUNT(*) over it; the
+    engine evaluates the query once and answers the count from its rows, with the same
+    verdicts and counts as DuckDB's own count."""
+    failing = "select _line, pseudonym from {batch} where v is null"
+    passing = "select _line, pseudonym from {batch} where v < 0"
+    sent = _evaluations_logged(monkeypatch)
+    context = gx_duckdb.ephemeral_context()
+    datasource = gx_duckdb.add_datasource(context, con)
+    try:
+        batch = datasource.add_table_asset("stg_tiny", table_name="stg_tiny").add_batch_definition_whole_table("all").get_batch()
+        suite = gx.ExpectationSuite(name="tiny", expectations=[
+            gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=failing),
+            gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=passing)])
+        result = batch.validate(suite, result_format={"result_format": "BASIC"})
+    finally:
+        gx_duckdb.close_datasource(datasource)
+    assert [r.success for r in result.results] == [False, True]
+    assert [r.result["observed_value"] for r in result.results] == [
+        con.execute(f"select count(*) from ({q.format(batch='stg_tiny')})").fetchone()[0] for q in (failing, passing)] == [10, 0]
+    assert not [q for q in sent if "unexpected_row_count" in q], "a COUNT(*) twin reached DuckDB"
+    for query in (failing, passing):
+        where = query.split(" where ")[1]
+        assert sum(where in q for q in sent) == 1, f"{where!r} was evaluated {sum(where in q for q in sent)} times"

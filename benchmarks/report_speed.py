@@ -9,17 +9,26 @@ call, sharing what they can). Prints per step the wall-clock seconds and, in bra
 CPU seconds of the process (all threads; less disturbed by other work on the machine),
 and the output size and number of files of the last step. Numbers only: this is not a test.
 
+With ``--repeat N`` every step runs N times and the medians are printed (the machine may be
+shared). With ``--keep DIR`` the outputs are kept under ``DIR/<database>/out-<step>``; with
+``--compare DIR`` each step's outputs are compared byte for byte with the ones kept there
+by an earlier run (e.g. of the code before a change), and the differences are listed.
+
     python benchmarks/report_speed.py --db /tmp/bench/out-10000/audit.duckdb /tmp/bench/out-100000/audit.duckdb
     python benchmarks/report_speed.py --patients 10000 100000 [--workdir /tmp/bench]
     python benchmarks/report_speed.py ... --profile national   # cProfile of one step (top 25)
+    python benchmarks/report_speed.py ... --keep /tmp/before          # then, after a change:
+    python benchmarks/report_speed.py ... --repeat 2 --compare /tmp/before
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import filecmp
 import pstats
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +50,17 @@ def _size(folder: Path) -> tuple[int, int]:
     return sum(p.stat().st_size for p in files), len(files)
 
 
-def run(db: Path, scratch: Path, steps: list[str], profile: str | None) -> dict[str, float]:
+def differences(before: Path, after: Path) -> list[str]:
+    """The files of two output folders that are missing on one side or differ in a byte."""
+    files = {side: {p.relative_to(side) for p in side.rglob("*") if p.is_file()} for side in (before, after)}
+    missing = [f"only in {side}: {name}" for side in (before, after)
+               for name in sorted(files[side] - files[after if side == before else before])]
+    return missing + [f"differs: {name}" for name in sorted(files[before] & files[after])
+                      if not filecmp.cmp(before / name, after / name, shallow=False)]
+
+
+def run(db: Path, scratch: Path, steps: list[str], profile: str | None, repeat: int = 1,
+        compare: Path | None = None) -> dict[str, float]:
     copy = scratch / "audit.duckdb"
     shutil.copyfile(db, copy)
     out = {}
@@ -49,22 +68,32 @@ def run(db: Path, scratch: Path, steps: list[str], profile: str | None) -> dict[
     try:
         for step in steps:
             target = scratch / f"out-{step}"
-            shutil.rmtree(target, ignore_errors=True)
-            target.mkdir()
             function = STEPS[step]
-            args = (con, target, None)
-            started, cpu = time.perf_counter(), time.process_time()
-            if profile == step:
-                profiler = cProfile.Profile()
-                profiler.runcall(function, *args)
-            else:
-                function(*args)
-            out[step], out[f"{step}_cpu"] = time.perf_counter() - started, time.process_time() - cpu
-            if profile == step:
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            wall, cpu = [], []
+            for _ in range(repeat):
+                shutil.rmtree(target, ignore_errors=True)
+                target.mkdir()
+                args = (con, target, None)
+                started, cpu_started = time.perf_counter(), time.process_time()
+                if profile == step:
+                    profiler = cProfile.Profile()
+                    profiler.runcall(function, *args)
+                else:
+                    function(*args)
+                wall.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
+                if profile == step:
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            out[step], out[f"{step}_cpu"] = statistics.median(wall), statistics.median(cpu)
             size, files = _size(target)
             out[f"{step}_mb"] = size / 1e6
             out[f"{step}_files"] = files
+            if compare is not None:
+                found = differences(compare / scratch.name / f"out-{step}", target)
+                print(f"  {step}: {files} files compared with {compare / scratch.name / f'out-{step}'}: "
+                      + ("byte-identical" if not found else f"{len(found)} differ"), flush=True)
+                for line in found[:20]:
+                    print("    " + line)
     finally:
         con.close()
     return out
@@ -78,6 +107,9 @@ def main() -> None:
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
     parser.add_argument("--profile", choices=list(STEPS), default=None)
     parser.add_argument("--keep", type=Path, default=None, help="write the outputs under this folder (kept)")
+    parser.add_argument("--repeat", type=int, default=1, help="run every step this often; medians are printed")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="compare the outputs byte for byte with those kept (--keep) under this folder")
     args = parser.parse_args()
     dbs = list(args.db) + [args.workdir / f"out-{n}" / "audit.duckdb" for n in args.patients]
     if not dbs:
@@ -88,14 +120,17 @@ def main() -> None:
         if not db.is_file():
             print(f"{str(db):<44} (missing)")
             continue
+        name = db.parent.name if db.name == "audit.duckdb" else db.stem
         if args.keep:
-            scratch = args.keep / (db.parent.name if db.name == "audit.duckdb" else db.stem)
+            scratch = args.keep / name
             shutil.rmtree(scratch, ignore_errors=True)
             scratch.mkdir(parents=True)
-            values = run(db, scratch, args.steps, args.profile)
+            values = run(db, scratch, args.steps, args.profile, args.repeat, args.compare)
         else:
             with tempfile.TemporaryDirectory(prefix="report-speed-") as tmp:
-                values = run(db, Path(tmp), args.steps, args.profile)
+                scratch = Path(tmp) / name
+                scratch.mkdir()
+                values = run(db, scratch, args.steps, args.profile, args.repeat, args.compare)
         times = "".join(f"{values[s]:>14.2f} ({values[s + '_cpu']:>5.1f})" for s in args.steps)
         last = args.steps[-1]
         print(f"{str(db):<44}{times}   {values[f'{last}_mb']:.1f} MB / {values[f'{last}_files']} files", flush=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -110,13 +111,40 @@ class FunnelPoint:
     denominator: int
 
 
+FUNNEL_MARGINS = (52, 20, 30, 62)  # left, right, top, bottom
+
+
+def _funnel_scales(max_n: int, y_min: float, width: int, height: int):
+    """The funnel plot's x (denominator) and y (proportion) as functions to pixels."""
+    left, right, top, bottom = FUNNEL_MARGINS
+    plot_w, plot_h = width - left - right, height - top - bottom
+    x_max = max_n * 1.08
+
+    def x(n: float) -> float:
+        return left + n / x_max * plot_w
+
+    def y(value: float) -> float:
+        return top + (1 - (min(value, 1.0) - y_min) / (1 - y_min)) * plot_h
+
+    return x, y
+
+
+@lru_cache(maxsize=256)
+def _limit_paths(theta: float, max_n: int, y_min: float, width: int, height: int) -> dict[str, str]:
+    """The limit lines' points (the same on every dashboard of an indicator: drawn once)."""
+    x, y = _funnel_scales(max_n, y_min, width, height)
+    curve = funnel_limits.limit_curve(theta, int(max_n * 1.08) + 1)
+    return {attr: " ".join(f"{x(c.n):.1f},{y(getattr(c, attr)):.1f}" for c in curve)
+            for attr in ("low_998", "high_998", "low_95", "high_95")}
+
+
 def funnel_svg(points: list[FunnelPoint], theta: float | None, standard: float | None, title: str,
                highlight: str | None = None, width: int = 560, height: int = 340) -> Markup:
     """Proportion against denominator with 95 % and 99,8 % limits around ``theta``.
 
     Units outside the 95 % limits are labelled; with ``highlight`` that unit is drawn large
     and the others grey."""
-    left, right, top, bottom = 52, 20, 30, 62
+    left, right, top, bottom = FUNNEL_MARGINS
     plot_w, plot_h = width - left - right, height - top - bottom
     usable = [p for p in points if p.denominator > 0]
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart funnel" viewBox="0 0 {width} {height}" '
@@ -129,17 +157,11 @@ def funnel_svg(points: list[FunnelPoint], theta: float | None, standard: float |
                       "ingen afdelinger med tal at vise</text></svg>")
     max_n = max(max(p.denominator for p in usable), 10)
     x_max = max_n * 1.08
-    curve = funnel_limits.limit_curve(theta, int(max_n * 1.08) + 1)
     # the y axis spans the units, θ and the standard with a margin; wider limits are clipped
     lowest = min([p.numerator / p.denominator for p in usable] + [theta]
                  + ([standard] if standard is not None else []))
     y_min = max(0.0, math.floor((lowest - 0.1) * 10) / 10)
-
-    def x(n: float) -> float:
-        return left + n / x_max * plot_w
-
-    def y(value: float) -> float:
-        return top + (1 - (min(value, 1.0) - y_min) / (1 - y_min)) * plot_h
+    x, y = _funnel_scales(max_n, y_min, width, height)
 
     clip_id = "clip-" + hashlib.sha1(f"{title}|{highlight}".encode("utf-8")).hexdigest()[:12]
     parts = [head, f'<clipPath id="{clip_id}"><rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}"/></clipPath>']
@@ -154,8 +176,9 @@ def funnel_svg(points: list[FunnelPoint], theta: float | None, standard: float |
     parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h + 30}" text-anchor="middle" fill="#333">'
                  "nævner (antal patienter i indikatoren)</text>")
     clip = f'clip-path="url(#{clip_id})"'
+    paths = _limit_paths(theta, max_n, y_min, width, height)
     for attr, dash in (("low_998", ""), ("high_998", ""), ("low_95", "5 3"), ("high_95", "5 3")):
-        path = " ".join(f"{x(c.n):.1f},{y(getattr(c, attr)):.1f}" for c in curve)
+        path = paths[attr]
         dash_attr = f" stroke-dasharray='{dash}'" if dash else ""
         parts.append(f'<polyline class="limit limit-{attr}" points="{path}" fill="none" stroke="#7a8594" '
                      f'stroke-width="1.1"{dash_attr} {clip}/>')

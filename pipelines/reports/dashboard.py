@@ -11,11 +11,16 @@ show the first rows (newest year first) and say so, and the CSV holds every row.
 
 Everything the dashboards look up is indexed once (``DashboardIndex``): the summary rows by
 indicator, level and unit, the funnel points per indicator, and the patients of the report
-years, sorted once and split by department and indicator.
+years with their CSV columns, sorted once and split by department and indicator. A
+dashboard's table rows are made in one go for all its indicators, and the lists' CSV files
+and pages are written by a second thread while the next are made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -24,8 +29,8 @@ from pipelines.indicators.catalogue import CATALOGUE
 from pipelines.reports import charts, html, templates
 from pipelines.reports.charts import TrendSeries
 from pipelines.reports.data import ReportData
-from pipelines.reports.deviations import PAGE_ROWS, csv_frame
-from pipelines.reports.files import child_dir, write_danish_csv
+from pipelines.reports.deviations import CSV_COLUMNS, PAGE_ROWS, csv_frame
+from pipelines.reports.files import child_dir, neutralise_frame, write_neutralised_csv
 from pipelines.reports.funnel import POSITION_TEXT, position
 from pipelines.reports.national import funnel_points
 
@@ -46,34 +51,44 @@ def _count(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
-def write_patient_pages(frame: pl.DataFrame, folder: Path, indicator_id: str, title: str, description: str,
-                        home: str, show_department: bool, page_context: dict, *, presorted: bool = False,
-                        max_pages: int | None = None) -> tuple[str, str]:
+def _now(write: Callable[..., object], *args) -> None:
+    write(*args)
+
+
+def write_patient_pages(listed: pl.DataFrame, rows: list[str], folder: Path, indicator_id: str, title: str,
+                        description: str, home: str, show_department: bool, page_context: dict,
+                        beside: Callable[..., None] = _now) -> tuple[str, str]:
     """``<folder>/patienter/<indicator>.html`` (+ ``-2.html`` …) and ``.csv``; their relative links.
 
-    With ``max_pages``, a longer list is shown on that many pages (the first rows) and each
-    page says so; the CSV always holds every row."""
+    ``listed``: the patients in page order, with their CSV columns (``DashboardIndex``);
+    ``rows``: the table rows of the first of them, as many as the pages show. A longer list
+    is shown on fewer pages (the first rows) and each page says so; the CSV holds every row.
+    ``beside(write, *args)`` writes a file (``DashboardIndex.beside``: by a second thread)."""
     target = folder / "patienter"
     target.mkdir(parents=True, exist_ok=True)
-    if not presorted:
-        frame = frame.sort(*PAGE_ORDER[0], descending=PAGE_ORDER[1])
-    frame = templates.values_columns(frame)
-    write_danish_csv(csv_frame(frame), target / f"{indicator_id}.csv")
-    shown = frame if max_pages is None else frame.head(max_pages * PAGE_ROWS)
+    beside(write_neutralised_csv, csv_columns(listed), target / f"{indicator_id}.csv")
     note = None
-    if shown.height < frame.height:
-        note = (f"Listen har {_count(frame.height)} patienter. Siderne her viser de første {_count(shown.height)} "
+    if len(rows) < listed.height:
+        note = (f"Listen har {_count(listed.height)} patienter. Siderne her viser de første {_count(len(rows))} "
                 f"(nyeste år først, derefter status, indeksdato og pseudonym); hele listen står i "
                 f"{indicator_id}.csv.")
-    rows = templates.patient_rows(shown, show_department=show_department)
     pages = html.page_names(indicator_id, -(-len(rows) // PAGE_ROWS))
     for number, name in enumerate(pages, start=1):
         table = templates.patient_table(rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS],
                                         show_department=show_department)
-        html.write(target / name, "patients.html", title=title, description=description, csv=f"{indicator_id}.csv",
-                   table=table, note=note, pages=pages, page=number, show_department=show_department, home=home,
-                   **page_context)
+        beside(html.save, target / name,
+               html.render("patients.html", title=title, description=description, csv=f"{indicator_id}.csv",
+                           table=table, note=note, pages=pages, page=number, show_department=show_department,
+                           home=home, **page_context))
     return f"patienter/{pages[0]}", f"patienter/{indicator_id}.csv"
+
+
+CSV_PREFIX = "csv: "  # the CSV's columns beside the patient rows in ``DashboardIndex``
+
+
+def csv_columns(listed: pl.DataFrame) -> pl.DataFrame:
+    """The CSV of patients from ``DashboardIndex`` (neutralised already)."""
+    return listed.select(pl.col(CSV_PREFIX + c).alias(c) for c in CSV_COLUMNS.values())
 
 
 def _period(data: ReportData) -> str:
@@ -101,16 +116,51 @@ class DashboardIndex:
         self.departments = {r["department_code"]: r for r in data.departments.iter_rows(named=True)}
         patients = templates.values_columns(data.patients.filter(pl.col("year").is_in(years))).sort(
             *PAGE_ORDER[0], descending=PAGE_ORDER[1])
+        # every list's CSV rows made once (each patient is in Danmark's list and a department's)
+        csv = neutralise_frame(csv_frame(patients))
+        patients = pl.concat([patients, csv.rename(lambda c: CSV_PREFIX + c)], how="horizontal")
         self.empty = patients.clear()
         self.by_indicator = patients.partition_by("indicator_id", as_dict=True, maintain_order=True)
         self.by_department = patients.partition_by("department_code", "indicator_id", as_dict=True,
                                                    maintain_order=True)
+        self._files: ThreadPoolExecutor | None = None
+        self._written: list[Future] = []
+
+    def beside(self, write: Callable[..., object], *args) -> None:
+        """``write(*args)``: a list's file, written now, or by the second thread of ``writing_beside``."""
+        if self._files is None:
+            write(*args)
+        else:
+            self._written.append(self._files.submit(write, *args))
+
+    @contextmanager
+    def writing_beside(self) -> Iterator[DashboardIndex]:
+        """Meanwhile the lists' CSV files and pages are written by a second thread, while the
+        next are made (polars and the file system work without holding the GIL)."""
+        with ThreadPoolExecutor(max_workers=1) as files:
+            self._files, self._written = files, []
+            try:
+                yield self
+            finally:
+                self._files = None
+        for written in self._written:
+            written.result()  # an error in a CSV file stops the run here
 
     def listed(self, level: str, unit: str, indicator: str) -> pl.DataFrame:
         """The indicator's patients of the report years (page order) for Danmark or a department."""
         if level == "department":
             return self.by_department.get((unit, indicator), self.empty)
         return self.by_indicator.get((indicator,), self.empty)
+
+    def page_rows(self, level: str, unit: str, limit: int | None) -> dict[str, list[str]]:
+        """Per indicator the table rows of the first ``limit`` (None: all) listed patients, made in one go."""
+        listed = {i.indicator_id: self.listed(level, unit, i.indicator_id) for i in CATALOGUE}
+        shown = {iid: frame if limit is None else frame.head(limit) for iid, frame in listed.items()}
+        rows = templates.patient_rows(pl.concat(list(shown.values())), show_department=level == "national")
+        out, start = {}, 0
+        for iid, frame in shown.items():
+            out[iid], start = rows[start:start + frame.height], start + frame.height
+        return out
 
     def trend(self, indicator: str, years: list[int], level: str = "national", unit: str = "Danmark",
               name: str = "Danmark", style: str = "main") -> TrendSeries:
@@ -128,6 +178,8 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
     if current is None:  # no results at all
         return []
     index = index or DashboardIndex(data)
+    max_pages = NATIONAL_PAGE_LIMIT if level == "national" else None
+    page_rows = index.page_rows(level, unit, None if max_pages is None else max_pages * PAGE_ROWS)
     budget = EMBED_LIMIT
     tiles = []
     for indicator in CATALOGUE:
@@ -142,16 +194,16 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
         series = [index.trend(iid, years, level, unit, unit_label, "main")]
         if level != "national":
             series.append(index.trend(iid, years, name="Danmark", style="secondary"))
-        listed = index.listed(level, unit, iid)
-        now = listed.head(int((listed.get_column("year") == current).sum()))  # the page order: current year first
+        listed, rows = index.listed(level, unit, iid), page_rows[iid]
+        now = int((listed.get_column("year") == current).sum())  # the page order: current year first
         embedded = None
-        if now.height and now.height <= budget:
-            embedded, budget = templates.patient_table(now, show_department=level == "national"), budget - now.height
-        max_pages = NATIONAL_PAGE_LIMIT if level == "national" else None
-        page, csv = (write_patient_pages(listed, folder, iid, f"{iid} {indicator.title_da} – {unit_label}",
+        if now and now <= budget:
+            embedded = templates.patient_table(rows[:now] if now <= len(rows) else listed.head(now),
+                                               show_department=level == "national")
+            budget -= now
+        page, csv = (write_patient_pages(listed, rows, folder, iid, f"{iid} {indicator.title_da} – {unit_label}",
                                          f"Alle patienter i indikatorens population, {_period(data)}, {unit_label}.",
-                                         home, level == "national", page_context, presorted=True,
-                                         max_pages=max_pages)
+                                         home, level == "national", page_context, index.beside)
                      if listed.height else (None, None))
         note = None
         if max_pages is not None and listed.height > max_pages * PAGE_ROWS:
@@ -168,7 +220,7 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
             "trend": charts.trend_svg(series, years, indicator.standard, f"{iid}: andel pr. år, {unit_label}"),
             "funnel": charts.funnel_svg(points, theta, indicator.standard, f"{iid}: afdelinger {current}",
                                         highlight=unit if level == "department" else None),
-            "patient_count": now.height, "embedded": embedded, "pages": page, "csv": csv, "note": note,
+            "patient_count": now, "embedded": embedded, "pages": page, "csv": csv, "note": note,
         })
     return tiles
 

@@ -95,9 +95,13 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 def write_danish_csv(frame: pl.DataFrame, path: Path) -> int:
     """``;``-separated, decimal comma, UTF-8 with BOM (opens in a Danish Excel); formula-safe."""
+    return write_neutralised_csv(neutralise_frame(frame), path)
+
+
+def write_neutralised_csv(frame: pl.DataFrame, path: Path) -> int:
+    """``write_danish_csv`` of a frame that ``neutralise_frame`` has made formula-safe already."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    neutralise_frame(frame).write_csv(path, separator=";", decimal_comma=True, include_bom=True,
-                                      date_format="%Y-%m-%d")
+    frame.write_csv(path, separator=";", decimal_comma=True, include_bom=True, date_format="%Y-%m-%d")
     return frame.height
 
 

@@ -29,28 +29,45 @@ def binomial_cdf(n: int, p: float) -> list[float]:
 
     Summed from k = 0 upwards. The log-probabilities rise to the mode and fall after it, so
     only the k whose probability is not exactly 0.0 in floating point (log above
-    ``UNDERFLOW``, found by bisection on each side of the mode) are computed: the sums are
-    the same as adding every term, the zeros included."""
+    ``UNDERFLOW``, found by bisection on each side of the mode) are computed, and past the
+    mode only until a term no longer changes the sum (the later ones are smaller still):
+    the sums are the same as adding every term, the zeros included."""
     if p <= 0.0:
         return [1.0] * (n + 1)
     if p >= 1.0:
         return [0.0] * n + [1.0]
     log_p, log_q = math.log(p), math.log1p(-p)
-    log_n = math.lgamma(n + 1)
-    lgamma, exp = math.lgamma, math.exp
+    log_factorial = _log_factorials(n)
+    log_n = log_factorial[n]
+    exp = math.exp
 
     def log_term(k: int) -> float:
-        return log_n - lgamma(k + 1) - lgamma(n - k + 1) + k * log_p + (n - k) * log_q
+        return log_n - log_factorial[k] - log_factorial[n - k] + k * log_p + (n - k) * log_q
 
     mode = min(n, int((n + 1) * p))
     first, last = _first_above(log_term, 0, mode), _last_above(log_term, mode, n)
     total, out = 0.0, [0.0] * first
     for k in range(first, last + 1):
-        total += exp(log_term(k))
+        term = exp(log_term(k))
+        if k > mode and total + term == total:
+            last = k - 1
+            break
+        total += term
         out.append(min(total, 1.0))
     out.extend([min(total, 1.0)] * (n - last))
     out[-1] = 1.0
     return out
+
+
+_LOG_FACTORIALS: list[float] = []
+
+
+def _log_factorials(n: int) -> list[float]:
+    """lgamma(k + 1) for k = 0 … n (at least), kept for the next call."""
+    table = _LOG_FACTORIALS
+    if len(table) <= n:
+        table.extend(math.lgamma(k + 1) for k in range(len(table), n + 1))
+    return table
 
 
 def _first_above(log_term, low: int, high: int) -> int:

@@ -168,8 +168,13 @@ def render(template: str, **context) -> str:
 
 
 def write(path: Path, template: str, **context) -> Path:
+    return save(path, render(template, **context))
+
+
+def save(path: Path, page: str) -> Path:
+    """A rendered page, as UTF-8."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(template, **context), encoding="utf-8")
+    path.write_text(page, encoding="utf-8")
     return path
 
 

@@ -329,10 +329,11 @@ class _Attacker:
     """
 
     def __init__(self, rels: list[Relation], values: dict[Cell, int], hidden: set[Cell],
-                 shapes: dict | None = None):
+                 shapes: dict | None = None, equations: tuple | None = None):
         self.cells = list(values)
         index = self.index = {c: k for k, c in enumerate(self.cells)}
-        equations = tuple(tuple((index[c], s) for c, s in rel.terms) for rel in rels)
+        if equations is None:  # the relations as cell numbers (given: the same, kept from a table like this)
+            equations = _equations(rels, index)
         hidden_ids = frozenset(index[c] for c in hidden)
         key = (len(self.cells), hidden_ids, equations)
         shape = shapes.get(key) if shapes is not None else None
@@ -454,6 +455,10 @@ class _Attacker:
         return not self.stays_fixed(target, extra) and self.bounds(extra, target) is not None
 
 
+def _equations(rels: list[Relation], index: dict[Cell, int]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    return tuple(tuple((index[c], s) for c, s in rel.terms) for rel in rels)
+
+
 def _axpy(row: dict[int, int], factor: int, other: dict[int, int]) -> None:
     """row += factor × other (modulo PRIME), dropping zeros."""
     factor %= PRIME
@@ -472,18 +477,26 @@ def protect(rows: list[dict], shapes: dict | None = None) -> dict[Cell, str]:
 
     ``shapes`` (any dict, kept by the caller) shares the count-independent part of the
     attacks between tables with the same hierarchy."""
-    rels = relations(rows)
     values: dict[Cell, int] = {}
     for i, row in enumerate(rows):
         for column in COUNT_COLUMNS:
             values[(i, column)] = int(row[column])
         values[(i, HIDDEN)] = int(row["denominator"]) - int(row["met"])
+    # the relations depend on the units only: made once per hierarchy
+    hierarchy = ("relations", *((r["level"], r["unit"], r.get("region"), r.get("hospital")) for r in rows))
+    cached = shapes.get(hierarchy) if shapes is not None else None
+    if cached is None:
+        rels = relations(rows)
+        cached = (rels, _equations(rels, {c: k for k, c in enumerate(values)}))
+        if shapes is not None:
+            shapes[hierarchy] = cached
+    rels, equations = cached
     _System(rels, values)  # the counts must satisfy every relation
     hidden = {c for c in values if c[1] == HIDDEN}
     primary = {c for c, v in values.items() if v in SMALL and c not in hidden}
     sensitive_hidden = {c for c in hidden if values[c] in SMALL}
     suppressed = set(primary)
-    attacker = _Attacker(rels, values, hidden, shapes)
+    attacker = _Attacker(rels, values, hidden, shapes, equations)
     for c in sorted(primary):
         attacker.hide(c)
     depth = {i: LEVELS.index(row["level"]) for i, row in enumerate(rows)}

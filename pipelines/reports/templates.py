@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 from markupsafe import Markup
@@ -296,10 +297,11 @@ def _values_lookup(frame: pl.DataFrame) -> pl.DataFrame:
     rendered = []
     usable = distinct.filter(filled)
     groups = (usable.partition_by("indicator_id", as_dict=True).values() if "indicator_id" in keys else [usable])
-    for group in groups:
-        done, rest = _render_columns(group.get_column("values_json"))
-        rendered.append(done)
-        leftovers.append(rest)
+    # polars decodes JSON on one core: two indicators at a time (it lets go of the GIL meanwhile)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done, rest in pool.map(_render_columns, [group.get_column("values_json") for group in groups]):
+            rendered.append(done)
+            leftovers.append(rest)
     rendered.append(_render_python(pl.concat(leftovers)))
     return pl.concat([r.cast({"values_json": dtype}) for r in rendered if r.height]
                      or [pl.DataFrame(schema={"values_json": dtype, "values_text": pl.String,
@@ -382,7 +384,8 @@ def _decode_and_render(raw: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
             shown = pl.lit(None, pl.String)
         shown = shown.fill_null("–")
         texts.append(pl.lit(f"{field.name} = ") + shown)
-        htmls.append(pl.lit(f"<dt>{escape_text(field.name)}</dt><dd>") + _escaped_text(shown) + pl.lit("</dd>"))
+        markup = _escaped_text(shown) if field.dtype == pl.String else shown  # numbers and ja/nej: nothing to escape
+        htmls.append(pl.lit(f"<dt>{escape_text(field.name)}</dt><dd>") + markup + pl.lit("</dd>"))
     done = frame.select("values_json", values_text=pl.concat_str(texts, separator="; "),
                         values_html=pl.concat_str([pl.lit('<dl class="values">'), *htmls, pl.lit("</dl>")]))
     rest = raw.filter(~same)

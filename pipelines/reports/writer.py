@@ -67,9 +67,10 @@ def _departments(data: ReportData, out_dir: Path, rows: pl.DataFrame, folders: d
 def _dashboards(data: ReportData, out_dir: Path, folders: dict[str, str]) -> dict:
     context = _context(data)
     index = dashboard.DashboardIndex(data)
-    dashboard.write_national_dashboard(data, out_dir, folders, context, index)
-    for code in data.departments["department_code"].to_list():
-        dashboard.write_department_dashboard(data, out_dir, code, folders[code], context, index)
+    with index.writing_beside():
+        dashboard.write_national_dashboard(data, out_dir, folders, context, index)
+        for code in data.departments["department_code"].to_list():
+            dashboard.write_department_dashboard(data, out_dir, code, folders[code], context, index)
     return {"dashboards": 1 + data.departments.height}
 
 

@@ -19,7 +19,6 @@ from dagster._core.errors import DagsterAssetCheckFailedError  # not re-exported
 from pipelines.ingest.delivery import resolve_extract_date
 from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, key_from_env
 from pipelines.lib.errors import QualityBlocked
-from pipelines.lib.prewarm import import_in_background
 from pipelines.lib.progress import progress_logger_for
 from pipelines.lib.publish import incoming_dir, publish, publish_lock
 
@@ -125,7 +124,6 @@ def run_audit(
             timings: dict[str, float] = {}
             peak_rss_mb: dict[str, float] = {}
             table_seconds: dict[str, float] = {}
-            import_in_background("great_expectations")  # overlaps ingest; validation needs it
             defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings, peak_rss_mb, table_seconds))
             with _key_in_environment(key):
                 try:

@@ -103,15 +103,18 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
     ``_malformed`` and (for files with cpr) ``pseudonym`` and ``_cpr_status`` (valid / missing / invalid).
     Returns the frame and facts about the file (encoding, line ends, extra columns)."""
     text, encoding = decode(name, raw)
-    lines = text.split("\n")
-    crlf = lines[0].endswith("\r")
-    if not lines[0].strip():
+    first_line, _, rest = text.partition("\n")
+    crlf = first_line.endswith("\r")
+    if not first_line.strip():
         raise DeliveryRefused(name, "the first line must be the header; it is empty", line=1)
-    columns = _header(name, lines[0].rstrip("\r"), dfile)
+    columns = _header(name, first_line.rstrip("\r"), dfile)
     position = {col: f"f{i}" for i, col in enumerate(columns)}
 
+    # split in polars: millions of Python line objects would cost several times the file's size
+    lines = pl.Series("_text", [rest], dtype=pl.String).str.split("\n").explode()
+    del text, rest
     frame = (
-        pl.DataFrame({"_text": lines[1:]}, schema={"_text": pl.String})
+        lines.to_frame()
         .with_row_index("_line", offset=2)
         .with_columns(pl.col("_line").cast(pl.Int64), pl.col("_text").str.strip_suffix("\r"))
         # blank = only ASCII white space, exactly as the manifest counts rows (count_data_rows);

@@ -97,26 +97,13 @@ def test_missing_table_is_an_engine_error(con):
             {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "v"}}), "name": "stg_gone"}})
 
 
-def _evaluations_logged(monkeypatch) -> list[str]:
-    """Every statement the patched engine sends to DuckDB, in order."""
-    sent: list[str] = []
-    run = gx_duckdb.BufferedSqlAlchemyExecutionEngine._execute_query_with_recovery
-
-    def logged(connection, query):
-        sent.append(str(query))
-        return run(connection, query)
-
-    monkeypatch.setattr(gx_duckdb.BufferedSqlAlchemyExecutionEngine, "_execute_query_with_recovery", staticmethod(logged))
-    return sent
-
-
-def test_unexpected_rows_query_is_evaluated_once_for_rows_and_count(con, monkeypatch):
+def test_unexpected_rows_query_is_evaluated_once_for_rows_and_count(con, sent_queries):
     """GX asks for the rows of an unexpected_rows query and for SELECT COUNT(*) over it; the
     engine evaluates the query once and answers the count from its rows, with the same
     verdicts and counts as DuckDB's own count."""
     failing = "select _line, pseudonym from {batch} where v is null"
     passing = "select _line, pseudonym from {batch} where v < 0"
-    sent = _evaluations_logged(monkeypatch)
+    sent = sent_queries
     context = gx_duckdb.ephemeral_context()
     datasource = gx_duckdb.add_datasource(context, con)
     try:

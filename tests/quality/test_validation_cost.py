@@ -19,19 +19,6 @@ from pipelines.quality.suites import SUITE_TABLES  # noqa: E402
 
 
 @pytest.fixture()
-def sent_queries(monkeypatch) -> list[str]:
-    sent: list[str] = []
-    run = gx_duckdb.BufferedSqlAlchemyExecutionEngine._execute_query_with_recovery
-
-    def logged(connection, query):
-        sent.append(str(query))
-        return run(connection, query)
-
-    monkeypatch.setattr(gx_duckdb.BufferedSqlAlchemyExecutionEngine, "_execute_query_with_recovery", staticmethod(logged))
-    return sent
-
-
-@pytest.fixture()
 def site_builds(monkeypatch) -> list[object]:
     builds: list[object] = []
     build = SiteBuilder.build

@@ -158,7 +158,8 @@ def ascii_digits(value: str) -> str:
 
 def cpr_status(value: str) -> tuple[str, str]:
     """(normalised CPR, 'valid' | 'missing' | 'invalid'): 10 digits, hyphen removed, with a
-    real date DDMMYY in 19YY or 20YY (the modulus-11 check is deliberately not applied)."""
+    real date DDMMYY in 19YY or 20YY (the modulus-11 check is deliberately not applied).
+    The rule for one value; ingest applies it vectorised (``cpr_statuses``), tested equal."""
     value = ascii_digits(value.strip())
     if _CPR_WITH_HYPHEN.fullmatch(value):
         value = value.replace("-", "")

@@ -109,6 +109,9 @@ def value_text(value: object) -> str:
     """A drill-down value as Danish text: decimal comma, dates ISO, lists comma-joined."""
     if value is None:
         return "–"
+    kind = type(value)
+    if kind is str or kind is int:  # the common cases first: called once per shown value
+        return value if kind is str else str(value)
     if isinstance(value, bool):
         return "ja" if value else "nej"
     if isinstance(value, float):

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 from markupsafe import Markup
 
+from pipelines.reports.files import value_text
+
 NATIONAL = """{% extends "base.html" %}
 {% block nav %}<nav class="toc">{% for ind in indicators %}<a href="#{{ ind.id }}">{{ ind.id }}</a>{% endfor %}
 {% if comparison %}<a href="#sammenligning">Sammenligning</a>{% endif %}<a href="#metode">Metode</a>
@@ -229,37 +231,6 @@ def _escaped(expr: pl.Expr) -> pl.Expr:
     return (expr.cast(pl.String).fill_null("None").str.replace_all("&", "&amp;", literal=True)
             .str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True)
             .str.replace_all('"', "&#34;", literal=True).str.replace_all("'", "&#39;", literal=True))
-
-
-def value_text(value: object) -> str:
-    """``files.value_text`` (a drill-down value as Danish text), repeated here for speed."""
-    if value is None:
-        return "–"
-    kind = type(value)
-    if kind is str:
-        return value
-    if kind is int:
-        return str(value)
-    if kind is bool:
-        return "ja" if value else "nej"
-    if kind is float:
-        return f"{value:.4g}".replace(".", ",") if abs(value) < 1e6 else f"{value:.0f}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(value_text(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _parsed(values_json: str | None) -> dict:
-    """``files.parse_values``: the drill-down JSON object; {} when empty or not an object."""
-    if not values_json:
-        return {}
-    try:
-        parsed = json.loads(values_json)
-    except (TypeError, ValueError):
-        return {"values_json": values_json}
-    return parsed if isinstance(parsed, dict) else {"value": parsed}
 
 
 _SPECIAL = re.compile(r"[&<>\"']")

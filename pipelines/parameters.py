@@ -38,17 +38,26 @@ DEFAULTS: dict[str, float | int | str] = {
     "mm04_full_mg_m2": 200,
     "mm04_reduced_mg_m2": 140,
     "mm04_tolerance": 0.05,
-    # MM05 HDT carried out
+    # MM05 HDT carried out; the MRD-guided deferral (Rec 8)
     "mm05_window_days": 365,
-    # MM06 maintenance start window
+    "mm05_mrd_max_sensitivity": 0.00001,
+    "mm05_mrd_min_induction_cycles": 4,
+    # MM06 maintenance start window; after consolidation up to N days after its end
     "mm06_window_start_day": 60,
     "mm06_window_end_day": 120,
-    # MM07 maintenance dose
+    "mm06_days_after_consolidation": 60,
+    # MM07 maintenance dose; a lower dose is a renal dose reduction below this CrCl
     "mm07_dose_mg": 10,
     "mm07_days": "1-21",
     "mm07_cycle_length_days": 28,
+    "mm07_renal_crcl_ml_min": 50,
     # MM11 rehabilitation
     "mm11_window_days": 90,
+    # MM13 consolidation cycles (high risk: the extended consolidation)
+    "mm13_max_cycles": 2,
+    "mm13_max_cycles_high_risk": 12,
+    # MM14 survival after HDT
+    "mm14_window_days": 100,
 }
 
 

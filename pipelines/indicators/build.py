@@ -31,7 +31,9 @@ GUIDELINE_VERSIONS_CSV = SQL_DIR / "reference" / "guideline_versions.csv"
 STAGING_TABLES: tuple[str, ...] = tuple(f.stg_table for f in FILES)
 LAYERS = ("reference", "intermediate", "indicators", "reports")
 REFERENCE_TABLES = ("ref_guideline_versions", "ref_indicator_catalogue")
+RESULT_SHAPE = "indicators/_result.sql"   # wraps every ind_ file's judged rows
 REPORT_TABLES = ("rpt_patient_results", "rpt_indicator_summary")  # other rpt_ files belong to publishing
+BY_TABLE = {i.table_name: i for i in CATALOGUE}
 STATUSES = ("met", "not_met", "unknown", "justified", "excluded", "pending")
 
 
@@ -77,6 +79,8 @@ def models() -> list[Model]:
     by_table: dict[str, Model] = {}
     for table, relpath, layer in files:
         deps = _reads(relpath, known, table)
+        if layer == "indicators":  # the result shape joins the reference tables
+            deps = tuple(sorted(set(deps) | set(_reads(RESULT_SHAPE, known, table))))
         if table == "rpt_patient_results":  # reads the indicator tables through a variable
             deps = tuple(sorted(set(deps) | set(indicator_tables)))
         by_table[table] = Model(table, relpath, layer, deps, _description(relpath))
@@ -120,7 +124,14 @@ def prepare_session(
 
 
 def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
-    """Create one table; returns its row count."""
+    """Create one table; returns its row count. An indicator's file gives its judged rows;
+    ``RESULT_SHAPE`` turns them into the result every indicator shares."""
+    if model.layer == "indicators":
+        con.execute(f"create or replace temp view judged as\n{sql_text(model.relpath).strip().rstrip(';')}")
+        set_variables(con, {"indicator_id": BY_TABLE[model.table].indicator_id})
+        rows = create_table(con, model.table, RESULT_SHAPE)
+        con.execute("drop view judged")
+        return rows
     rows = create_table(con, model.table, model.relpath)
     if model.table == "ref_indicator_catalogue":
         missing = con.execute(

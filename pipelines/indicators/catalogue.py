@@ -1,10 +1,9 @@
 """The one indicator catalogue: every indicator declared once (OHDSI-style registry).
 
-An indicator is one entry here plus one SQL file ``sql/<sql_file>`` returning the uniform
-patient-level shape (``pseudonym, indicator_id, status, reason_code, reason_text,
-index_date, guideline_version, department_code, values_json``). Builds, assets, the
-summary's standards and the reason texts' "Rec N (grade)" labels all read this list.
-Definitions: ``shared/spec/indicators.md`` §2.
+An indicator is one entry here plus one SQL file ``sql/<sql_file>`` that ends at its judged
+rows; the loader wraps them into the uniform result shape (``sql/indicators/_result.sql``).
+Builds, assets, the summary's standards, the reports and the reason texts' "Anbefaling N
+(grade)" labels all read this list. Definitions: ``shared/spec/indicators.md`` §2 (v2).
 """
 
 from __future__ import annotations
@@ -20,74 +19,134 @@ class Indicator:
     title_en: str
     recommendations: str            # guideline recommendation number(s), "2, 6"
     grade: str                      # evidence grade as cited in reason texts
-    index_date_description: str
+    index_date_da: str              # the index date as the Danish pages define it
+    index_date_description: str     # the same in English (data engineers' files)
+    population_da: str              # the base population, for the pages' definitions
     valid_from_version: str         # first guideline version the indicator applies under
     standard: float | None          # target proportion; None = informational, no standard
     sql_file: str                   # relative to sql/
+    decision_date_da: str = "indeksdato"    # the date that decides the guideline version
+    decision_date_en: str = "index date"
 
     @property
     def table_name(self) -> str:
         return PurePosixPath(self.sql_file).stem
 
+    @property
+    def informational(self) -> bool:
+        """No standard: uptake is reported, never a deviation (indicators.md, MM08, MM09, MM12)."""
+        return self.standard is None
+
     def as_row(self) -> dict[str, object]:
         return {**asdict(self), "table_name": self.table_name}
 
 
+_INDUCTION_START = {"decision_date_da": "induktionsstart", "decision_date_en": "induction start"}
+
 CATALOGUE: tuple[Indicator, ...] = (
     Indicator(
-        "MM01", "Vurdering med henblik på HDT", "Evaluation for HDT",
-        "1", "A", "diagnosis date", "v1.5", 0.95, "indicators/ind_mm01.sql",
+        "MM01", "Vurdering med henblik på HDT", "Evaluation for HDT", "1", "A",
+        "diagnosedato", "diagnosis date",
+        "patienter med myelomatose (DC900/DC901), højst 70 år ved diagnosen",
+        "v1.5", 0.95, "indicators/ind_mm01.sql",
     ),
     Indicator(
         "MM02", "Induktionsregime og antal serier før stamcellehøst",
-        "Induction regimen and cycles before harvest",
-        "2, 6", "A", "first asct", "v1.5", 0.90, "indicators/ind_mm02.sql",
+        "Induction regimen and cycles before harvest", "2, 6", "A",
+        "første HDT (ASCT)", "first asct",
+        "patienter med HDT (ASCT); induktionen = induktionsforløb startet før første leukaferese",
+        "v1.5", 0.90, "indicators/ind_mm02.sql",
     ),
     Indicator(
-        "MM03", "Cyclophosphamid-priming 2 g/m²", "Cyclophosphamide priming 2 g/m²",
-        "3", "A", "first leukaferese", "v1.5", 0.90, "indicators/ind_mm03.sql",
+        "MM03", "Cyclophosphamid-priming 2 g/m²", "Cyclophosphamide priming 2 g/m²", "3", "A",
+        "første leukaferese", "first leukaferese",
+        "patienter med stamcellehøst (leukaferese)",
+        "v1.5", 0.90, "indicators/ind_mm03.sql",
     ),
     Indicator(
-        "MM04", "Melphalandosis efter nyrefunktion", "Melphalan dose by renal function",
-        "3", "A/B", "start of the first konditionering course containing melphalan", "v1.5", 0.95,
-        "indicators/ind_mm04.sql",
+        "MM04", "Melphalandosis efter nyrefunktion", "Melphalan dose by renal function", "3", "A/B",
+        "start af første konditionering med melphalan",
+        "start of the first konditionering course containing melphalan",
+        "patienter med konditionering med melphalan",
+        "v1.5", 0.95, "indicators/ind_mm04.sql",
     ),
     Indicator(
-        "MM05", "HDT gennemført hos kandidater", "HDT carried out for candidates",
-        "4, 8", "A", "diagnosis date", "v1.5", 0.90, "indicators/ind_mm05.sql",
+        "MM05", "HDT gennemført hos kandidater", "HDT carried out for candidates", "4, 8", "A",
+        "diagnosedato", "diagnosis date",
+        "HDT-kandidater højst 70 år ved diagnosen, samt patienter hvor HDT er udskudt pga. MRD-strategi",
+        "v1.5", 0.90, "indicators/ind_mm05.sql",
     ),
     Indicator(
-        "MM06", "Lenalidomid-vedligehold startet ca. 3 måneder efter HDT",
-        "Lenalidomide maintenance started about 3 months after HDT",
-        "5", "A", "last asct", "v1.5", 0.85, "indicators/ind_mm06.sql",
+        "MM06", "Lenalidomid-vedligeholdelse startet ca. 3 måneder efter HDT",
+        "Lenalidomide maintenance started about 3 months after HDT", "5", "A",
+        "sidste HDT (ASCT)", "last asct",
+        "patienter med HDT (ASCT); vindue dag 60–120, efter konsolidering fra konsolideringsstart "
+        "til 60 dage efter konsolideringens afslutning",
+        "v1.5", 0.85, "indicators/ind_mm06.sql",
     ),
     Indicator(
-        "MM07", "Dosis af lenalidomid-vedligehold", "Lenalidomide maintenance dose",
-        "5", "A", "start of the first vedligehold course with lenalidomide", "v1.5", 0.85,
-        "indicators/ind_mm07.sql",
+        "MM07", "Dosis af lenalidomid-vedligeholdelse", "Lenalidomide maintenance dose", "5", "A",
+        "start af første vedligeholdelsesforløb med lenalidomid efter HDT",
+        "start of the first vedligehold course with lenalidomide after the last asct",
+        "patienter med lenalidomid-vedligeholdelse efter HDT (ASCT)",
+        "v1.5", 0.85, "indicators/ind_mm07.sql",
     ),
     Indicator(
         "MM08", "Carfilzomib-baseret firstofs- eller femstofs-induktion ved højrisiko",
-        "Carfilzomib quadruplet or quintuplet induction for high risk",
-        "9", "B", "first asct", "v2.0", 0.80, "indicators/ind_mm08.sql",
+        "Carfilzomib quadruplet or quintuplet induction for high risk", "9", "B",
+        "første HDT (ASCT); retningslinjeversion efter induktionsstart",
+        "first asct; guideline version by the first induction start",
+        "højrisikopatienter med HDT (ASCT)",
+        "v2.0", None, "indicators/ind_mm08.sql", **_INDUCTION_START,
     ),
     Indicator(
-        "MM09", "Dual vedligehold ved højrisiko", "Dual maintenance for high risk",
-        "7", "B", "start of the first vedligehold course after the last asct", "v2.0", 0.80,
-        "indicators/ind_mm09.sql",
+        "MM09", "Dual vedligeholdelse ved højrisiko", "Dual maintenance for high risk", "7", "B",
+        "start af første vedligeholdelsesforløb efter sidste HDT",
+        "start of the first vedligehold course after the last asct",
+        "højrisikopatienter med vedligeholdelse efter HDT (ASCT)",
+        "v2.0", None, "indicators/ind_mm09.sql",
     ),
     Indicator(
-        "MM10", "Tandem-transplantation kun ved gavn uden CR",
-        "Tandem transplant only with benefit but without CR",
-        "9", "A/B", "second asct", "v1.5", 0.90, "indicators/ind_mm10.sql",
+        "MM10", "Tandemtransplantation kun ved gavn uden CR",
+        "Tandem transplant only with benefit but without CR", "9", "A/B",
+        "anden HDT (tandem)", "second asct",
+        "patienter med tandemtransplantation (anden ASCT inden for 180 dage)",
+        "v1.5", 0.90, "indicators/ind_mm10.sql",
     ),
     Indicator(
-        "MM11", "Rehabilitering efter HDT", "Rehabilitation after HDT",
-        "10", "D", "first asct", "v1.5", 0.80, "indicators/ind_mm11.sql",
+        "MM11", "Henvisning til rehabilitering ved HDT", "Rehabilitation after HDT", "10", "D",
+        "første HDT (ASCT)", "first asct",
+        "patienter med HDT (ASCT); henvisning fra diagnosen til 90 dage efter HDT",
+        "v1.5", 0.80, "indicators/ind_mm11.sql",
     ),
     Indicator(
-        "MM12", "Udbredelse af CD38-antistof i induktion", "CD38-antibody induction uptake",
-        "6", "A", "first asct", "v2.0", None, "indicators/ind_mm12.sql",
+        "MM12", "Udbredelse af CD38-antistof i induktion", "CD38-antibody induction uptake", "6", "A",
+        "første HDT (ASCT); retningslinjeversion efter induktionsstart",
+        "first asct; guideline version by the first induction start",
+        "patienter med HDT (ASCT)",
+        "v2.0", None, "indicators/ind_mm12.sql", **_INDUCTION_START,
+    ),
+    Indicator(
+        "MM13", "Konsolidering: højst 2 serier med induktionens regime",
+        "Consolidation: at most 2 cycles with the induction's regimen", "2, 6", "A",
+        "start af første konsolideringsforløb efter sidste HDT",
+        "start of the first konsolidering course after the last asct",
+        "patienter med konsolidering efter HDT (ASCT) og før vedligeholdelse",
+        "v1.5", 0.90, "indicators/ind_mm13.sql",
+    ),
+    Indicator(
+        "MM14", "I live 100 dage efter HDT", "Alive 100 days after HDT", "4", "A",
+        "første HDT (ASCT)", "first asct",
+        "patienter med HDT (ASCT)",
+        "v1.5", 0.97, "indicators/ind_mm14.sql",
+    ),
+    Indicator(
+        "MM15", "Cytogenetisk risikovurdering før induktion",
+        "Cytogenetic risk assessed before induction", "9", "B",
+        "start af første induktionsforløb", "start of the first induktion course",
+        "MM01-populationen uden eksklusioner (ECOG PS ≥ 2 eller betydelig komorbiditet), "
+        "hvis første induktion startede på eller efter diagnosedatoen",
+        "v1.5", 0.90, "indicators/ind_mm15.sql",
     ),
 )
 

@@ -1,29 +1,35 @@
 -- MM07 Lenalidomide maintenance dose (Rec 5, A). Index date: start of the first vedligehold
--- course with lenalidomide. Population: such in-scope patients.
+-- course with lenalidomide after the last asct. Population: such in-scope patients
+-- (maintenance without a transplant is outside the guideline).
 -- Met: lenalidomide mm07_dose_mg mg per administration, days mm07_days, cycle length
--- mm07_cycle_length_days. Not met: DOSE, SCHEDULE. Unknown: DOSE_UNKNOWN, SCHEDULE_UNKNOWN.
--- "Dose is judged first" is read as a sequence: the dose (missing → DOSE_UNKNOWN, other →
--- DOSE), then the schedule (a known wrong part → SCHEDULE, else a missing part →
--- SCHEDULE_UNKNOWN). The spec lets a known deviation override an unknown only where it says
--- so (MM04), not here. A dose in another unit than mg is another dose.
+-- mm07_cycle_length_days. Justified (RENAL_DOSE_REDUCTION): a dose below mm07_dose_mg mg with
+-- CrCl < mm07_renal_crcl_ml_min at the course start (int_creatinine_clearance; unknown CrCl
+-- justifies nothing); the schedule is then not judged. Not met: DOSE, then SCHEDULE (the dose
+-- is judged first; a dose in another unit than mg is another dose). Unknown: DOSE_UNKNOWN,
+-- SCHEDULE_UNKNOWN — only while the missing values could still make the row met: a known
+-- wrong schedule (days 1-28 without a cycle length) is SCHEDULE whatever the dose.
 with first_course as (
-    select d.pseudonym, d.department_code, r.course_id, r.start_date as index_date, r.cycle_length_days
+    select d.pseudonym, d.department_code, r.course_id, r.start_date as index_date, r.cycle_length_days,
+           t.last_asct_date
     from int_index_diagnosis as d
+    join int_transplants as t on t.pseudonym = d.pseudonym
     join int_course_regimens as r
         on r.pseudonym = d.pseudonym and r.phase = 'vedligehold' and r.has_lenalidomide
-    qualify row_number() over (partition by d.pseudonym order by r.start_date, r.course_id) = 1
+        and r.start_date > t.last_asct_date
+    qualify row_number() over (partition by d.pseudonym order by r.start_date, r._line) = 1
 ),
 
 lenalidomide as (
     select
         course_id,
-        bool_or(dose is null or dose_unit is null)                                   as dose_missing,
-        case when not bool_or(dose is null or dose_unit is null)
-             then bool_and(dose_unit = 'mg' and abs(dose - getvariable('mm07_dose_mg')) < 1e-9) end
-                                                                                     as dose_ok,
-        case when not bool_or(days is null) then string_agg(days, ',' order by days) end as days,
-        string_agg(num_text(dose, 2) || ' ' || coalesce(dose_unit, '(unit missing)'), ' + ' order by days)
-                                                                                     as dose_text
+        bool_or(dose is null or dose_unit is null)                                        as dose_missing,
+        bool_and(dose_unit = 'mg' and abs(dose - getvariable('mm07_dose_mg')) < 1e-9)     as dose_ok,
+        bool_and(dose_unit = 'mg' and dose < getvariable('mm07_dose_mg') - 1e-9)          as dose_below,
+        case when count(days) = count(*) then string_agg(days, ',' order by days) end     as days,
+        string_agg(num_da(dose, 2) || ' ' || coalesce(unit_text(dose_unit), '(enhed mangler)'), ' + ' order by days)
+                                                                                          as dose_da,
+        string_agg(num_en(dose, 2) || ' ' || coalesce(unit_text(dose_unit), '(unit missing)'), ' + ' order by days)
+                                                                                          as dose_en
     from int_drug_exposures
     where substance = 'lenalidomide'
     group by course_id
@@ -32,57 +38,58 @@ lenalidomide as (
 described as (
     select
         p.*,
-        l.dose_text,
-        l.days,
-        l.dose_missing,
-        l.dose_ok,
-        -- false when a known part is wrong, NULL when no part is wrong but one is missing
+        l.*  exclude (course_id),
+        k.crcl_ml_min,
+        k.crcl_ml_min < getvariable('mm07_renal_crcl_ml_min')                             as renal_reduction,
+        -- false when a known part is wrong, NULL when none is wrong but one is missing
         l.days = getvariable('mm07_days')
-            and p.cycle_length_days = getvariable('mm07_cycle_length_days')           as schedule_ok,
-        'lenalidomide ' || coalesce(l.dose_text, 'dose missing') || ', days ' || coalesce(l.days, '(missing)')
-            || ', ' || coalesce(p.cycle_length_days::varchar, '(missing)') || '-day cycles (course '
-            || p.course_id || ' started ' || p.index_date || ')'                       as facts,
+            and p.cycle_length_days = getvariable('mm07_cycle_length_days')               as schedule_ok,
+        'lenalidomid ' || coalesce(l.dose_da, 'dosis mangler') || ', dag ' || coalesce(l.days, '(mangler)')
+            || ', serier à ' || coalesce(p.cycle_length_days::varchar, '(mangler)') || ' dage (forløb startet '
+            || dato(p.index_date) || ', dag ' || (p.index_date - p.last_asct_date) || ' efter HDT)'   as facts_da,
+        'lenalidomide ' || coalesce(l.dose_en, 'dose missing') || ', days ' || coalesce(l.days, '(missing)')
+            || ', ' || coalesce(p.cycle_length_days::varchar, '(missing)') || '-day cycles (course started '
+            || iso(p.index_date) || ', day ' || (p.index_date - p.last_asct_date) || ' after asct)'   as facts_en,
+        getvariable('mm07_dose_mg') || ' mg dag ' || getvariable('mm07_days') || ' i serier à '
+            || getvariable('mm07_cycle_length_days') || ' dage forventet'                  as expected_da,
         getvariable('mm07_dose_mg') || ' mg, days ' || getvariable('mm07_days') || ', '
-            || getvariable('mm07_cycle_length_days') || '-day cycles expected'         as expected
+            || getvariable('mm07_cycle_length_days') || '-day cycles expected'             as expected_en,
+        crcl_text_da(k, getvariable('mm07_renal_crcl_ml_min'))                            as crcl_da,
+        crcl_text_en(k, getvariable('mm07_renal_crcl_ml_min'))                            as crcl_en
     from first_course as p
     join lenalidomide as l on l.course_id = p.course_id
-),
-
-judged as (
-    select
-        p.*,
-        c.label,
-        false as is_open,
-        case
-            when p.index_date < c.in_force_from then outcome('excluded', 'GUIDELINE_VERSION',
-                'index date ' || p.index_date || ' is before ' || c.valid_from_version)
-            when p.dose_ok and p.schedule_ok then outcome('met', 'MET', p.facts)
-            when p.dose_missing then outcome('unknown', 'DOSE_UNKNOWN', p.facts || '; the dose cannot be judged')
-            when not p.dose_ok then outcome('not_met', 'DOSE', p.facts || '; ' || p.expected)
-            when not p.schedule_ok then outcome('not_met', 'SCHEDULE', p.facts || '; ' || p.expected)
-            else outcome('unknown', 'SCHEDULE_UNKNOWN', p.facts || '; the schedule cannot be judged')
-        end as o
-    from described as p
-    join ref_indicator_catalogue as c on c.indicator_id = 'MM07'
+    left join int_creatinine_clearance as k on k.course_id = p.course_id
 )
 
 select
-    j.pseudonym,
-    'MM07'                                                          as indicator_id,
-    result_status(j.o, j.is_open)                                   as status,
-    result_code(j.o, j.is_open)                                     as reason_code,
-    result_text(j.o, j.is_open, j.label, j.index_date, null)       as reason_text,
-    j.index_date,
-    v.version                                                       as guideline_version,
-    j.department_code,
-    json_object(
-        'maintenance_course', j.course_id,
-        'lenalidomide_dose', j.dose_text,
-        'days', j.days,
-        'cycle_length_days', j.cycle_length_days,
-        'dose_expected_mg', getvariable('mm07_dose_mg'),
-        'days_expected', getvariable('mm07_days'),
-        'cycle_length_days_expected', getvariable('mm07_cycle_length_days')
-    )::varchar                                                      as values_json
-from judged as j
-join ref_guideline_versions as v on j.index_date >= v.valid_from and j.index_date < v.valid_to
+    pseudonym,
+    department_code,
+    index_date,
+    index_date                                                          as decision_date,
+    null::date                                                          as pending_until,
+    case
+        when dose_ok and schedule_ok then outcome('met', 'MET', facts_da, facts_en)
+        when not dose_missing and dose_below and renal_reduction then outcome('justified', 'RENAL_DOSE_REDUCTION',
+            facts_da || '; ' || crcl_da || ': dosisreduktion pga. nyrefunktion',
+            facts_en || '; ' || crcl_en || ': renal dose reduction')
+        when not dose_missing and not dose_ok then outcome('not_met', 'DOSE',
+            facts_da || '; ' || expected_da || case when dose_below then '; ' || crcl_da else '' end,
+            facts_en || '; ' || expected_en || case when dose_below then '; ' || crcl_en else '' end)
+        when not schedule_ok then outcome('not_met', 'SCHEDULE', facts_da || '; ' || expected_da,
+            facts_en || '; ' || expected_en)
+        when dose_missing then outcome('unknown', 'DOSE_UNKNOWN', facts_da || '; dosis kan ikke vurderes',
+            facts_en || '; the dose cannot be judged')
+        else outcome('unknown', 'SCHEDULE_UNKNOWN', facts_da || '; behandlingsplan kan ikke vurderes',
+            facts_en || '; the schedule cannot be judged')
+    end                                                                 as o,
+    {
+        'maintenance_course': course_id,
+        'lenalidomide_dose': dose_en,
+        'days': days,
+        'cycle_length_days': cycle_length_days,
+        'crcl_ml_min': crcl_ml_min,
+        'dose_expected_mg': getvariable('mm07_dose_mg'),
+        'days_expected': getvariable('mm07_days'),
+        'cycle_length_days_expected': getvariable('mm07_cycle_length_days')
+    }                                                                   as drill_down
+from described

@@ -1,9 +1,9 @@
 -- MM11 Rehabilitation after HDT (Rec 10, D). Index date: first asct. Population: in-scope
--- patients with an asct. Met: a rehabilitering referral on day 0 to mm11_window_days after
--- the asct. Excluded: died within the window without a referral (DIED). Not met:
--- NO_REHABILITATION; pending while the window is open.
+-- patients with an asct. Met: a rehabilitering referral from the diagnosis date up to
+-- mm11_window_days after the asct (a referral before HDT counts). Excluded: died within the
+-- window without a referral (DIED). Not met: NO_REHABILITATION; pending while the window is open.
 with population as (
-    select d.pseudonym, d.department_code, d.death_date, t.first_asct_date as index_date
+    select d.pseudonym, d.department_code, d.diagnosis_date, d.death_date, t.first_asct_date as index_date
     from int_index_diagnosis as d
     join int_transplants as t on t.pseudonym = d.pseudonym
     where t.first_asct_date is not null
@@ -15,50 +15,39 @@ referral as (
     join stg_procedures as r
         on r.pseudonym = p.pseudonym
         and r.procedure = 'rehabilitering'
-        and r.procedure_date between p.index_date and p.index_date + getvariable('mm11_window_days')
+        and r.procedure_date between p.diagnosis_date and p.index_date + getvariable('mm11_window_days')
     group by p.pseudonym
-),
-
-judged as (
-    select
-        p.*,
-        r.referral_date,
-        r.referral_date - p.index_date as referral_day,
-        c.label,
-        window_open(p.index_date, getvariable('mm11_window_days')) as is_open,
-        case
-            when p.index_date < c.in_force_from then outcome('excluded', 'GUIDELINE_VERSION',
-                'index date ' || p.index_date || ' is before ' || c.valid_from_version)
-            when r.referral_date is null and p.death_date <= p.index_date + getvariable('mm11_window_days')
-                then outcome('excluded', 'DIED',
-                    'died ' || p.death_date || ' (day ' || (p.death_date - p.index_date) || ' after asct '
-                    || p.index_date || ') without a rehabilitation referral: excluded')
-            when r.referral_date is not null then outcome('met', 'MET',
-                'rehabilitation referral ' || r.referral_date || ', day ' || (r.referral_date - p.index_date)
-                || ' after asct ' || p.index_date)
-            else outcome('not_met', 'NO_REHABILITATION',
-                'no rehabilitation referral within ' || getvariable('mm11_window_days') || ' days after asct '
-                || p.index_date)
-        end as o
-    from population as p
-    left join referral as r on r.pseudonym = p.pseudonym
-    join ref_indicator_catalogue as c on c.indicator_id = 'MM11'
 )
 
 select
-    j.pseudonym,
-    'MM11'                                                                                 as indicator_id,
-    result_status(j.o, j.is_open)                                                          as status,
-    result_code(j.o, j.is_open)                                                            as reason_code,
-    result_text(j.o, j.is_open, j.label, j.index_date, getvariable('mm11_window_days'))   as reason_text,
-    j.index_date,
-    v.version                                                                              as guideline_version,
-    j.department_code,
-    json_object(
-        'referral_date', j.referral_date,
-        'days_after_index', j.referral_day,
-        'death_date', j.death_date,
-        'days_to_extract', days_to_extract(j.index_date)
-    )::varchar                                                                             as values_json
-from judged as j
-join ref_guideline_versions as v on j.index_date >= v.valid_from and j.index_date < v.valid_to
+    p.pseudonym,
+    p.department_code,
+    p.index_date,
+    p.index_date                                                        as decision_date,
+    p.index_date + getvariable('mm11_window_days')                      as pending_until,
+    case
+        when r.referral_date is null and p.death_date <= p.index_date + getvariable('mm11_window_days')
+            then outcome('excluded', 'DIED',
+                'død ' || dato(p.death_date) || ' (dag ' || (p.death_date - p.index_date) || ' efter HDT '
+                    || dato(p.index_date) || ') uden henvisning til rehabilitering: ekskluderet',
+                'died ' || iso(p.death_date) || ' (day ' || (p.death_date - p.index_date) || ' after asct '
+                    || iso(p.index_date) || ') without a rehabilitation referral: excluded')
+        when r.referral_date is not null then outcome('met', 'MET',
+            'henvisning til rehabilitering ' || dato(r.referral_date) || ', dag ' || (r.referral_date - p.index_date)
+                || ' i forhold til HDT ' || dato(p.index_date),
+            'rehabilitation referral ' || iso(r.referral_date) || ', day ' || (r.referral_date - p.index_date)
+                || ' relative to asct ' || iso(p.index_date))
+        else outcome('not_met', 'NO_REHABILITATION',
+            'ingen henvisning til rehabilitering fra diagnosen ' || dato(p.diagnosis_date) || ' til '
+                || getvariable('mm11_window_days') || ' dage efter HDT ' || dato(p.index_date),
+            'no rehabilitation referral from diagnosis ' || iso(p.diagnosis_date) || ' up to '
+                || getvariable('mm11_window_days') || ' days after asct ' || iso(p.index_date))
+    end                                                                 as o,
+    {
+        'referral_date': r.referral_date,
+        'days_after_index': r.referral_date - p.index_date,
+        'death_date': p.death_date,
+        'days_to_extract': days_to_extract(p.index_date)
+    }                                                                   as drill_down
+from population as p
+left join referral as r on r.pseudonym = p.pseudonym

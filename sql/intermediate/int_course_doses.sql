@@ -19,8 +19,10 @@ with drug_rows as (
             when 'mg'    then e.dose / b.bsa_m2
             when 'mg/kg' then e.dose * b.weight_kg / b.bsa_m2
         end * e.n_days                                              as row_mg_m2,
-        num_text(e.dose, 2) || ' ' || coalesce(e.dose_unit, '(unit missing)')
-            || ' × ' || coalesce(e.n_days::varchar || ' d', '(days missing)') as row_text
+        num_da(e.dose, 2) || ' ' || coalesce(unit_text(e.dose_unit), '(enhed mangler)')
+            || ' × ' || coalesce(e.n_days || case when e.n_days = 1 then ' dag' else ' dage' end, '(dage mangler)')          as row_text_da,
+        num_en(e.dose, 2) || ' ' || coalesce(unit_text(e.dose_unit), '(unit missing)')
+            || ' × ' || coalesce(e.n_days::varchar || ' d', '(days missing)')           as row_text_en
     from int_drug_exposures as e
     left join int_body_surface_area as b on b.course_id = e.course_id
 )
@@ -35,8 +37,10 @@ select
     drug_class,
     count(*)                                                         as n_rows,
     -- list + list_sort rather than ordered/distinct string_agg: the same text, several times faster
-    array_to_string(list_transform(list_sort(list({'days': days, 'text': row_text})), lambda r: r.text), ' + ')
-                                                                     as dose_text,
+    array_to_string(list_transform(list_sort(list({'days': days, 'text': row_text_da})), lambda r: r.text), ' + ')
+                                                                     as dose_text_da,
+    array_to_string(list_transform(list_sort(list({'days': days, 'text': row_text_en})), lambda r: r.text), ' + ')
+                                                                     as dose_text_en,
     array_to_string(list_sort(list_distinct(list(dose_unit))), ', ') as dose_units,
     case when not bool_or(row_mg_m2 is null) then sum(row_mg_m2) end as dose_mg_m2,
     case when bool_or(dose_missing) then 'DOSE_UNKNOWN'

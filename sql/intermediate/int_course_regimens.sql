@@ -2,7 +2,8 @@
 -- regimen (indicators.md, "Regimen category"): which classes and key substances the course
 -- contains, and the first matching category. A course without drug rows is 'other'.
 -- A course is carfilzomib-based when it is a quadruplet, quintuplet or triplet containing
--- carfilzomib.
+-- carfilzomib. _line (the course's line in the delivered file) breaks ties between courses
+-- when a phase's predominant course is chosen.
 with contents as (
     select
         course_id,
@@ -25,6 +26,7 @@ flags as (
     select
         c.pseudonym,
         c.course_id,
+        c._line,
         c.phase,
         c.regimen,
         c.start_date,

@@ -1,12 +1,12 @@
--- Creatinine clearance at each conditioning (konditionering) course (indicators.md,
--- "Creatinine clearance"): Cockcroft–Gault from the latest kreatinin sample and the latest
+-- Creatinine clearance at the start of each conditioning (konditionering, MM04) and
+-- maintenance (vedligehold, MM07) course (indicators.md, "Creatinine clearance"): Cockcroft–Gault from the latest kreatinin sample and the latest
 -- weight, each within crcl_lookback_days before (or on) the course start; age in completed
 -- years on the sample date; creatinine µmol/L ÷ 88,4 = mg/dL. Either input missing: NULL.
 -- Never rounded: the indicator compares the exact value with the threshold.
 with conditioning as (
     select pseudonym, course_id, start_date
     from stg_treatment_courses
-    where phase = 'konditionering'
+    where phase in ('konditionering', 'vedligehold')
 ),
 
 creatinine as (

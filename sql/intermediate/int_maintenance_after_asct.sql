@@ -11,12 +11,11 @@ select
     r.cycle_length_days,
     r.has_lenalidomide,
     r.has_cd38,
-    r.substances,
-    array_to_string(r.substances, ', ')                                  as substances_text
+    r.substances
 from int_transplants as t
 join int_course_regimens as r
     on r.pseudonym = t.pseudonym
     and r.phase = 'vedligehold'
     and r.start_date > t.last_asct_date
 where t.last_asct_date is not null
-qualify row_number() over (partition by t.pseudonym order by r.start_date, r.course_id) = 1
+qualify row_number() over (partition by t.pseudonym order by r.start_date, r._line) = 1

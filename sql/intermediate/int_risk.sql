@@ -2,18 +2,13 @@
 -- on Rec 9 after IMS/IMWG 2025), from results sampled up to and including the first
 -- induction start, or diagnosis + risk_no_induction_days without induction. The cut-off
 -- applies to every result used, the creatinine paired with a B2M sample included.
--- risk_rules lists every rule that fired ('1;3'; '' when none).
+-- risk_rules lists every rule that fired ('1;3'; '' when none); risk_text_da/_en name what
+-- fired as clinicians do ("højrisiko: del(17p) 34 %; t(4;14) + gain(1q)"), never by number.
 -- Rule 3 counts the literal codes del17p, t4_14, t14_16, t14_20, gain1q/amp1q (one HRCA)
 -- and del1p; del1p_biallelic is rule 2's own code and is not counted again under rule 3.
 with patients as (
-    select
-        d.pseudonym,
-        d.diagnosis_date,
-        d.extramedullary,
-        min(c.start_date) filter (where c.phase = 'induktion') as first_induction_date
-    from int_index_diagnosis as d
-    left join stg_treatment_courses as c on c.pseudonym = d.pseudonym
-    group by d.pseudonym, d.diagnosis_date, d.extramedullary
+    select pseudonym, diagnosis_date, extramedullary, first_induction_date
+    from int_index_diagnosis
 ),
 
 cutoffs as (
@@ -45,6 +40,7 @@ cytogenetic_findings as (
         list(distinct hrca order by hrca) filter (
             where result = 'pos' and hrca in ('del17p', 't4_14', 't14_16', 't14_20', '1q', 'del1p')
         )                                                                              as positive_hrcas,
+        bool_or(aberration = 'amp1q' and result = 'pos')                               as amp1q_positive,
         bool_or(aberration = 'del17p')                                                 as del17p_tested,
         bool_or(aberration = 't4_14')                                                  as t4_14_tested,
         bool_or(hrca = '1q')                                                           as gain1q_tested
@@ -114,6 +110,7 @@ rules as (
         coalesce(p.cpc_max_pct > getvariable('risk_cpc_min_pct'), false)           as rule_5,
         coalesce(c.extramedullary = 'ekstraossøs', false)                          as rule_6,
         coalesce(g.del17p_tested and g.t4_14_tested and g.gain1q_tested, false)    as core_tested,
+        coalesce(g.del17p_large_clone, false)                                       as del17p_large_clone,
         g.del17p_clone_pct,
         coalesce(g.tp53_mutated, false)                                             as tp53_mutated,
         coalesce(g.positive_hrcas, [])                                              as positive_hrcas,
@@ -124,6 +121,7 @@ rules as (
         b.b2m_mg_l,
         b.creatinine_date                                                           as b2m_creatinine_date,
         b.creatinine_mg_dl                                                          as b2m_creatinine_mg_dl,
+        coalesce(g.amp1q_positive, false)                                           as amp1q_positive,
         p.cpc_max_pct,
         c.extramedullary
     from cutoffs as c
@@ -138,8 +136,44 @@ fired as (
         list_filter([
             case when rule_1 then '1' end, case when rule_2 then '2' end, case when rule_3 then '3' end,
             case when rule_4 then '4' end, case when rule_5 then '5' end, case when rule_6 then '6' end
-        ], lambda r: r is not null) as fired_rules
+        ], lambda r: r is not null) as fired_rules,
+        -- each positive HRCA as written in a FISH report (gain/amp(1q) as found)
+        list_transform(positive_hrcas, lambda h: case h
+            when 'del17p' then 'del(17p)' when 't4_14' then 't(4;14)' when 't14_16' then 't(14;16)'
+            when 't14_20' then 't(14;20)' when 'del1p' then 'del(1p)'
+            when '1q' then case when amp1q_positive then 'amp(1q)' else 'gain(1q)' end end) as hrca_names,
+        list_filter(['del(17p)', 't(4;14)', '1q'], lambda a:
+            (a = 'del(17p)' and not del17p_tested) or (a = 't(4;14)' and not t4_14_tested)
+            or (a = '1q' and not gain1q_tested))                                        as untested
     from rules
+),
+
+described as (
+    select
+        *,
+        list_filter([
+            case when rule_1 then concat_ws(' + ',
+                case when del17p_large_clone then 'del(17p) ' || num_da(del17p_clone_pct, 1) || ' %' end,
+                case when tp53_mutated then 'TP53-mutation' end) end,
+            case when rule_2 then 'bialleisk del(1p)' end,
+            case when rule_3 then array_to_string(hrca_names, ' + ') end,
+            case when rule_4 then 'β2-mikroglobulin ' || num_da(b2m_mg_l, 1) || ' mg/L med normal nyrefunktion (kreatinin '
+                                  || num_da(b2m_creatinine_mg_dl * getvariable('creatinine_umol_per_mg_dl'), 0) || ' µmol/L)' end,
+            case when rule_5 then 'cirkulerende plasmaceller ' || num_da(cpc_max_pct, 1) || ' %' end,
+            case when rule_6 then 'ekstramedullær sygdom (ekstraossøs)' end
+        ], lambda f: f is not null)                                                   as findings_da,
+        list_filter([
+            case when rule_1 then concat_ws(' + ',
+                case when del17p_large_clone then 'del(17p) ' || num_en(del17p_clone_pct, 1) || ' %' end,
+                case when tp53_mutated then 'TP53 mutation' end) end,
+            case when rule_2 then 'biallelic del(1p)' end,
+            case when rule_3 then array_to_string(hrca_names, ' + ') end,
+            case when rule_4 then 'beta-2 microglobulin ' || num_en(b2m_mg_l, 1) || ' mg/L with normal renal function (creatinine '
+                                  || num_en(b2m_creatinine_mg_dl * getvariable('creatinine_umol_per_mg_dl'), 0) || ' µmol/L)' end,
+            case when rule_5 then 'circulating plasma cells ' || num_en(cpc_max_pct, 1) || ' %' end,
+            case when rule_6 then 'extramedullary disease (extraosseous)' end
+        ], lambda f: f is not null)                                                   as findings_en
+    from fired
 )
 
 select
@@ -148,5 +182,11 @@ select
          when core_tested then 'standard'
          else 'unknown' end                   as risk,
     array_to_string(fired_rules, ';')         as risk_rules,
-    * exclude (pseudonym, fired_rules)
-from fired
+    case when len(fired_rules) > 0 then 'højrisiko (' || array_to_string(findings_da, '; ') || ')'
+         when core_tested then 'standardrisiko'
+         else 'risiko uoplyst (ikke undersøgt: ' || array_to_string(untested, ', ') || ')' end as risk_text_da,
+    case when len(fired_rules) > 0 then 'high risk (' || array_to_string(findings_en, '; ') || ')'
+         when core_tested then 'standard risk'
+         else 'risk unknown (not tested: ' || array_to_string(untested, ', ') || ')' end     as risk_text_en,
+    * exclude (pseudonym, fired_rules, findings_da, findings_en)
+from described

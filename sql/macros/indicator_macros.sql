@@ -49,37 +49,141 @@ create or replace temp macro regimen_category(has_cd38, has_pi, has_imid, has_de
         else 'other'
     end;
 
--- A number for a reason text: rounded to at most `digits` decimals, decimal comma, no
--- trailing zeros ("89,9", "200", "1,88"). Text only: comparisons use the unrounded value.
-create or replace temp macro num_text(value, digits) as
-    case when digits = 0 then format('{:.0f}', value::double)
-         else rtrim(rtrim(replace(format('{:.{}f}', value::double, digits), '.', ','), '0'), ',') end;
+-- Texts (indicators.md §1, "Statuses"): reason_text is Danish (dates dd-mm-åååå, decimal
+-- comma, thousands with a dot), reason_text_en English (ISO dates, decimal point). Numbers are
+-- rounded to at most `digits` decimals without trailing zeros ("89,9", "2.000", "1,88").
+-- Text only: every comparison uses the unrounded value.
+create or replace temp macro dato(d) as strftime(d, '%d-%m-%Y');
 
--- Days between an index date and the extract date, and whether a window of n days after the
--- index date is still open there (indicators.md, "Extract date").
+create or replace temp macro iso(d) as strftime(d, '%Y-%m-%d');
+
+create or replace temp macro num_da(value, digits) as
+    case when digits = 0 then translate(format('{:,.0f}', value::double), ',.', '.,')
+         else rtrim(rtrim(translate(format('{:,.{}f}', value::double, digits), ',.', '.,'), '0'), ',') end;
+
+create or replace temp macro num_en(value, digits) as
+    case when digits = 0 then format('{:.0f}', value::double)
+         else rtrim(rtrim(format('{:.{}f}', value::double, digits), '0'), '.') end;
+
+-- A small number as a power of ten, as MRD sensitivities are written: 1e-05 → "10⁻⁵",
+-- 1,5e-06 → "1,5 × 10⁻⁶" (Danish) / "1.5 × 10⁻⁶" (English).
+create or replace temp macro power_of_ten(x) as floor(round(log10(x), 9))::integer;
+
+create or replace temp macro sci_da(x) as
+    case when abs(x / 10 ** power_of_ten(x) - 1) < 1e-9 then ''
+         else num_da(x / 10 ** power_of_ten(x), 2) || ' × ' end
+    || '10' || translate(power_of_ten(x)::varchar, '-0123456789', '⁻⁰¹²³⁴⁵⁶⁷⁸⁹');
+
+create or replace temp macro sci_en(x) as
+    case when abs(x / 10 ** power_of_ten(x) - 1) < 1e-9 then ''
+         else num_en(x / 10 ** power_of_ten(x), 2) || ' × ' end
+    || '10' || translate(power_of_ten(x)::varchar, '-0123456789', '⁻⁰¹²³⁴⁵⁶⁷⁸⁹');
+
+-- A dose unit as printed: mg/m2 → mg/m².
+create or replace temp macro unit_text(unit) as replace(unit, 'm2', 'm²');
+
+-- A substance as a Danish clinician writes it (the class table's English names otherwise).
+create or replace temp macro drug_da(substance) as
+    case substance
+        when 'thalidomide' then 'thalidomid' when 'lenalidomide' then 'lenalidomid'
+        when 'pomalidomide' then 'pomalidomid' when 'dexamethasone' then 'dexamethason'
+        when 'prednisolone' then 'prednisolon' when 'cyclophosphamide' then 'cyclophosphamid'
+        else substance end;
+
+create or replace temp macro drugs_da(substances) as
+    coalesce(nullif(array_to_string(list_transform(substances, lambda s: drug_da(s)), ', '), ''), 'ingen lægemidler registreret');
+
+create or replace temp macro drugs_en(substances) as
+    coalesce(nullif(array_to_string(substances, ', '), ''), 'no drugs recorded');
+
+-- A regimen category as clinicians name it (indicators.md, "Regimen category").
+create or replace temp macro regimen_da(category) as
+    case category
+        when 'quintuplet_cd38' then 'femstofs-regime af D-VCRd-typen (CD38-antistof + proteasomhæmmer + cyclophosphamid + IMiD + dexamethason)'
+        when 'quadruplet_cd38' then 'firstofs-regime af D-VRd-typen (CD38-antistof + proteasomhæmmer + IMiD + dexamethason)'
+        when 'triplet_pi_imid' then 'trestofs-regime af VRd-typen (proteasomhæmmer + IMiD + dexamethason)'
+        when 'vcd' then 'VCd (bortezomib + cyclophosphamid + dexamethason)'
+        when 'other' then 'andet regime'
+    end;
+
+create or replace temp macro regimen_en(category) as
+    case category
+        when 'quintuplet_cd38' then 'D-VCRd-type quintuplet (CD38 + PI + cyclophosphamide + IMiD + dex)'
+        when 'quadruplet_cd38' then 'D-VRd-type quadruplet (CD38 + PI + IMiD + dex)'
+        when 'triplet_pi_imid' then 'VRd-type triplet (PI + IMiD + dex)'
+        when 'vcd' then 'VCd (bortezomib + cyclophosphamide + dex)'
+        when 'other' then 'other regimen'
+    end;
+
+-- A treatment phase of several courses (indicators.md, "Regimen category"), as aggregates
+-- over its courses: the predominant course is the one with the most cycles (missing = 0),
+-- ties to the later start, then to the row nearer the top of the file; the phase's cycles
+-- are the sum over its courses (NULL when a course lacks them; a course without cycles
+-- counts as at least one in cycles_at_least).
+create or replace temp macro phase_summary(course_id, cycles, cycle_length_days, start_date, line) as {
+    'predominant_course_id': arg_max(course_id, {'cycles': coalesce(cycles, 0), 'start': start_date, 'line': -line}),
+    'n_courses': count(*),
+    'course_ids': array_to_string(list_transform(list_sort(list({'start': start_date, 'line': line, 'id': course_id})),
+                                                 lambda c: c.id), ', '),
+    'first_start_date': min(start_date),
+    'last_start_date': max(start_date),
+    'cycles_total': case when count(cycles) = count(*) then sum(cycles) end,
+    'cycles_known': coalesce(sum(cycles), 0),
+    'cycles_at_least': coalesce(sum(cycles), 0) + count(*) - count(cycles),
+    'courses_without_cycles': count(*) - count(cycles),
+    'cycle_length_min': min(cycle_length_days),
+    'cycle_length_max': max(cycle_length_days),
+    'cycle_length_missing': count(cycle_length_days) < count(*)
+};
+
+-- "4 serier à 21 dage" / "4 cycles of 21 days" for a phase summary.
+create or replace temp macro cycles_da(s) as
+    coalesce(s.cycles_total::varchar || ' serier', 'antal serier mangler')
+    || case when s.cycle_length_missing then ', serielængde mangler'
+            when s.cycle_length_min = s.cycle_length_max then ' à ' || s.cycle_length_min || ' dage'
+            else ' à ' || s.cycle_length_min || '–' || s.cycle_length_max || ' dage' end;
+
+create or replace temp macro cycles_en(s) as
+    coalesce(s.cycles_total::varchar || ' cycles', 'number of cycles missing')
+    || case when s.cycle_length_missing then ', cycle length missing'
+            when s.cycle_length_min = s.cycle_length_max then ' of ' || s.cycle_length_min || ' days'
+            else ' of ' || s.cycle_length_min || '–' || s.cycle_length_max || ' days' end;
+
+-- A creatinine clearance (a row of int_creatinine_clearance) with the values it rests on,
+-- creatinine in µmol/L. Below the threshold it is cut, not rounded, to one decimal, so that
+-- 29,96 reads "29,9 < 30", never "30 < 30".
+create or replace temp macro crcl_shown(k, threshold) as
+    case when k.crcl_ml_min < threshold then floor(k.crcl_ml_min * 10) / 10 else k.crcl_ml_min end;
+
+create or replace temp macro crcl_text_da(k, threshold) as
+    case when k.crcl_ml_min is not null then
+        'CrCl ' || num_da(crcl_shown(k, threshold), 1) || ' ml/min '
+        || case when k.crcl_ml_min < threshold then '<' else '≥' end || ' ' || threshold
+        || ' (kreatinin ' || num_da(k.creatinine_umol_l, 0) || ' µmol/L ' || dato(k.creatinine_sample_date)
+        || ', alder ' || k.age_at_sample || ' år, vægt ' || num_da(k.weight_kg, 1) || ' kg ' || dato(k.weight_date) || ')'
+    else 'CrCl ukendt: ' || concat_ws(' og ',
+            case when k.creatinine_sample_date is null then 'ingen kreatinin' end,
+            case when k.weight_date is null then 'ingen vægt' end,
+            case when k.creatinine_sample_date is not null and k.weight_date is not null then 'køn ikke registreret' end)
+        || ' inden for ' || getvariable('crcl_lookback_days') || ' dage' end;
+
+create or replace temp macro crcl_text_en(k, threshold) as
+    case when k.crcl_ml_min is not null then
+        'CrCl ' || num_en(crcl_shown(k, threshold), 1) || ' ml/min '
+        || case when k.crcl_ml_min < threshold then '<' else '≥' end || ' ' || threshold
+        || ' (creatinine ' || num_en(k.creatinine_umol_l, 0) || ' µmol/L on ' || iso(k.creatinine_sample_date)
+        || ', age ' || k.age_at_sample || ', weight ' || num_en(k.weight_kg, 1) || ' kg on ' || iso(k.weight_date) || ')'
+    else 'CrCl unknown: ' || concat_ws(' and ',
+            case when k.creatinine_sample_date is null then 'no creatinine' end,
+            case when k.weight_date is null then 'no weight' end,
+            case when k.creatinine_sample_date is not null and k.weight_date is not null then 'sex not recorded' end)
+        || ' within ' || getvariable('crcl_lookback_days') || ' days' end;
+
+-- Days between an index date and the extract date (indicators.md, "Extract date").
 create or replace temp macro days_to_extract(index_date) as
     getvariable('extract_date') - index_date;
 
-create or replace temp macro window_open(index_date, window_days) as
-    getvariable('extract_date') - index_date < window_days;
-
--- One judged outcome: the first rule that holds, in the spec's order
--- (excluded, met, justified, then not_met / unknown).
-create or replace temp macro outcome(status, reason_code, reason_text) as
-    {'status': status, 'reason_code': reason_code, 'reason_text': reason_text};
-
--- `pending` replaces a not_met or unknown outcome while the indicator's window is open.
-create or replace temp macro result_status(o, is_open) as
-    case when is_open and o.status in ('not_met', 'unknown') then 'pending' else o.status end;
-
-create or replace temp macro result_code(o, is_open) as
-    case when is_open and o.status in ('not_met', 'unknown') then 'WINDOW_OPEN' else o.reason_code end;
-
--- The reason text: the recommendation label, then the rule's text; a pending row says how
--- far the window has run and keeps the underlying reason.
-create or replace temp macro result_text(o, is_open, label, index_date, window_days) as
-    label || ': '
-    || case when is_open and o.status in ('not_met', 'unknown')
-            then 'window open at the extract date (day ' || days_to_extract(index_date) || ' of '
-                 || window_days || '), so far ' || o.reason_code || ': ' || o.reason_text
-            else o.reason_text end;
+-- One judged outcome: the first rule that holds, in the spec's order (excluded, met,
+-- justified, then not_met / unknown), with its Danish and English text.
+create or replace temp macro outcome(status, reason_code, text_da, text_en) as
+    {'status': status, 'reason_code': reason_code, 'text_da': text_da, 'text_en': text_en};

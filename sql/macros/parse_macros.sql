@@ -11,8 +11,10 @@ create or replace macro parse_date(s) as
 create or replace macro bad_date(s) as
     na(s) is not null and (parse_date(s) is null or not regexp_full_match(na(s), '\d{1,2}-\d{1,2}-\d{4}|\d{4}-\d{1,2}-\d{1,2}'));
 
+-- Decimal comma or point, and E notation as R's write.csv2 and SAS write small numbers
+-- (1e-05, 1E-5, 1,5E-06; extract-format.md v2).
 create or replace macro parse_dec(s) as
-    case when regexp_full_match(na(s), '[+-]?[0-9]+([.,][0-9]+)?|[+-]?[.,][0-9]+')
+    case when regexp_full_match(na(s), '[+-]?([0-9]+([.,][0-9]+)?|[.,][0-9]+)([eE][+-]?[0-9]{1,3})?')
          then replace(na(s), ',', '.')::double end;
 
 create or replace macro bad_dec(s) as na(s) is not null and parse_dec(s) is null;

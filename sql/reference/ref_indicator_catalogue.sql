@@ -1,6 +1,6 @@
 -- The indicator catalogue (pipelines/indicators/catalogue.py) as a table: one row per
--- indicator with its recommendation label for reason texts, its standard, and the date its
--- valid-from guideline version came into force.
+-- indicator with its recommendation labels for reason texts (Danish and English), its
+-- standard (NULL: informational), and the date its valid-from guideline version came into force.
 with catalogue as (
     select unnest(getvariable('indicator_catalogue'), recursive := true)
 )
@@ -11,11 +11,16 @@ select
     c.title_en,
     c.recommendations,
     c.grade,
-    'Rec ' || c.recommendations || ' (' || c.grade || ')' as label,
+    'Anbefaling ' || replace(c.recommendations, ', ', ' og ') || ' (' || c.grade || ')' as label_da,
+    'Rec ' || c.recommendations || ' (' || c.grade || ')'                              as label_en,
+    c.index_date_da,
     c.index_date_description,
+    c.decision_date_da,
+    c.decision_date_en,
     c.valid_from_version,
-    v.valid_from                                         as in_force_from,
+    v.valid_from                                                                       as in_force_from,
     c.standard,
+    c.standard is null                                                                 as informational,
     c.table_name,
     c.sql_file
 from catalogue as c

@@ -16,7 +16,7 @@ select
         rule(bad_int(cycle_length_days), 'INVALID_NUMBER', 'cycle_length_days ' || shown(cycle_length_days) || ' is not a whole number'),
         rule(bad_code(phase, ['induktion', 'mobilisering', 'konditionering', 'konsolidering', 'vedligehold', 'andet']),
              'INVALID_CODE', 'phase ' || shown(phase) || ' is not in the value set'),
-        rule(parse_int(cycles) not between 1 and 100, 'OUT_OF_RANGE', 'cycles ' || shown(cycles) || ' is outside 1-100'),
+        rule(parse_int(cycles) not between 1 and 400, 'OUT_OF_RANGE', 'cycles ' || shown(cycles) || ' is outside 1-400'),
         rule(parse_int(cycle_length_days) not between 1 and 365, 'OUT_OF_RANGE',
              'cycle_length_days ' || shown(cycle_length_days) || ' is outside 1-365'),
         rule(parse_date(end_date) < parse_date(start_date), 'END_BEFORE_START',

@@ -76,11 +76,26 @@ def test_age_in_completed_years(con, birth, on, age):
     assert scalar(con, "age_years(?::date, ?::date)", [birth, on]) == age
 
 
-@pytest.mark.parametrize("value, digits, text", [
-    (89.94, 1, "89,9"), (2000.0, 0, "2000"), (1.8819, 2, "1,88"), (80.0, 1, "80"), (199.96, 1, "200"),
+@pytest.mark.parametrize("value, digits, danish, english", [
+    (89.94, 1, "89,9", "89.9"), (2000.0, 0, "2.000", "2000"), (1.8819, 2, "1,88", "1.88"), (80.0, 1, "80", "80"),
+    (199.96, 1, "200", "200"), (1234.56, 1, "1.234,6", "1234.6"), (0.5, 1, "0,5", "0.5"),
 ])
-def test_numbers_in_reason_texts(con, value, digits, text):
-    assert scalar(con, "num_text(?, ?)", [value, digits]) == text
+def test_numbers_in_reason_texts(con, value, digits, danish, english):
+    assert scalar(con, "num_da(?, ?)", [value, digits]) == danish
+    assert scalar(con, "num_en(?, ?)", [value, digits]) == english
+
+
+@pytest.mark.parametrize("value, danish, english", [
+    (0.00001, "10⁻⁵", "10⁻⁵"), (1e-4, "10⁻⁴", "10⁻⁴"), (1.5e-06, "1,5 × 10⁻⁶", "1.5 × 10⁻⁶"),
+])
+def test_mrd_sensitivities_in_reason_texts(con, value, danish, english):
+    assert scalar(con, "sci_da(?)", [value]) == danish
+    assert scalar(con, "sci_en(?)", [value]) == english
+
+
+def test_dates_in_reason_texts(con):
+    assert scalar(con, "dato(date '2025-02-10')") == "10-02-2025"
+    assert scalar(con, "iso(date '2025-02-10')") == "2025-02-10"
 
 
 def test_tolerance_is_inclusive_and_never_rounds(con):

@@ -112,17 +112,21 @@ def test_example_gives_exactly_the_expected_results(example):
 def test_example_values_and_texts(example):
     patient = _pseudonym("1203614417")
     mm04 = example.execute(
-        "select reason_text, values_json, index_date, guideline_version, department_code, risk, risk_rules "
-        "from rpt_patient_results where pseudonym = ? and indicator_id = 'MM04'", [patient]).fetchone()
-    text, values, index_date, version, department, risk, risk_rules = mm04
+        "select reason_text, reason_text_en, values_json, index_date, guideline_version, department_code, risk, "
+        "risk_rules from rpt_patient_results where pseudonym = ? and indicator_id = 'MM04'", [patient]).fetchone()
+    text, text_en, values, index_date, version, department, risk, risk_rules = mm04
     values = json.loads(values)
     # CrCl = (140 − 63) × 86,5 / (72 × 91 / 88,4) = 89,9 ml/min, per the example's README
     assert values["crcl_ml_min"] == pytest.approx((140 - 63) * 86.5 / (72 * 91 / 88.4))
     assert values["age_at_sample"] == 63
     assert values["melphalan_mg_m2_given"] == pytest.approx(200)
     assert values["melphalan_mg_m2_expected"] == 200
-    assert text.startswith("Rec 3 (A/B): CrCl 89,9 ml/min ≥ 30")
-    assert "melphalan 200 mg/m² expected; melphalan 200 mg/m² given" in text
+    # the README's worked sentence, in Danish (dd-mm-åååå, decimal comma, µmol/L) and English
+    assert text.startswith("Anbefaling 3 (A/B): CrCl 89,9 ml/min ≥ 30 (kreatinin 91 µmol/L 10-02-2025, alder 63 år, "
+                           "vægt 86,5 kg 08-02-2025)")
+    assert "melphalan 200 mg/m² forventet; melphalan 200 mg/m² givet" in text
+    assert text_en.startswith("Rec 3 (A/B): CrCl 89.9 ml/min ≥ 30 (creatinine 91 µmol/L on 2025-02-10")
+    assert "melphalan 200 mg/m² expected; melphalan 200 mg/m² given" in text_en
     assert (index_date, version, department, risk, risk_rules) == (date(2025, 2, 11), "v1.5", "4202010", "standard", "")
 
     mm06 = json.loads(example.execute(

@@ -1,0 +1,82 @@
+-- Treatment phases made of several courses (indicators.md, "Regimen category"), one row per
+-- patient × phase (× anchor): a phase's category is that of its predominant course (never the
+-- drugs pooled across courses), its cycles the sum over its courses (phase_summary).
+-- induction: the induktion courses starting before the first leukaferese, before the first
+--   asct when there is no harvest, every induktion course when there is neither (MM02).
+-- consolidation: the konsolidering courses starting after the last asct and before the first
+--   vedligehold course after it, every such course while none has started (MM06, MM13).
+-- induction_before_response: per efter_induktion response with MRD negative (anchor_date),
+--   the induktion courses starting before it (MM05's deferral; nothing to cut at otherwise).
+-- phase_end_date: the latest course's start + its cycles × cycle length, NULL when that
+-- course lacks either (MM06's consolidation end).
+with mrd_negative_responses as (
+    select distinct pseudonym, assessment_date
+    from stg_responses
+    where timepoint = 'efter_induktion' and mrd = 'neg'
+),
+
+members as (
+    select 'induction' as phase, null::date as anchor_date, r.*,
+           coalesce(t.first_leukaferese_date, t.first_asct_date) as cutoff_date,
+           case when t.first_leukaferese_date is not null then 'leukaferese'
+                when t.first_asct_date is not null then 'asct' end as cutoff_event
+    from int_course_regimens as r
+    left join int_transplants as t on t.pseudonym = r.pseudonym
+    where r.phase = 'induktion'
+      and (r.start_date < coalesce(t.first_leukaferese_date, t.first_asct_date)
+           or coalesce(t.first_leukaferese_date, t.first_asct_date) is null)
+    union all
+    select 'consolidation', null, r.*, m.start_date, 'vedligehold'
+    from int_course_regimens as r
+    join int_transplants as t on t.pseudonym = r.pseudonym
+    left join int_maintenance_after_asct as m on m.pseudonym = r.pseudonym
+    where r.phase = 'konsolidering' and r.start_date > t.last_asct_date
+      and (r.start_date < m.start_date or m.start_date is null)
+    union all
+    select 'induction_before_response', g.assessment_date, r.*, g.assessment_date, 'efter_induktion'
+    from int_course_regimens as r
+    join mrd_negative_responses as g on g.pseudonym = r.pseudonym and r.start_date < g.assessment_date
+    where r.phase = 'induktion'
+),
+
+phases as (
+    select
+        pseudonym,
+        phase,
+        anchor_date,
+        any_value(cutoff_date)                                                  as cutoff_date,
+        any_value(cutoff_event)                                                 as cutoff_event,
+        phase_summary(course_id, cycles, cycle_length_days, start_date, _line)  as summary,
+        arg_max(start_date + cycles * cycle_length_days, {'start': start_date, 'line': _line})
+                                                                                as phase_end_date
+    from members
+    group by pseudonym, phase, anchor_date
+)
+
+select
+    p.pseudonym,
+    p.phase,
+    p.anchor_date,
+    p.cutoff_date,
+    p.cutoff_event,
+    p.summary.predominant_course_id,
+    p.summary.n_courses,
+    p.summary.course_ids,
+    p.summary.first_start_date,
+    p.summary.last_start_date,
+    p.phase_end_date,
+    p.summary.cycles_total,
+    p.summary.cycles_known,
+    p.summary.cycles_at_least,
+    p.summary.cycle_length_min,
+    p.summary.cycle_length_max,
+    p.summary.cycle_length_missing,
+    cycles_da(p.summary)                                              as cycles_text_da,
+    cycles_en(p.summary)                                              as cycles_text_en,
+    r.regimen_category,
+    r.carfilzomib_based,
+    r.substances,
+    regimen_da(r.regimen_category) || ': ' || drugs_da(r.substances)  as regimen_text_da,
+    regimen_en(r.regimen_category) || ': ' || drugs_en(r.substances)  as regimen_text_en
+from phases as p
+join int_course_regimens as r on r.course_id = p.summary.predominant_course_id

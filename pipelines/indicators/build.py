@@ -101,6 +101,19 @@ def models() -> list[Model]:
     return [by_table[t] for t in order]
 
 
+def indicator_inputs() -> dict[str, list[str]]:
+    """Per indicator the staging tables it reads, directly or through the layers below it
+    (from the models' dependencies, so no list is kept by hand)."""
+    by_table = {m.table: m for m in models()}
+
+    def staging_of(table: str) -> set[str]:
+        if table in STAGING_TABLES:
+            return {table}
+        return set().union(*(staging_of(d) for d in by_table[table].deps)) if table in by_table else set()
+
+    return {i.indicator_id: sorted(staging_of(i.table_name)) for i in CATALOGUE}
+
+
 def prepare_session(
     con: duckdb.DuckDBPyConnection,
     extract_date: date | str,

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.indicators.build import indicator_inputs
 from pipelines.quality.completeness import quality_flags
 from pipelines.resources import AuditConfig
 
@@ -14,6 +15,6 @@ def rpt_quality_flags(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     """Per indicator × unit: inputs that failed a blocking expectation, and variables the
     indicator needs that are present in fewer than `completeness_threshold` of patients."""
     with duckdb.get_connection() as con:
-        table = quality_flags(con, threshold=audit.parameter_values()["completeness_threshold"])
+        table = quality_flags(con, indicator_inputs(), threshold=audit.parameter_values()["completeness_threshold"])
         flagged, total = con.execute(f"select count(*) filter (where quality_flag), count(*) from {table}").fetchone()
     return dg.MaterializeResult(metadata={"rows": total, "flagged": flagged})

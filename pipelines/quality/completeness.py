@@ -5,7 +5,7 @@ unit (national, region, hospital, department) and per variable an indicator need
 share present and whether it is below the threshold (default 0.90).
 
 ``quality_flags(con)`` builds ``rpt_quality_flags`` (``sql/quality/rpt_quality_flags.sql``):
-per indicator (MM01-MM12) × unit, whether the indicator's input tables failed a blocking
+per indicator × unit, whether the indicator's input tables failed a blocking
 (error) expectation (from ``qa_failing_rows`` / ``qa_expectation_results``, written by the
 asset checks) and which of its variables are under the completeness threshold. Join it
 into ``indicator_summary`` on (indicator_id, level, unit). Both return the table name
@@ -31,11 +31,14 @@ def completeness(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRE
     return "rpt_completeness"
 
 
-def quality_flags(con: duckdb.DuckDBPyConnection, threshold: float = DEFAULT_THRESHOLD) -> str:
-    """(Re)build ``rpt_completeness`` and ``rpt_quality_flags``; returns the table name. Columns:
+def quality_flags(con: duckdb.DuckDBPyConnection, inputs: dict[str, list[str]],
+                  threshold: float = DEFAULT_THRESHOLD) -> str:
+    """(Re)build ``rpt_completeness`` and ``rpt_quality_flags``; returns the table name.
+    ``inputs``: per indicator the staging tables it reads. Columns:
     ``indicator_id, level, unit, failed_blocking_check, blocking_checks, below_completeness,
     incomplete_variables, quality_flag``."""
     run_sql(con, "quality/create_quality_tables.sql")
     completeness(con, threshold)
+    set_variables(con, {"indicator_inputs": [{"indicator_id": i, "tables": t} for i, t in inputs.items()]})
     create_table(con, "rpt_quality_flags", "quality/rpt_quality_flags.sql")
     return "rpt_quality_flags"

@@ -21,10 +21,18 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from pipelines.indicators.catalogue import CATALOGUE
 from pipelines.lib.sql_loader import SQL_DIR, create_table, sql_text
 
 STATUSES = ("met", "not_met", "unknown", "justified", "excluded", "pending")
 DEVIATIONS = ("not_met", "unknown", "justified")
+# Informational indicators (no standard: the treatment is not recommended by Medicinrådet)
+# report uptake; their not_met rows are never deviations (indicators.md, MM08, MM09, MM12).
+INFORMATIONAL = tuple(i.indicator_id for i in CATALOGUE if i.informational)
+
+
+def is_deviation() -> pl.Expr:
+    return pl.col("status").is_in(DEVIATIONS) & ~pl.col("indicator_id").is_in(INFORMATIONAL)
 STATUS_DA = {"met": "opfyldt", "not_met": "ikke opfyldt", "unknown": "uoplyst", "justified": "begrundet afvigelse",
              "excluded": "ekskluderet", "pending": "afventer", "absent": "ikke i populationen"}
 LEVEL_DA = {"national": "Land", "region": "Region", "hospital": "Hospital", "department": "Afdeling"}

@@ -23,7 +23,7 @@ import polars as pl
 from pipelines.indicators.catalogue import BY_ID, CATALOGUE
 from pipelines.lib.errors import AuditError
 from pipelines.reports import html, templates
-from pipelines.reports.data import DEVIATIONS, STATUS_DA, UNKNOWN_DEPARTMENT, ReportData
+from pipelines.reports.data import DEVIATIONS, STATUS_DA, UNKNOWN_DEPARTMENT, ReportData, is_deviation
 from pipelines.reports.files import child_dir, parse_values, value_text, values_text, write_danish_csv
 from pipelines.reports.xlsx import write_xlsx_frames
 
@@ -64,10 +64,10 @@ def _key() -> pl.Expr:
 
 def compare(data: ReportData, previous: pl.DataFrame | None) -> pl.DataFrame:
     """Current deviations with ``change`` and ``previous_status``, plus the resolved ones."""
-    current = data.patients.filter(pl.col("status").is_in(DEVIATIONS)).with_columns(key=_key())
+    current = data.patients.filter(is_deviation()).with_columns(key=_key())
     if previous is None:
         return current.with_columns(change=pl.lit(None, pl.String), previous_status=pl.lit(None, pl.String)).drop("key")
-    before = (previous.filter(pl.col("status").is_in(DEVIATIONS))
+    before = (previous.filter(is_deviation())
               .with_columns(key=_key(), department_code=pl.col("department_code").fill_null(UNKNOWN_DEPARTMENT))
               .unique("key", keep="first", maintain_order=True))
     marked = current.join(before.select("key", previous_status=pl.col("status")), on="key", how="left").with_columns(

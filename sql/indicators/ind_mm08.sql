@@ -9,7 +9,7 @@ with population as (
         d.pseudonym,
         d.department_code,
         t.first_asct_date                                                     as index_date,
-        coalesce(d.first_induction_date, t.first_asct_date)                   as decision_date,
+        coalesce(f.first_induction_date, t.first_asct_date)                   as decision_date,
         k.risk_text_da,
         k.risk_text_en,
         i.regimen_category,
@@ -18,6 +18,7 @@ with population as (
         i.regimen_text_en
     from int_index_diagnosis as d
     join int_transplants as t on t.pseudonym = d.pseudonym
+    left join int_first_induction as f on f.pseudonym = d.pseudonym
     join int_risk as k on k.pseudonym = d.pseudonym
     left join int_treatment_phases as i on i.pseudonym = d.pseudonym and i.phase = 'induction'
     where t.first_asct_date is not null and k.risk = 'high'

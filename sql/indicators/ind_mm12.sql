@@ -8,12 +8,13 @@ with population as (
         d.pseudonym,
         d.department_code,
         t.first_asct_date                                                     as index_date,
-        coalesce(d.first_induction_date, t.first_asct_date)                   as decision_date,
+        coalesce(f.first_induction_date, t.first_asct_date)                   as decision_date,
         i.regimen_category,
         'induktion: ' || coalesce(i.regimen_text_da, 'ingen registreret')     as facts_da,
         'induction: ' || coalesce(i.regimen_text_en, 'none recorded')         as facts_en
     from int_index_diagnosis as d
     join int_transplants as t on t.pseudonym = d.pseudonym
+    left join int_first_induction as f on f.pseudonym = d.pseudonym
     left join int_treatment_phases as i on i.pseudonym = d.pseudonym and i.phase = 'induction'
     where t.first_asct_date is not null
 )

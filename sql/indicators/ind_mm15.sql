@@ -6,12 +6,13 @@
 -- index date, inclusive. Not met: none of them (RISK_NOT_ASSESSED), some (RISK_PARTIALLY_ASSESSED,
 -- naming what is missing).
 with population as (
-    select d.pseudonym, d.department_code, d.first_induction_date as index_date
+    select d.pseudonym, d.department_code, f.first_induction_date as index_date
     from int_index_diagnosis as d
+    join int_first_induction as f on f.pseudonym = d.pseudonym
     where d.age_at_diagnosis <= getvariable('hdt_age_limit')
       and not coalesce(d.ecog_ps >= 2, false)
       and coalesce(d.comorbidity, '') <> 'betydelig'
-      and d.first_induction_date >= d.diagnosis_date
+      and f.first_induction_date >= d.diagnosis_date
 ),
 
 tested as (

@@ -4,17 +4,7 @@
 -- out of scope and get no indicator rows.
 -- Two in-scope rows on the same earliest date (DC900 and DC901) are resolved by icd10 order,
 -- so DC900 wins: the choice only affects which row's clinical fields are read.
--- first_induction_date: the start of the patient's earliest induktion course, even a
--- one-cycle bridging course (the decision date of MM08 and MM12, the index date of MM15 and
--- the end of the risk window).
-with first_induction as (
-    select pseudonym, min(start_date) as first_induction_date
-    from stg_treatment_courses
-    where phase = 'induktion'
-    group by pseudonym
-),
-
-myeloma_diagnoses as (
+with myeloma_diagnoses as (
     select *
     from stg_diagnoses
     where icd10 in ('DC900', 'DC901')
@@ -40,9 +30,7 @@ select
     d.hdt_evaluated,
     d.hdt_evaluation_date,
     d.hdt_candidate,
-    d.hdt_not_candidate_reason,
-    i.first_induction_date
+    d.hdt_not_candidate_reason
 from myeloma_diagnoses as d
 join stg_patients as p on p.pseudonym = d.pseudonym
 left join stg_departments as dep on dep.department_code = d.department_code
-left join first_induction as i on i.pseudonym = d.pseudonym

@@ -7,8 +7,9 @@
 -- Rule 3 counts the literal codes del17p, t4_14, t14_16, t14_20, gain1q/amp1q (one HRCA)
 -- and del1p; del1p_biallelic is rule 2's own code and is not counted again under rule 3.
 with patients as (
-    select pseudonym, diagnosis_date, extramedullary, first_induction_date
-    from int_index_diagnosis
+    select d.pseudonym, d.diagnosis_date, d.extramedullary, i.first_induction_date
+    from int_index_diagnosis as d
+    left join int_first_induction as i on i.pseudonym = d.pseudonym
 ),
 
 cutoffs as (

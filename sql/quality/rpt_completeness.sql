@@ -73,7 +73,13 @@ items as (
     union all
     select 'induction_cycle_length', pseudonym, cycle_length_days is not null from stg_treatment_courses where phase = 'induktion'
     union all
+    select 'consolidation_cycles', pseudonym, cycles is not null and cycle_length_days is not null
+    from stg_treatment_courses where phase = 'konsolidering'
+    union all
     select 'maintenance_cycle_length', pseudonym, cycle_length_days is not null from stg_treatment_courses where phase = 'vedligehold'
+    union all
+    select 'mrd_sensitivity', pseudonym, mrd_sensitivity is not null
+    from stg_responses where timepoint = 'efter_induktion' and mrd = 'neg'
     union all
     select 'drug_dose', c.pseudonym, d.dose is not null and d.dose_unit is not null
     from stg_drugs as d join stg_treatment_courses as c on c.course_id = d.course_id
@@ -100,13 +106,16 @@ variables (variable, variable_order, indicator_ids, population) as (
         ('creatinine_before_conditioning',       6, ['MM04'],                         'first conditioning course (creatinine within crcl_lookback_days before start)'),
         ('weight_before_conditioning',           7, ['MM04'],                         'first conditioning course (weight within crcl_lookback_days before start)'),
         ('height_weight_before_priming',         8, ['MM03'],                         'first priming course (height and weight within bsa_lookback_days before start)'),
-        ('cytogenetics_before_induction',        9, ['MM05', 'MM08', 'MM09', 'MM10'], 'first induction course (del17p, t4_14, gain1q/amp1q tested by its start)'),
-        ('induction_cycles',                    10, ['MM02'],                         'induction courses'),
+        ('cytogenetics_before_induction',        9, ['MM05', 'MM08', 'MM09', 'MM10', 'MM13', 'MM15'],
+                                                                                      'first induction course (del17p, t4_14, gain1q/amp1q tested by its start)'),
+        ('induction_cycles',                    10, ['MM02', 'MM05', 'MM13'],         'induction courses'),
         ('induction_cycle_length',              11, ['MM02'],                         'induction courses'),
-        ('maintenance_cycle_length',            12, ['MM07'],                         'maintenance courses'),
-        ('drug_dose',                           13, ['MM03', 'MM04', 'MM07'],         'drugs of priming, conditioning and maintenance courses (dose and unit)'),
-        ('drug_days',                           14, ['MM03', 'MM04', 'MM07'],         'drugs of priming, conditioning and maintenance courses'),
-        ('response_after_first_asct_for_tandem', 15, ['MM10'],                        'tandem transplants (efter_asct response between the two)')
+        ('consolidation_cycles',                12, ['MM06', 'MM13'],                 'consolidation courses (cycles and cycle length)'),
+        ('maintenance_cycle_length',            13, ['MM07'],                         'maintenance courses'),
+        ('mrd_sensitivity',                     14, ['MM05'],                         'MRD-negative responses after induction'),
+        ('drug_dose',                           15, ['MM03', 'MM04', 'MM07'],         'drugs of priming, conditioning and maintenance courses (dose and unit)'),
+        ('drug_days',                           16, ['MM03', 'MM04', 'MM07'],         'drugs of priming, conditioning and maintenance courses'),
+        ('response_after_first_asct_for_tandem', 17, ['MM10'],                        'tandem transplants (efter_asct response between the two)')
 ),
 
 attributed as (

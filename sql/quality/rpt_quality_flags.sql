@@ -3,22 +3,10 @@
 -- any variable it depends on below the completeness threshold (rpt_completeness)?
 -- A failing row counts for the unit of its patient (drugs: the course's patient; departments:
 -- the department itself); every failure counts nationally, attributable or not.
-with indicator_inputs (indicator_id, table_name) as (
-    select indicator_id, unnest(tables)
-    from (values
-        ('MM01', ['stg_patients', 'stg_diagnoses', 'stg_departments']),
-        ('MM02', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures', 'stg_treatment_courses', 'stg_drugs']),
-        ('MM03', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures', 'stg_treatment_courses', 'stg_drugs', 'stg_anthropometrics']),
-        ('MM04', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_treatment_courses', 'stg_drugs', 'stg_anthropometrics', 'stg_labs']),
-        ('MM05', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures', 'stg_treatment_courses', 'stg_drugs', 'stg_cytogenetics', 'stg_labs', 'stg_responses']),
-        ('MM06', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures', 'stg_treatment_courses', 'stg_drugs', 'stg_responses']),
-        ('MM07', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_treatment_courses', 'stg_drugs']),
-        ('MM08', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures', 'stg_treatment_courses', 'stg_drugs', 'stg_cytogenetics', 'stg_labs']),
-        ('MM09', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures', 'stg_treatment_courses', 'stg_drugs', 'stg_cytogenetics', 'stg_labs']),
-        ('MM10', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures', 'stg_cytogenetics', 'stg_labs', 'stg_responses']),
-        ('MM11', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures']),
-        ('MM12', ['stg_patients', 'stg_diagnoses', 'stg_departments', 'stg_procedures', 'stg_treatment_courses', 'stg_drugs'])
-    ) as t (indicator_id, tables)
+with indicator_inputs as (
+    -- the staging tables each indicator reads (pipelines/indicators/build.py indicator_inputs)
+    select unnest(i.tables) as table_name, i.indicator_id
+    from (select unnest(getvariable('indicator_inputs'), recursive := true)) as i
 ),
 
 units as (

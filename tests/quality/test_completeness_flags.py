@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from quality_violations import CLEAN_EXTRA, insert_row, pseudonyms, stage_delivery
 
+from pipelines.indicators.build import indicator_inputs
 from pipelines.quality.completeness import completeness, quality_flags
 
 P3_CPR = "1505551234"
@@ -53,14 +54,14 @@ def test_completeness_per_department_and_threshold(tmp_path):
 
 def test_quality_flags_per_indicator_and_unit(tmp_path):
     con = stage_delivery(tmp_path, extra=_extra())
-    flags = quality_flags(con)               # no suite has run yet: completeness only
+    flags = quality_flags(con, indicator_inputs())     # no suite has run yet: completeness only
     mm01 = {(r["level"], r["unit"]): r for r in _rows(con, f"select * from {flags} where indicator_id = 'MM01'")}
     assert mm01[("department", "7777777")]["below_completeness"]
     assert "ecog_ps 0%" in mm01[("department", "7777777")]["incomplete_variables"]
     assert not mm01[("department", "4202010")]["quality_flag"]
     assert not any(r["failed_blocking_check"] for r in mm01.values())
     assert not _rows(con, f"select * from {flags} where indicator_id = 'MM11' and quality_flag")
-    assert {r["indicator_id"] for r in _rows(con, f"select distinct indicator_id from {flags}")} == {f"MM{i:02d}" for i in range(1, 13)}
+    assert {r["indicator_id"] for r in _rows(con, f"select distinct indicator_id from {flags}")} == {f"MM{i:02d}" for i in range(1, 16)}
 
     # a blocking failure in stg_labs, on a row of department 4202010's patient, as the check records it
     from pipelines.quality.runner import record_outcomes, run_suite
@@ -69,7 +70,7 @@ def test_quality_flags_per_indicator_and_unit(tmp_path):
     insert_row(con, "stg_labs", 1000, dict(pseudonym=p1, sample_date="2024-10-01", analysis="kreatinin", value=1.0,
                                            unit="mg/L", value_std=88.4, unit_std="µmol/L"))
     record_outcomes(con, [run_suite(con, "stg_labs")])
-    quality_flags(con)
+    quality_flags(con, indicator_inputs())
     flagged = {(r["indicator_id"], r["level"], r["unit"]): r for r in _rows(con, f"select * from {flags} where failed_blocking_check")}
     assert ("MM04", "department", "4202010") in flagged and ("MM04", "national", "Danmark") in flagged
     assert flagged[("MM04", "department", "4202010")]["blocking_checks"] == "stg_labs.unit_belongs_to_analysis (1)"

@@ -2,11 +2,12 @@
 -- Population: in-scope patients with a leukaferese. The priming: the mobilisering course
 -- starting within mm03_priming_lookback_days before the first harvest (day −30…−1); of
 -- several, the latest one containing cyclophosphamide, else the latest (a G-CSF-only course
--- does not hide the priming).
+-- does not hide the priming). Ties on the start date: the row nearer the top of the file.
 -- Met: cyclophosphamide mm03_cyclophosphamide_mg_m2 mg/m² ± mm03_tolerance per cycle.
 -- Not met: NO_PRIMING, PRIMING_WITHOUT_CYCLOPHOSPHAMIDE, PRIMING_DOSE. Unknown: BSA_UNKNOWN
 -- (dose in mg or mg/kg without a BSA); DOSE_UNKNOWN when the dose, unit or days are missing
--- (a case the spec does not name; the code is MM07's for the same gap).
+-- (a case the spec does not name; the code is MM07's for the same gap). Known values decide:
+-- the rows that convert already above the tolerance → PRIMING_DOSE.
 with population as (
     select d.pseudonym, d.department_code, t.first_leukaferese_date as index_date
     from int_index_diagnosis as d
@@ -24,7 +25,7 @@ priming as (
         and r.start_date < p.index_date
     qualify row_number() over (
         partition by p.pseudonym
-        order by r.has_cyclophosphamide desc, r.start_date desc, r._line desc
+        order by r.has_cyclophosphamide desc, r.start_date desc, r._line
     ) = 1
 ),
 
@@ -36,6 +37,7 @@ described as (
         g.days_before_harvest,
         k.course_id is not null                                                       as has_cyclophosphamide,
         k.dose_mg_m2,
+        k.dose_mg_m2_at_least,
         k.dose_text_da,
         k.dose_text_en,
         k.dose_unknown_reason,
@@ -79,6 +81,12 @@ select
                 || '); ' || expected_da,
             facts_en || ': cyclophosphamide ' || num_en(dose_mg_m2, 0) || ' mg/m² given (' || dose_text_en
                 || '); ' || expected_en)
+        when dose_mg_m2_at_least > getvariable('mm03_cyclophosphamide_mg_m2') * (1 + getvariable('mm03_tolerance'))
+            then outcome('not_met', 'PRIMING_DOSE',
+                facts_da || ': cyclophosphamid mindst ' || num_da(dose_mg_m2_at_least, 0) || ' mg/m² givet ('
+                    || dose_text_da || '); ' || expected_da,
+                facts_en || ': cyclophosphamide at least ' || num_en(dose_mg_m2_at_least, 0) || ' mg/m² given ('
+                    || dose_text_en || '); ' || expected_en)
         when dose_unknown_reason = 'BSA_UNKNOWN' then outcome('unknown', 'BSA_UNKNOWN',
             facts_da || ': cyclophosphamid ' || dose_text_da || ', men ingen højde og vægt inden for '
                 || getvariable('bsa_lookback_days') || ' dage før forløbet: BSA ukendt',

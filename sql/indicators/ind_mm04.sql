@@ -5,6 +5,9 @@
 -- Not met: FULL_DOSE_DESPITE_LOW_CRCL, REDUCED_WITHOUT_RENAL_INDICATION, MELPHALAN_DOSE_OTHER
 -- (a known dose near neither, whatever the CrCl). Unknown: CRCL_UNKNOWN before BSA_UNKNOWN;
 -- DOSE_UNKNOWN (dose, unit or days missing; not named by the spec) after CRCL_UNKNOWN too.
+-- Known values decide: a dose per m² only partly known (a row in mg without BSA) that already
+-- exceeds ≈ 200 is MELPHALAN_DOSE_OTHER; with CrCl < 30 one above ≈ 140 cannot be met and is
+-- FULL_DOSE_DESPITE_LOW_CRCL, the first code still possible.
 with conditioning as (
     select d.pseudonym, d.department_code, r.course_id, r.start_date as index_date
     from int_index_diagnosis as d
@@ -17,6 +20,7 @@ described as (
     select
         p.*,
         m.dose_mg_m2,
+        m.dose_mg_m2_at_least,
         m.dose_text_da,
         m.dose_text_en,
         m.dose_unknown_reason,
@@ -70,6 +74,18 @@ select
             expected_da || '; ' || given_da, expected_en || '; ' || given_en)
         when reduced_dose and not low_crcl then outcome('not_met', 'REDUCED_WITHOUT_RENAL_INDICATION',
             expected_da || '; ' || given_da, expected_en || '; ' || given_en)
+        -- known values decide: the rows that convert already exceed what is acceptable
+        when dose_mg_m2 is null and dose_mg_m2_at_least > getvariable('mm04_full_mg_m2') * (1 + getvariable('mm04_tolerance'))
+            then outcome('not_met', 'MELPHALAN_DOSE_OTHER',
+                'melphalan mindst ' || num_da(dose_mg_m2_at_least, 0) || ' mg/m² givet (' || dose_text_da || '): hverken ≈ '
+                    || getvariable('mm04_full_mg_m2') || ' eller ≈ ' || getvariable('mm04_reduced_mg_m2') || ' mg/m²',
+                'melphalan at least ' || num_en(dose_mg_m2_at_least, 0) || ' mg/m² given (' || dose_text_en || '): neither ≈ '
+                    || getvariable('mm04_full_mg_m2') || ' nor ≈ ' || getvariable('mm04_reduced_mg_m2') || ' mg/m²')
+        when dose_mg_m2 is null and low_crcl
+             and dose_mg_m2_at_least > getvariable('mm04_reduced_mg_m2') * (1 + getvariable('mm04_tolerance'))
+            then outcome('not_met', 'FULL_DOSE_DESPITE_LOW_CRCL',
+                expected_da || '; melphalan mindst ' || num_da(dose_mg_m2_at_least, 0) || ' mg/m² givet (' || dose_text_da || ')',
+                expected_en || '; melphalan at least ' || num_en(dose_mg_m2_at_least, 0) || ' mg/m² given (' || dose_text_en || ')')
         when crcl_ml_min is null then outcome('unknown', 'CRCL_UNKNOWN',
             crcl_da || ' før konditionering ' || dato(index_date) || '; '
                 || coalesce(given_da, 'melphalan ' || dose_text_da),

@@ -9,7 +9,7 @@
 -- otherwise CONSOLIDATION_END_UNKNOWN, with the earliest possible end (latest start + 1 day)
 -- for pending and excluded.
 -- Excluded: died or a PD response on or after the index date and before the window's end,
--- with no maintenance started before it (DIED, PROGRESSION; the earlier, DIED on a tie).
+-- with no maintenance started before it (DIED, PROGRESSION; both: DIED, listed first).
 -- Met: lenalidomide in the window. Justified: a CD38 antibody without lenalidomide in the
 -- window (LENALIDOMIDE_ALTERNATIVE). Not met: EARLY_START, LATE_START, NO_MAINTENANCE,
 -- OTHER_MAINTENANCE. Pending only while nothing has started and the window is open.
@@ -64,14 +64,22 @@ windows as (
     left join progression as g on g.pseudonym = p.pseudonym
 ),
 
+-- each event excludes when it falls before the window's end with no maintenance started before
+-- it; when both do, DIED (listed first)
+events as (
+    select
+        *,
+        case when death_date < window_end and not coalesce(maintenance_start_date < death_date, false) then 'DIED'
+             when pd_date < window_end and not coalesce(maintenance_start_date < pd_date, false) then 'PROGRESSION'
+        end                                                                           as event_code
+    from windows
+),
+
 described as (
     select
         *,
         maintenance_start_date between window_start and window_end                   as in_window,
-        case when death_date < window_end and (pd_date is null or death_date <= pd_date) then 'DIED'
-             when pd_date < window_end then 'PROGRESSION' end                          as event_code,
-        case when death_date < window_end and (pd_date is null or death_date <= pd_date) then death_date
-             when pd_date < window_end then pd_date end                                as event_date,
+        case event_code when 'DIED' then death_date when 'PROGRESSION' then pd_date end as event_date,
         case when consolidated then 'konsolidering fra ' || dato(consolidation_start_date)
                  || coalesce(' til ' || dato(consolidation_end_date), ' (afslutning ukendt)') || ', '
              else '' end
@@ -88,7 +96,7 @@ described as (
             || ', dag ' || start_day                                                   as started_da,
         'first maintenance (' || drugs_en(substances) || ') started ' || iso(maintenance_start_date)
             || ', day ' || start_day                                                   as started_en
-    from windows
+    from events
 )
 
 select
@@ -98,8 +106,7 @@ select
     index_date                                                          as decision_date,
     case when course_id is null then window_end end                     as pending_until,
     case
-        when event_code is not null and not coalesce(maintenance_start_date < event_date, false)
-            then outcome('excluded', event_code,
+        when event_code is not null then outcome('excluded', event_code,
                 case event_code when 'DIED' then 'død ' else 'progression (PD) ' end || dato(event_date)
                     || ', dag ' || (event_date - index_date) || ' efter sidste HDT, før vedligeholdelse; '
                     || window_da || ': ekskluderet',

@@ -6,8 +6,10 @@
 -- CrCl < mm07_renal_crcl_ml_min at the course start (int_creatinine_clearance; unknown CrCl
 -- justifies nothing); the schedule is then not judged. Not met: DOSE, then SCHEDULE (the dose
 -- is judged first; a dose in another unit than mg is another dose). Unknown: DOSE_UNKNOWN,
--- SCHEDULE_UNKNOWN — only while the missing values could still make the row met: a known
--- wrong schedule (days 1-28 without a cycle length) is SCHEDULE whatever the dose.
+-- SCHEDULE_UNKNOWN — only while the missing values could still make the row met or justified:
+-- a known wrong schedule (days 1-28 without a cycle length) is SCHEDULE whatever the dose,
+-- unless the dose is missing and CrCl < mm07_renal_crcl_ml_min (a renal reduction is then
+-- still possible: DOSE_UNKNOWN). The days compare as the set of days they name.
 with first_course as (
     select d.pseudonym, d.department_code, r.course_id, r.start_date as index_date, r.cycle_length_days,
            t.last_asct_date
@@ -26,6 +28,8 @@ lenalidomide as (
         bool_and(dose_unit = 'mg' and abs(dose - getvariable('mm07_dose_mg')) < 1e-9)     as dose_ok,
         bool_and(dose_unit = 'mg' and dose < getvariable('mm07_dose_mg') - 1e-9)          as dose_below,
         case when count(days) = count(*) then string_agg(days, ',' order by days) end     as days,
+        case when count(days) = count(*)
+             then list_sort(list_distinct(flatten(list(day_numbers(days))))) end          as day_list,
         string_agg(num_da(dose, 2) || ' ' || coalesce(unit_text(dose_unit), '(enhed mangler)'), ' + ' order by days)
                                                                                           as dose_da,
         string_agg(num_en(dose, 2) || ' ' || coalesce(unit_text(dose_unit), '(unit missing)'), ' + ' order by days)
@@ -38,11 +42,12 @@ lenalidomide as (
 described as (
     select
         p.*,
-        l.*  exclude (course_id),
+        l.* exclude (course_id, day_list),
+        l.day_list,
         k.crcl_ml_min,
         k.crcl_ml_min < getvariable('mm07_renal_crcl_ml_min')                             as renal_reduction,
         -- false when a known part is wrong, NULL when none is wrong but one is missing
-        l.days = getvariable('mm07_days')
+        l.day_list = day_numbers(getvariable('mm07_days'))
             and p.cycle_length_days = getvariable('mm07_cycle_length_days')               as schedule_ok,
         'lenalidomid ' || coalesce(l.dose_da, 'dosis mangler') || ', dag ' || coalesce(l.days, '(mangler)')
             || ', serier à ' || coalesce(p.cycle_length_days::varchar, '(mangler)') || ' dage (forløb startet '
@@ -75,8 +80,9 @@ select
         when not dose_missing and not dose_ok then outcome('not_met', 'DOSE',
             facts_da || '; ' || expected_da || case when dose_below then '; ' || crcl_da else '' end,
             facts_en || '; ' || expected_en || case when dose_below then '; ' || crcl_en else '' end)
-        when not schedule_ok then outcome('not_met', 'SCHEDULE', facts_da || '; ' || expected_da,
-            facts_en || '; ' || expected_en)
+        -- a known wrong schedule decides, unless a missing dose could still be a renal reduction
+        when not schedule_ok and not (dose_missing and coalesce(renal_reduction, false)) then outcome('not_met', 'SCHEDULE',
+            facts_da || '; ' || expected_da, facts_en || '; ' || expected_en)
         when dose_missing then outcome('unknown', 'DOSE_UNKNOWN', facts_da || '; dosis kan ikke vurderes',
             facts_en || '; the dose cannot be judged')
         else outcome('unknown', 'SCHEDULE_UNKNOWN', facts_da || '; behandlingsplan kan ikke vurderes',

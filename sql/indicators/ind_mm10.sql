@@ -28,7 +28,7 @@ response as (
         on r.pseudonym = p.pseudonym
         and r.timepoint = 'efter_asct'
         and r.assessment_date between p.first_asct_date and p.index_date
-    qualify row_number() over (partition by p.pseudonym order by r.assessment_date desc, r._line desc) = 1
+    qualify row_number() over (partition by p.pseudonym order by r.assessment_date desc, r._line) = 1
 ),
 
 described as (

@@ -4,6 +4,8 @@
 -- the course's BSA was computed from (the same anthropometrics row).
 -- dose_mg_m2 is NULL unless every row converts; dose_unknown_reason says why:
 -- DOSE_UNKNOWN (dose, unit or days missing) before BSA_UNKNOWN (mg or mg/kg without a BSA).
+-- dose_mg_m2_at_least: the rows that convert, summed: every dose is positive, so the course
+-- dose is at least that much even when a row cannot be converted (known values decide).
 with drug_rows as (
     select
         e.*,
@@ -43,6 +45,7 @@ select
                                                                      as dose_text_en,
     array_to_string(list_sort(list_distinct(list(dose_unit))), ', ') as dose_units,
     case when not bool_or(row_mg_m2 is null) then sum(row_mg_m2) end as dose_mg_m2,
+    coalesce(sum(row_mg_m2), 0)                                      as dose_mg_m2_at_least,
     case when bool_or(dose_missing) then 'DOSE_UNKNOWN'
          when bool_or(bsa_missing) then 'BSA_UNKNOWN' end            as dose_unknown_reason,
     any_value(bsa_m2)                                                as bsa_m2,

@@ -79,6 +79,13 @@ create or replace temp macro sci_en(x) as
          else num_en(x / 10 ** power_of_ten(x), 2) || ' × ' end
     || '10' || translate(power_of_ten(x)::varchar, '-0123456789', '⁻⁰¹²³⁴⁵⁶⁷⁸⁹');
 
+-- The administration days a `days` text names, as a sorted list without repeats
+-- ('1-3,8' → [1, 2, 3, 8]); staging has checked the form.
+create or replace temp macro day_numbers(days) as
+    list_sort(list_distinct(flatten(list_transform(string_split(days, ','), lambda part:
+        range(split_part(part, '-', 1)::integer,
+              coalesce(nullif(split_part(part, '-', 2), ''), split_part(part, '-', 1))::integer + 1)))));
+
 -- A dose unit as printed: mg/m2 → mg/m².
 create or replace temp macro unit_text(unit) as replace(unit, 'm2', 'm²');
 

@@ -2,36 +2,45 @@
 each file into its clean ``stg_`` table and the quarantine. Nothing is lost: per file,
 rows in = clean + quarantined + exact duplicates collapsed (``stg_reconciliation``).
 
-Order (extract-format.md, *Bad input*): row rules → dates after the extract date →
-duplicates → dates before birth / after death → orphans (patients first, then courses,
-then drugs).
+Per file one pass judges every row (``sql/staging/_judge_rows.sql`` around the file's own
+``sql/staging/stg_<file>.sql``): row rules → dates after the extract date → duplicates →
+dates before birth / after death → orphans (extract-format.md, *Bad input*). Parents are
+judged before their children: patients before every file with a cpr, treatment courses
+before drugs.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import duckdb
 
 from pipelines.lib.extract_format import FILES, FILES_BY_NAME, DeliveryFile
 from pipelines.lib.sql_loader import run_sql, sql_text
 
-CPR_FILES_BEFORE_DRUGS = [f for f in FILES if f.has_cpr and f.name != "patients"]
+
+@dataclass(frozen=True)
+class Parent:
+    """The rows a child row must belong to (an orphan has no valid one)."""
+
+    name: str          # the parent file
+    key: str           # the column both share
+    key_label: str     # as the reason text names it
+    label: str
 
 
-def _common_rules(dfile: DeliveryFile) -> str:
-    rules = ["rule(_malformed, 'MALFORMED_ROW', 'the line does not have the header''s number of fields')"]
-    for column in dfile.required:
-        if column == "cpr":
-            rules.append("rule(_cpr_status = 'missing', 'MISSING_REQUIRED', 'cpr is empty')")
-        else:
-            rules.append(f"rule(na({column}) is null, 'MISSING_REQUIRED', '{column} is empty')")
-    if dfile.has_cpr:
-        rules.append("rule(_cpr_status = 'invalid', 'INVALID_CPR', "
-                     "'cpr is not 10 digits (DDMMYYXXXX or DDMMYY-XXXX) with a real date in the first six')")
-    return ",\n        ".join(rules)
+PATIENT = Parent("patients", "pseudonym", "cpr", "patient")
+COURSE = Parent("treatment_courses", "course_id", "course_id", "treatment course")
 
 
-def _typed_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [c for c in con.sql(f"select * from {table} limit 0").columns if not c.startswith("_")]
+def _parent(dfile: DeliveryFile) -> Parent | None:
+    if dfile.name == "drugs":
+        return COURSE
+    return PATIENT if dfile.has_cpr and dfile.name != "patients" else None
+
+
+def _typed_columns(con: duckdb.DuckDBPyConnection, body: str) -> list[str]:
+    return [c for c in con.sql(f"select * from ({body}) limit 0").columns if not c.startswith("_")]
 
 
 def _date_columns(columns: list[str], dfile: DeliveryFile) -> list[str]:
@@ -45,47 +54,17 @@ def build_staging(con: duckdb.DuckDBPyConnection) -> None:
     run_sql(con, "macros/parse_macros.sql")
     run_sql(con, "staging/create_staging_outputs.sql")
     columns: dict[str, list[str]] = {}
+    for dfile in FILES:  # FILES lists every parent before its children
+        body = sql_text(f"staging/{dfile.stg_table}.sql", f=dfile)
+        columns[dfile.name] = _typed_columns(con, body)
+        run_sql(con, "staging/_judge_rows.sql", f=dfile, body=body, key=list(dfile.staged_key),
+                columns=columns[dfile.name], date_columns=_date_columns(columns[dfile.name], dfile),
+                parent=_parent(dfile))
     for dfile in FILES:
-        body = sql_text(f"staging/{dfile.stg_table}.sql", common_rules=_common_rules(dfile))
-        con.execute(
-            f"create or replace temp table chk_{dfile.name} as "
-            f"select * exclude (_rule), _rule.code as _reason, _rule.text as _reason_text, false as _duplicate "
-            f"from ({body})"
-        )
-        columns[dfile.name] = _typed_columns(con, f"chk_{dfile.name}")
-
+        run_sql(con, "staging/split_clean_and_quarantine.sql", name=dfile.name, columns=columns[dfile.name])
     for dfile in FILES:
-        for column in _date_columns(columns[dfile.name], dfile):
-            run_sql(con, "staging/quarantine_after_extract.sql", chk=f"chk_{dfile.name}", column=column)
-
-    for dfile in FILES:
-        key = dfile.staged_key
-        others = [c for c in columns[dfile.name]]
-        run_sql(
-            con, "staging/quarantine_duplicates.sql",
-            chk=f"chk_{dfile.name}",
-            key_columns=", ".join(key),
-            signature=", ".join(f"'{c}': {c}" for c in others),
-            key_match=" and ".join(f"c.{c} is not distinct from k.{c}" for c in key),
-        )
-
-    for dfile in CPR_FILES_BEFORE_DRUGS:
-        for column in _date_columns(columns[dfile.name], dfile):
-            run_sql(con, "staging/quarantine_birth_death.sql", chk=f"chk_{dfile.name}", column=column)
-
-    for dfile in CPR_FILES_BEFORE_DRUGS:
-        _orphans(con, dfile.name, parent="patients", parent_key="pseudonym", key_label="cpr", label="patient")
-    _orphans(con, "drugs", parent="treatment_courses", parent_key="course_id", key_label="course_id",
-             label="treatment course")
-
-    for dfile in FILES:
-        run_sql(con, "staging/split_clean_and_quarantine.sql", name=dfile.name, columns=", ".join(columns[dfile.name]))
+        con.execute(f"drop table chk_{dfile.name}")
 
 
-def _orphans(con: duckdb.DuckDBPyConnection, name: str, parent: str, parent_key: str, key_label: str,
-             label: str) -> None:
-    run_sql(
-        con, "staging/quarantine_orphans.sql",
-        chk=f"chk_{name}", parent_chk=f"chk_{parent}", parent_key=parent_key, key_label=key_label,
-        parent_label=label, parent_file=FILES_BY_NAME[parent].filename,
-    )
+assert all(FILES.index(FILES_BY_NAME[p.name]) < FILES.index(d) for d in FILES if (p := _parent(d))), \
+    "FILES must list every parent file before its children"

@@ -1,13 +1,17 @@
 """The delivery format of ``shared/spec/extract-format.md`` as data.
 
 One entry per delivery file: its columns in spec order, which must be non-empty, the
-natural key for duplicate detection, and whether rows carry a ``cpr``. Typing and the
-row rules themselves live in ``sql/staging/stg_<file>.sql``.
+natural key for duplicate detection, and whether rows carry a ``cpr``; then the value sets,
+lab units and plausible ranges. These are the format's rules, written once: the staging SQL
+(``sql/staging/``) and the expectation suites (``expectations/``, ``"$format.…"`` values)
+both read them from here (``FORMAT``). Typing and the row rules live in
+``sql/staging/stg_<file>.sql``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -129,3 +133,63 @@ QUARANTINE_REASONS: dict[str, str] = {
     "CONFLICTING_DUPLICATE": "rows share the natural key but differ in other values",
     "ORPHAN": "no valid patient (cpr) or course (course_id) for this row",
 }
+
+
+# Codes (compared without regard to case; `sex` and `response` keep their spelling).
+VALUE_SETS: dict[str, tuple[str, ...]] = {
+    "sex": ("M", "K"),
+    "region": ("Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland"),
+    "comorbidity": ("ingen", "let", "betydelig"),
+    "extramedullary": ("nej", "paraossøs", "ekstraossøs"),
+    "hdt_not_candidate_reason": ("alder", "komorbiditet", "performance", "patientens_valg", "mrd_strategi", "andet"),
+    "analysis": ("kreatinin", "b2m", "ldh", "albumin", "cirk_plasmaceller"),
+    "aberration": ("del17p", "t4_14", "t14_16", "t14_20", "gain1q", "amp1q", "del1p", "del1p_biallelic", "tp53_mut"),
+    "result": ("pos", "neg"),
+    "phase": ("induktion", "mobilisering", "konditionering", "konsolidering", "vedligehold", "andet"),
+    "dose_unit": ("mg", "mg/m2", "g/m2", "mg/kg"),
+    "procedure": ("leukaferese", "asct", "rehabilitering"),
+    "timepoint": ("efter_induktion", "efter_asct", "efter_konsolidering", "andet"),
+    "response": ("sCR", "CR", "VGPR", "PR", "SD", "PD"),
+    "mrd": ("neg", "pos"),
+}
+
+# The units each analysis may be delivered in (the first is the one values are standardised to;
+# creatinine in mg/dL × creatinine_umol_per_mg_dl = µmol/L).
+LAB_UNITS: dict[str, tuple[str, ...]] = {
+    "kreatinin": ("µmol/L", "mg/dL"),
+    "b2m": ("mg/L",),
+    "ldh": ("U/L",),
+    "albumin": ("g/L",),
+    "cirk_plasmaceller": ("%",),
+}
+
+
+@dataclass(frozen=True)
+class Range:
+    """A plausible range (extract-format.md, *Bad input*); ends included unless said."""
+
+    low: float | date
+    high: float | date | None = None
+    low_included: bool = True
+    high_included: bool = True
+
+
+RANGES: dict[str, Range] = {
+    "birth_date": Range(date(1890, 1, 1)),
+    "height_cm": Range(100, 230),
+    "weight_kg": Range(25, 300),
+    "kreatinin": Range(10, 3000),          # labs: value_std, in the analysis's first unit
+    "b2m": Range(0, 200),
+    "ldh": Range(1, 20000),
+    "albumin": Range(1, 80),
+    "cirk_plasmaceller": Range(0, 100),
+    "clonal_fraction_pct": Range(0, 100),
+    "ecog_ps": Range(0, 4),
+    "iss_stage": Range(1, 3),
+    "cycles": Range(1, 400),
+    "cycle_length_days": Range(1, 365),
+    "dose": Range(0, 100000, low_included=False),
+    "mrd_sensitivity": Range(0, 1, low_included=False, high_included=False),
+}
+
+FORMAT = {"value_sets": VALUE_SETS, "lab_units": LAB_UNITS, "ranges": RANGES}

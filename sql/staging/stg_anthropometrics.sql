@@ -1,15 +1,22 @@
 -- Height and weight; either may be missing on a row.
+{% import 'staging/_rules.sql' as r -%}
+with fields as (
+    {{ r.fields(f) }}
+),
+
+typed as (
+    select *, to_date(t_measure_date) as measure_date, to_dec(t_height_cm) as height_cm, to_dec(t_weight_kg) as weight_kg
+    from fields
+)
+
 select
-    _line, _record, pseudonym,
-    parse_date(measure_date) as measure_date,
-    parse_dec(height_cm)     as height_cm,
-    parse_dec(weight_kg)     as weight_kg,
+    _line, _record, pseudonym, measure_date, height_cm, weight_kg,
     coalesce(
-        {common_rules},
-        rule(bad_date(measure_date), 'INVALID_DATE', 'measure_date ' || shown(measure_date) || ' is not a valid date'),
-        rule(bad_dec(height_cm), 'INVALID_NUMBER', 'height_cm ' || shown(height_cm) || ' is not a number'),
-        rule(bad_dec(weight_kg), 'INVALID_NUMBER', 'weight_kg ' || shown(weight_kg) || ' is not a number'),
-        rule(parse_dec(height_cm) not between 100 and 230, 'OUT_OF_RANGE', 'height_cm ' || shown(height_cm) || ' is outside 100-230 cm'),
-        rule(parse_dec(weight_kg) not between 25 and 300, 'OUT_OF_RANGE', 'weight_kg ' || shown(weight_kg) || ' is outside 25-300 kg')
+        {{ r.common_rules(f) }},
+        {{ r.bad_date('measure_date') }},
+        {{ r.bad_number('height_cm') }},
+        {{ r.bad_number('weight_kg') }},
+        {{ r.out_of_range('height_cm', 'is outside ' ~ range_text('height_cm') ~ ' cm') }},
+        {{ r.out_of_range('weight_kg', 'is outside ' ~ range_text('weight_kg') ~ ' kg') }}
     ) as _rule
-from raw_anthropometrics
+from typed

@@ -1,13 +1,18 @@
 -- Departments (reference): code kept as text with its leading zeros.
+{% import 'staging/_rules.sql' as r -%}
+with fields as (
+    {{ r.fields(f) }}
+)
+
 select
     _line, _record,
-    na(department_code) as department_code,
-    na(department_name) as department_name,
-    na(hospital)        as hospital,
-    na(region)          as region,
+    t_department_code as department_code,
+    t_department_name as department_name,
+    t_hospital        as hospital,
+    t_region          as region,
     coalesce(
-        {common_rules},
-        rule(na(region) is not null and na(region) not in ('Hovedstaden', 'Sjælland', 'Syddanmark', 'Midtjylland', 'Nordjylland'),
-             'INVALID_CODE', 'region ' || shown(region) || ' is not one of the five Danish regions')
+        {{ r.common_rules(f) }},
+        rule(t_region is not null and not list_contains({{ sql_list(value_sets.region) }}, t_region),
+             'INVALID_CODE', 'region ' || shown(t_region) || ' is not one of the five Danish regions')
     ) as _rule
-from raw_departments
+from fields

@@ -1,22 +1,32 @@
 -- Drugs per course. ATC as delivered (upper-case); old codes are mapped in int_drug_exposures.
+{% import 'staging/_rules.sql' as r -%}
+with fields as (
+    {{ r.fields(f) }}
+),
+
+typed as (
+    select
+        *,
+        t_course_id                    as course_id,
+        upper(t_atc)                   as atc,
+        t_drug_name                    as drug_name,
+        to_dec(t_dose)                 as dose,
+        lower(t_dose_unit)             as dose_unit,
+        replace(t_days, ' ', '')       as days
+    from fields
+)
+
 select
-    _line, _record,
-    na(course_id)                  as course_id,
-    upper(na(atc))                 as atc,
-    na(drug_name)                  as drug_name,
-    parse_dec(dose)                as dose,
-    code(dose_unit)                as dose_unit,
-    replace(na(days), ' ', '')     as days,
-    days_count(days)               as n_days,
+    _line, _record, course_id, atc, drug_name, dose, dose_unit, days,
+    days_count(days)                   as n_days,
     coalesce(
-        {common_rules},
-        rule(bad_dec(dose), 'INVALID_NUMBER', 'dose ' || shown(dose) || ' is not a number'),
-        rule(not regexp_full_match(upper(na(atc)), '[A-Z][0-9]{{2}}[A-Z]{{2}}[0-9]{{2}}'), 'INVALID_CODE',
-             'atc ' || shown(atc) || ' is not a 7-character ATC code'),
-        rule(bad_code(dose_unit, ['mg', 'mg/m2', 'g/m2', 'mg/kg']), 'INVALID_CODE',
-             'dose_unit ' || shown(dose_unit) || ' is not mg, mg/m2, g/m2 or mg/kg'),
-        rule(na(days) is not null and not days_valid(days), 'INVALID_CODE',
-             'days ' || shown(days) || ' is not a list of days like 1-21 or 1,4,8,11'),
-        rule(parse_dec(dose) <= 0 or parse_dec(dose) > 100000, 'OUT_OF_RANGE', 'dose ' || shown(dose) || ' is not a positive dose')
+        {{ r.common_rules(f) }},
+        {{ r.bad_number('dose') }},
+        rule(not regexp_full_match(atc, '[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}'), 'INVALID_CODE',
+             'atc ' || shown(t_atc) || ' is not a 7-character ATC code'),
+        {{ r.bad_code('dose_unit', 'is not mg, mg/m2, g/m2 or mg/kg') }},
+        rule(days is not null and not days_valid(days), 'INVALID_CODE',
+             'days ' || shown(t_days) || ' is not a list of days like 1-21 or 1,4,8,11'),
+        {{ r.out_of_range('dose', 'is not a positive dose') }}
     ) as _rule
-from raw_drugs
+from typed

@@ -1,16 +1,24 @@
 -- Patients: one row per pseudonymised person.
+{% import 'staging/_rules.sql' as r -%}
+with fields as (
+    {{ r.fields(f) }}
+),
+
+typed as (
+    select *, upper(t_sex) as sex, to_date(t_birth_date) as birth_date, to_date(t_death_date) as death_date
+    from fields
+)
+
 select
-    _line, _record, pseudonym,
-    upper(na(sex))         as sex,
-    parse_date(birth_date) as birth_date,
-    parse_date(death_date) as death_date,
+    _line, _record, pseudonym, sex, birth_date, death_date,
     coalesce(
-        {common_rules},
-        rule(bad_date(birth_date), 'INVALID_DATE', 'birth_date ' || shown(birth_date) || ' is not a valid date'),
-        rule(bad_date(death_date), 'INVALID_DATE', 'death_date ' || shown(death_date) || ' is not a valid date'),
-        rule(na(sex) is not null and upper(na(sex)) not in ('M', 'K'), 'INVALID_CODE', 'sex ' || shown(sex) || ' is not M or K'),
-        rule(parse_date(birth_date) < date '1890-01-01', 'OUT_OF_RANGE', 'birth_date ' || shown(birth_date) || ' is before 1890'),
-        rule(parse_date(death_date) < parse_date(birth_date), 'DEATH_BEFORE_BIRTH',
-             'death_date ' || shown(death_date) || ' is before birth_date ' || shown(birth_date))
+        {{ r.common_rules(f) }},
+        {{ r.bad_date('birth_date') }},
+        {{ r.bad_date('death_date') }},
+        rule(t_sex is not null and not list_contains({{ sql_list(value_sets.sex) }}, sex), 'INVALID_CODE',
+             'sex ' || shown(t_sex) || ' is not M or K'),
+        {{ r.out_of_range('birth_date', 'is before ' ~ ranges.birth_date.low.year) }},
+        rule(death_date < birth_date, 'DEATH_BEFORE_BIRTH',
+             'death_date ' || shown(t_death_date) || ' is before birth_date ' || shown(t_birth_date))
     ) as _rule
-from raw_patients
+from typed

@@ -1,13 +1,19 @@
 -- Procedures: harvest, transplant (ASCT = HDT day 0), rehabilitation referral.
+{% import 'staging/_rules.sql' as r -%}
+with fields as (
+    {{ r.fields(f) }}
+),
+
+typed as (
+    select *, to_date(t_procedure_date) as procedure_date, lower(t_procedure) as procedure, upper(t_sks_code) as sks_code
+    from fields
+)
+
 select
-    _line, _record, pseudonym,
-    parse_date(procedure_date) as procedure_date,
-    code(procedure)            as procedure,
-    upper(na(sks_code))        as sks_code,
+    _line, _record, pseudonym, procedure_date, procedure, sks_code,
     coalesce(
-        {common_rules},
-        rule(bad_date(procedure_date), 'INVALID_DATE', 'procedure_date ' || shown(procedure_date) || ' is not a valid date'),
-        rule(bad_code(procedure, ['leukaferese', 'asct', 'rehabilitering']), 'INVALID_CODE',
-             'procedure ' || shown(procedure) || ' is not leukaferese/asct/rehabilitering')
+        {{ r.common_rules(f) }},
+        {{ r.bad_date('procedure_date') }},
+        {{ r.bad_code('procedure', 'is not ' ~ value_sets.procedure | join('/')) }}
     ) as _rule
-from raw_procedures
+from typed

@@ -1,22 +1,30 @@
 -- IMWG responses; response spelled as IMWG writes it (sCR, CR, VGPR, PR, SD, PD).
+{% import 'staging/_rules.sql' as r -%}
+with fields as (
+    {{ r.fields(f) }}
+),
+
+typed as (
+    select
+        *,
+        to_date(t_assessment_date)      as assessment_date,
+        lower(t_timepoint)              as timepoint,
+        case lower(t_response) {% for v in value_sets.response %}when {{ sql_literal(v | lower) }} then {{ sql_literal(v) }} {% endfor %}end
+                                        as response,
+        lower(t_mrd)                    as mrd,
+        to_dec(t_mrd_sensitivity)       as mrd_sensitivity
+    from fields
+)
+
 select
-    _line, _record, pseudonym,
-    parse_date(assessment_date) as assessment_date,
-    code(timepoint)             as timepoint,
-    case code(response) when 'scr' then 'sCR' when 'cr' then 'CR' when 'vgpr' then 'VGPR'
-                        when 'pr' then 'PR' when 'sd' then 'SD' when 'pd' then 'PD' end as response,
-    code(mrd)                   as mrd,
-    parse_dec(mrd_sensitivity)  as mrd_sensitivity,
+    _line, _record, pseudonym, assessment_date, timepoint, response, mrd, mrd_sensitivity,
     coalesce(
-        {common_rules},
-        rule(bad_date(assessment_date), 'INVALID_DATE', 'assessment_date ' || shown(assessment_date) || ' is not a valid date'),
-        rule(bad_dec(mrd_sensitivity), 'INVALID_NUMBER', 'mrd_sensitivity ' || shown(mrd_sensitivity) || ' is not a number'),
-        rule(bad_code(timepoint, ['efter_induktion', 'efter_asct', 'efter_konsolidering', 'andet']), 'INVALID_CODE',
-             'timepoint ' || shown(timepoint) || ' is not in the value set'),
-        rule(bad_code(response, ['scr', 'cr', 'vgpr', 'pr', 'sd', 'pd']), 'INVALID_CODE',
-             'response ' || shown(response) || ' is not an IMWG response (sCR, CR, VGPR, PR, SD, PD)'),
-        rule(bad_code(mrd, ['neg', 'pos']), 'INVALID_CODE', 'mrd ' || shown(mrd) || ' is not neg/pos'),
-        rule(parse_dec(mrd_sensitivity) <= 0 or parse_dec(mrd_sensitivity) >= 1, 'OUT_OF_RANGE',
-             'mrd_sensitivity ' || shown(mrd_sensitivity) || ' is not between 0 and 1')
+        {{ r.common_rules(f) }},
+        {{ r.bad_date('assessment_date') }},
+        {{ r.bad_number('mrd_sensitivity') }},
+        {{ r.bad_code('timepoint') }},
+        {{ r.bad_code('response', 'is not an IMWG response (' ~ value_sets.response | join(', ') ~ ')') }},
+        {{ r.bad_code('mrd', 'is not neg/pos') }},
+        {{ r.out_of_range('mrd_sensitivity', 'is not between 0 and 1') }}
     ) as _rule
-from raw_responses
+from typed

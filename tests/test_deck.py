@@ -177,7 +177,7 @@ def test_deck_integrity():
     for p, i, s, r in body:
         if p not in pseudonyms:
             problems.append(f"expected pseudonym {p} ({i}) belongs to no deck patient")
-        if not re.fullmatch(r"MM(0[1-9]|1[0-2])", i):
+        if not re.fullmatch(r"MM(0[1-9]|1[0-5])", i):
             problems.append(f"{p}: unknown indicator {i}")
         if s not in STATUSES or not re.fullmatch(r"[A-Z][A-Z0-9_]*", r):
             problems.append(f"{p} {i}: bad status/reason {s}/{r}")

@@ -8,6 +8,11 @@ our conventions in ``meta``:
 - each expectation's ``meta.name`` (unique in the suite), ``meta.severity`` (``error`` =
   blocking: the indicators would be wrong; ``warn``) and ``meta.why`` (one line).
 ``unexpected_rows_expectation`` queries select ``_line`` and the id column from ``{batch}``.
+
+The format's rules are written once (``lib/extract_format.py``): a kwarg value
+``"$format.value_sets.<name>"`` or ``"$format.ranges.<name>.low"`` / ``.high`` is that value,
+and an ``unexpected_rows_query`` may use the SQL loader's Jinja helpers (``lab_units``,
+``in_range`` …), so the suites check exactly the rules staging applies.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines.lib.extract_format import FILES
+from pipelines.lib.extract_format import FILES, FORMAT
+from pipelines.lib.sql_loader import render
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SEVERITIES = ("error", "warn")
@@ -53,10 +59,27 @@ def _load(table: str, directory: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _format_value(reference: str) -> object:
+    """``$format.ranges.height_cm.low`` → 100 (a list for a value set)."""
+    value: object = FORMAT
+    for part in reference.removeprefix("$format.").split("."):
+        value = value[part] if isinstance(value, dict) else getattr(value, part)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _resolve(kwargs: dict) -> dict:
+    resolved = {k: _format_value(v) if isinstance(v, str) and v.startswith("$format.") else v for k, v in kwargs.items()}
+    if "unexpected_rows_query" in resolved:
+        resolved["unexpected_rows_query"] = render(resolved["unexpected_rows_query"])
+    return resolved
+
+
 def suite_json(table: str, directory: Path = EXPECTATIONS_DIR) -> dict:
-    """The suite of ``table`` as a fresh dict (safe to modify)."""
+    """The suite of ``table`` as a fresh dict (safe to modify), its ``$format`` values resolved."""
     suite = json.loads(_load(table, str(directory)))
     _validate(table, suite)
+    for expectation in suite["expectations"]:
+        expectation["kwargs"] = _resolve(expectation["kwargs"])
     return suite
 
 

@@ -33,8 +33,9 @@ def broken(tmp_path_factory):
 def test_one_valid_suite_per_staging_table():
     assert sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json")) == sorted(f.stg_table for f in FILES)
     for table in SUITE_TABLES:
-        raw = json.loads((EXPECTATIONS_DIR / f"{table}.json").read_text(encoding="utf-8"))
-        suite = gx.ExpectationSuite(**raw)                       # the committed format loads as is
+        raw = suite_json(table)                                  # the committed suite, its $format values resolved
+        assert "$format" not in json.dumps(raw), table
+        suite = gx.ExpectationSuite(**raw)
         assert len(suite.expectations) == len(raw["expectations"])
         gx_severity = {"error": "critical", "warn": "warning"}
         for exp in raw["expectations"]:
@@ -42,6 +43,20 @@ def test_one_valid_suite_per_staging_table():
             assert exp["meta"]["why"] and "\n" not in exp["meta"]["why"]
             assert exp["severity"] == gx_severity[exp["meta"]["severity"]], exp["meta"]["name"]
         assert any(e.severity == "error" for e in expectations(table)), f"{table} has no blocking expectation"
+
+
+def test_the_suites_read_the_formats_rules_written_once():
+    """Value sets and ranges come from lib/extract_format.py, as the staging SQL's do."""
+    from pipelines.lib.extract_format import RANGES, VALUE_SETS
+
+    committed = {t: json.loads((EXPECTATIONS_DIR / f"{t}.json").read_text(encoding="utf-8")) for t in SUITE_TABLES}
+    literal_sets = [(t, e["kwargs"]["column"]) for t, s in committed.items() for e in s["expectations"]
+                    if isinstance(e["kwargs"].get("value_set"), list) and e["kwargs"]["column"] in VALUE_SETS]
+    assert not literal_sets, f"value sets written again instead of $format.value_sets: {literal_sets}"
+    resolved = {e["kwargs"]["column"]: e["kwargs"] for t in SUITE_TABLES for e in suite_json(t)["expectations"]
+                if e["type"] == "expect_column_values_to_be_between" and e["kwargs"]["column"] in RANGES}
+    assert resolved["height_cm"]["min_value"] == RANGES["height_cm"].low == 100
+    assert resolved["cycles"]["max_value"] == RANGES["cycles"].high == 400
 
 
 def test_every_expectation_of_every_suite_can_fail(broken):

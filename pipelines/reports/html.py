@@ -1,8 +1,8 @@
 """HTML templating for every report page: one Jinja2 environment, autoescape on.
 
-Pages are self-contained (inline CSS, inline SVG, no script, no external resource), so they
-open offline from a file share or an e-mail attachment and print cleanly. The templates
-live here as text so they ship inside the package.
+Pages are self-contained (inline CSS, inline SVG, no external resource), so they open
+offline from a file share or an e-mail attachment and print cleanly. Page templates are
+``.html.j2`` files in ``pipelines/reports/pages/`` (found before the ones still kept as text).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import jinja2
 from markupsafe import Markup
 
 from pipelines.reports.charts import pct
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 CSS = """
 :root { --ink:#1d2530; --muted:#5b6573; --line:#d9dee5; --band:#f4f6f9; --ok:#2e7d32; --bad:#b71c1c;
@@ -142,7 +144,8 @@ def _date(value) -> str:
 def environment() -> jinja2.Environment:
     from pipelines.reports import templates
 
-    env = jinja2.Environment(loader=jinja2.DictLoader({**TEMPLATES, **templates.PAGES}),
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(PAGES_DIR),
+                                                         jinja2.DictLoader({**TEMPLATES, **templates.PAGES})]),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters.update(pct=pct, num=_num, ci=_ci, yes_no=_yes_no, isodate=_date)

@@ -6,6 +6,9 @@
 -- DOSE_UNKNOWN (dose, unit or days missing) before BSA_UNKNOWN (mg or mg/kg without a BSA).
 -- dose_mg_m2_at_least: the rows that convert, summed: every dose is positive, so the course
 -- dose is at least that much even when a row cannot be converted (known values decide).
+-- Only the alkylators, whose dose per m² the indicators judge (cyclophosphamide priming,
+-- MM03; melphalan conditioning, MM04): the other half million drug rows of a national
+-- delivery need no per-m² dose.
 with drug_rows as (
     select
         e.*,
@@ -22,11 +25,13 @@ with drug_rows as (
             when 'mg/kg' then e.dose * b.weight_kg / b.bsa_m2
         end * e.n_days                                              as row_mg_m2,
         num_da(e.dose, 2) || ' ' || coalesce(unit_text(e.dose_unit), '(enhed mangler)')
-            || ' × ' || coalesce(e.n_days || case when e.n_days = 1 then ' dag' else ' dage' end, '(dage mangler)')          as row_text_da,
+            || ' × ' || coalesce(e.n_days || case when e.n_days = 1 then ' dag' else ' dage' end, '(dage mangler)')
+                                                                    as row_text_da,
         num_en(e.dose, 2) || ' ' || coalesce(unit_text(e.dose_unit), '(unit missing)')
             || ' × ' || coalesce(e.n_days::varchar || ' d', '(days missing)')           as row_text_en
     from int_drug_exposures as e
     left join int_body_surface_area as b on b.course_id = e.course_id
+    where e.drug_class = 'alkylator'
 )
 
 select

@@ -9,6 +9,7 @@ test states only what its rule needs.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -221,10 +222,14 @@ class Deck:
         self.cyto(name, when, "t4_14", "pos", 60)
         self.cyto(name, when, "gain1q", "pos", 40)
 
-    def response(self, name: str, when: str, timepoint: str, response: str, mrd: str | None = None) -> None:
+    def response(self, name: str, when: str, timepoint: str, response: str, mrd: str | None = None,
+                 sensitivity: float | None | str = "default") -> None:
+        """A response; an MRD result is at 10⁻⁵ unless ``sensitivity`` says otherwise (None: not reported)."""
+        if sensitivity == "default":
+            sensitivity = 1e-5 if mrd else None
         self.rows["stg_responses"].append({"pseudonym": pseudonym_of(name), "assessment_date": _d(when),
                                            "timepoint": timepoint, "response": response, "mrd": mrd,
-                                           "mrd_sensitivity": 1e-5 if mrd else None})
+                                           "mrd_sensitivity": sensitivity})
 
     def build(self, path: Path, extract_date: str = "2026-11-01", overrides: dict | None = None,
               indicators: tuple[str, ...] | None = None) -> duckdb.DuckDBPyConnection:
@@ -277,3 +282,49 @@ def row(con: duckdb.DuckDBPyConnection, indicator_id: str, name: str) -> dict:
 
 def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+# What a clinician-facing (Danish) reason text must not show (indicators.md §1 "Statuses",
+# "Regimen category"; glossary-da.md): ISO dates, internal codes (snake case: categories,
+# reason codes, timepoints, "mrd_strategi"), rule numbers, a decimal point, English words.
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+_INTERNAL_CODE = re.compile(r"\b[A-Za-z0-9]+_[A-Za-z0-9_]+\b")
+_DECIMAL_POINT = re.compile(r"(?<![v\d.,])\d+\.\d{1,2}(?!\d)")
+_ENGLISH = re.compile(r"\b(rules?|excluded|pending|window|cycles?|expected|given|asct|so far|days?|risk|"
+                      r"induction|maintenance|consolidation|high|standard|not|and|or|with|without)\b")
+
+
+# Internal codes appear only in reason codes, data columns and drill-down values (§1 "Regimen
+# category"), in the English text too: the category codes and upper-snake reason codes.
+_CATEGORY_OR_REASON_CODE = re.compile(r"\b(?:quintuplet_cd38|quadruplet_cd38|triplet_pi_imid|[A-Z0-9]+_[A-Z0-9_]+)\b")
+
+
+def danish_text_problems(text: str) -> list[str]:
+    """What is wrong with a Danish reason_text (empty list: nothing)."""
+    problems = []
+    if not re.match(r"Anbefaling \d+( og \d+)* \([A-D](/[A-D])?\): ", text):
+        problems.append("no 'Anbefaling N (grade): ' label")
+    for name, pattern in (("ISO date", _ISO_DATE), ("internal code", _INTERNAL_CODE),
+                          ("decimal point", _DECIMAL_POINT), ("English word", _ENGLISH)):
+        found = pattern.findall(text)
+        if found:
+            problems.append(f"{name}: {found}")
+    return problems
+
+
+def assert_clinician_texts(con: duckdb.DuckDBPyConnection, indicator_id: str) -> None:
+    """Every row of the indicator: a Danish reason_text fit for clinicians, an English reason_text_en
+    with the 'Rec N (grade): ' label."""
+    bad = {}
+    for pseudonym, text_da, text_en in con.execute(
+            "select pseudonym, reason_text, reason_text_en from rpt_patient_results where indicator_id = ?",
+            [indicator_id]).fetchall():
+        problems = danish_text_problems(text_da)
+        if not re.match(r"Rec \d+(, \d+)* \([A-D](/[A-D])?\): ", text_en or ""):
+            problems.append("reason_text_en without the 'Rec N (grade): ' label")
+        codes = _CATEGORY_OR_REASON_CODE.findall(text_en or "")
+        if codes:
+            problems.append(f"reason_text_en names internal codes: {codes}")
+        if problems:
+            bad[pseudonym] = (text_da, problems)
+    assert not bad, bad

@@ -1,4 +1,8 @@
-"""MM03 Cyclophosphamide priming 2 g/m²."""
+"""MM03 Cyclophosphamide priming 2 g/m² (indicators.md v2 §2 MM03).
+
+Ambiguity: the spec names only BSA_UNKNOWN for `unknown`; a cyclophosphamide row without its
+administration days has no course dose either. The SQL's header reading is followed: it is
+`unknown` / DOSE_UNKNOWN (the code MM07 uses for the same gap)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 
 import pytest
 
-from staging_rows import Deck, outcomes, row
+from staging_rows import Deck, assert_clinician_texts, outcomes, row
 
 HARVEST = "2024-06-11"
 
@@ -55,6 +59,9 @@ def test_mm03_rules(tmp_path):
     harvested(deck, "latest_of_two")
     deck.course("latest_of_two", "mobilisering", "2024-05-20", [("cyclophosphamide", 1, "g/m2", "1")])
     deck.course("latest_of_two", "mobilisering", "2024-06-01", "Cy2")
+    harvested(deck, "neither_has_cyclophosphamide")
+    deck.course("neither_has_cyclophosphamide", "mobilisering", "2024-05-20", [("L03AA02", 10, "mg", "1-5")])
+    deck.course("neither_has_cyclophosphamide", "mobilisering", "2024-06-01", [("L03AA02", 10, "mg", "1-3")])
     harvested(deck, "gcsf_course_after_priming")
     deck.course("gcsf_course_after_priming", "mobilisering", "2024-06-01", "Cy2")
     deck.course("gcsf_course_after_priming", "mobilisering", "2024-06-05", [("L03AA02", 10, "mg", "1-5")])
@@ -79,14 +86,21 @@ def test_mm03_rules(tmp_path):
         "bsa_not_needed": ("met", "MET"),
         "days_missing": ("unknown", "DOSE_UNKNOWN"),
         "latest_of_two": ("met", "MET"),
+        "neither_has_cyclophosphamide": ("not_met", "PRIMING_WITHOUT_CYCLOPHOSPHAMIDE"),
         "gcsf_course_after_priming": ("met", "MET"),
         "no_harvest": None,
     }
     assert outcomes(con, "MM03", expected) == expected
     low = row(con, "MM03", "low_dose")
-    assert "cyclophosphamide 1500 mg/m² given" in low["reason_text"]
-    assert "2000 mg/m² ± 10 % expected" in low["reason_text"]
+    assert low["reason_text"].startswith("Anbefaling 3 (A): ")
+    assert "cyclophosphamid 1.500 mg/m² givet" in low["reason_text"]          # thousands with a dot
+    assert "2.000 mg/m² ± 10 % forventet" in low["reason_text"]
+    assert "01-06-2024" in low["reason_text"] and "11-06-2024" in low["reason_text"]
+    assert "cyclophosphamide 1500 mg/m² given" in low["reason_text_en"]
+    assert "2000 mg/m² ± 10 % expected" in low["reason_text_en"]
+    assert "BSA" in row(con, "MM03", "bsa_unknown")["reason_text"]
     values = json.loads(row(con, "MM03", "flat_mg")["values_json"])
     assert values["bsa_m2"] == pytest.approx(2.0)
     assert values["cyclophosphamide_mg_m2_given"] == pytest.approx(2000)
     assert values["days_before_harvest"] == 10
+    assert_clinician_texts(con, "MM03")

@@ -1,4 +1,9 @@
-"""MM04 Melphalan dose by renal function, unknown precedence, never-rounded CrCl."""
+"""MM04 Melphalan dose by renal function, unknown precedence, never-rounded CrCl
+(indicators.md v2 §2 MM04, shared rule "Creatinine clearance").
+
+Ambiguity: `unknown` names CRCL_UNKNOWN and BSA_UNKNOWN only; a melphalan row without its
+administration days has no course dose. The SQL header's reading is followed: DOSE_UNKNOWN,
+after CRCL_UNKNOWN."""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import json
 
 import pytest
 
-from staging_rows import Deck, outcomes, row
+from staging_rows import Deck, assert_clinician_texts, outcomes, row
 
 START = "2025-03-10"
 
@@ -35,10 +40,15 @@ def test_mm04_rules(tmp_path):
     conditioned(deck, "other_dose_crcl_unknown", [("melphalan", 170, "mg/m2", "1")], None)
     conditioned(deck, "within_5_pct", [("melphalan", 95, "mg/m2", "1-2")], NORMAL)           # 190
     conditioned(deck, "outside_5_pct", [("melphalan", 94.9, "mg/m2", "1-2")], NORMAL)        # 189,8
+    conditioned(deck, "reduced_plus_5_pct", [("melphalan", 147, "mg/m2", "1")], LOW)
+    conditioned(deck, "reduced_minus_5_pct", [("melphalan", 133, "mg/m2", "1")], LOW)
     conditioned(deck, "crcl_unknown", "Mel200", None)
+    conditioned(deck, "reduced_crcl_unknown", "Mel140", None)                                 # could still be met
     conditioned(deck, "bsa_unknown", [("melphalan", 400, "mg", "1")], NORMAL, body=(None, 80))
     conditioned(deck, "both_unknown", [("melphalan", 400, "mg", "1")], None, body=None)
     conditioned(deck, "flat_mg_known_bsa", [("melphalan", 400, "mg", "1")], NORMAL)          # 200 mg/m²
+    conditioned(deck, "days_missing", [("melphalan", 200, "mg/m2", None)], NORMAL)
+    conditioned(deck, "days_missing_crcl_unknown", [("melphalan", 200, "mg/m2", None)], None)
     # (140 − 60) × 80 / (72 × 2,966) = 29,97 ml/min: shown "29,9", compared unrounded: < 30
     conditioned(deck, "crcl_29_97", "Mel200", 2.966)
     deck.patient("no_melphalan")
@@ -53,18 +63,29 @@ def test_mm04_rules(tmp_path):
         "other_dose_crcl_unknown": ("not_met", "MELPHALAN_DOSE_OTHER"),
         "within_5_pct": ("met", "MET"),
         "outside_5_pct": ("not_met", "MELPHALAN_DOSE_OTHER"),
+        "reduced_plus_5_pct": ("met", "MET"),
+        "reduced_minus_5_pct": ("met", "MET"),
         "crcl_unknown": ("unknown", "CRCL_UNKNOWN"),
+        "reduced_crcl_unknown": ("unknown", "CRCL_UNKNOWN"),
         "bsa_unknown": ("unknown", "BSA_UNKNOWN"),
         "both_unknown": ("unknown", "CRCL_UNKNOWN"),
         "flat_mg_known_bsa": ("met", "MET"),
+        "days_missing": ("unknown", "DOSE_UNKNOWN"),
+        "days_missing_crcl_unknown": ("unknown", "CRCL_UNKNOWN"),
         "crcl_29_97": ("not_met", "FULL_DOSE_DESPITE_LOW_CRCL"),
         "no_melphalan": None,
     }
     assert outcomes(con, "MM04", expected) == expected
 
-    text = row(con, "MM04", "full_low")["reason_text"]
-    assert text.startswith("Rec 3 (A/B): CrCl 22,2 ml/min < 30")
-    assert "→ melphalan 140 mg/m² expected; melphalan 200 mg/m² given" in text
+    # the spec's own example: "Anbefaling 3 (A/B): CrCl 24 ml/min < 30 → melphalan 140 mg/m² forventet; 200 mg/m² givet"
+    full_low = row(con, "MM04", "full_low")
+    text = full_low["reason_text"]
+    assert text.startswith("Anbefaling 3 (A/B): CrCl 22,2 ml/min < 30")
+    assert "kreatinin 354 µmol/L 08-03-2025" in text                         # creatinine in µmol/L, not mg/dL
+    assert "→ melphalan 140 mg/m² forventet" in text and "200 mg/m² givet" in text
+    assert full_low["reason_text_en"].startswith("Rec 3 (A/B): CrCl 22.2 ml/min < 30")
+    assert "→ melphalan 140 mg/m² expected" in full_low["reason_text_en"]
+    assert "200 mg/m² given" in full_low["reason_text_en"]
     edge = row(con, "MM04", "crcl_29_97")
     assert "CrCl 29,9 ml/min < 30" in edge["reason_text"]
     values = json.loads(edge["values_json"])
@@ -72,6 +93,7 @@ def test_mm04_rules(tmp_path):
     assert values["melphalan_mg_m2_expected"] == 140
     assert values["creatinine_sample_date"] == "2025-03-08"
     assert values["weight_kg"] == 80
+    assert_clinician_texts(con, "MM04")
 
 
 def test_mm04_index_is_the_first_conditioning_with_melphalan(tmp_path):

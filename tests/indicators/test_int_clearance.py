@@ -1,4 +1,5 @@
-"""int_creatinine_clearance: inputs within 30 days before conditioning, age on the sample date."""
+"""int_creatinine_clearance: inputs within 30 days before a conditioning (MM04) or maintenance (MM07)
+course start, age on the sample date."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ def test_latest_inputs_within_30_days_and_age_on_the_sample_day(tmp_path):
     deck.patient("no_weight", sex="M")
     deck.course("no_weight", "konditionering", "2025-03-10", "Mel200", course_id="no_weight")
     deck.lab("no_weight", "2025-03-09", "kreatinin", 80, "µmol/L")
+    deck.patient("maintenance", sex="M", birth="1965-01-01")
+    deck.course("maintenance", "vedligehold", "2025-05-01", "R", course_id="maintenance")
+    deck.lab("maintenance", "2025-04-28", "kreatinin", 176.8, "µmol/L")
+    deck.body("maintenance", "2025-04-25", None, 90)
+    deck.course("maintenance", "induktion", "2025-01-01", "VRd", course_id="induction")    # not judged by CrCl
     con = deck.build(tmp_path / "t.duckdb", indicators=())
     got = clearance(con)
     # age 59 on 4 March 2025 (born 5 March 1965); (140 − 59) × 90 / (72 × 1,2)
@@ -40,3 +46,6 @@ def test_latest_inputs_within_30_days_and_age_on_the_sample_day(tmp_path):
     assert got["woman"] == ("2025-06-01", "2025-05-20", 25, pytest.approx(81.4583, abs=1e-4))
     assert got["stale"] == (None, "2025-03-01", None, None)
     assert got["no_weight"] == ("2025-03-09", None, 59, None)
+    # (140 − 60) × 90 / (72 × 2,0) = 50,0 ml/min
+    assert got["maintenance"] == ("2025-04-28", "2025-04-25", 60, pytest.approx(50.0))
+    assert "induction" not in got

@@ -1,5 +1,5 @@
-"""int_transplants (first/last asct, tandem), int_induction (cut-off, pooling),
-int_maintenance_after_asct (the first maintenance course after the last asct)."""
+"""int_transplants (first/last asct, tandem), int_maintenance_after_asct (the first maintenance
+course after the last asct). The treatment phases: test_int_phases.py."""
 
 from __future__ import annotations
 
@@ -33,38 +33,6 @@ def test_tandem_within_180_days_and_later_transplants_ignored(tmp_path):
     assert got[p("second_at_181")] == ("2024-12-01", "2025-01-10", False, "2025-01-10")
     assert got[p("three")] == ("2024-12-01", "2025-01-10", True, "2025-04-01")
     assert got[p("harvest_only")] == ("2024-12-01", None, False, None)
-
-
-def test_induction_cutoff_and_pooling(tmp_path):
-    deck = Deck()
-    deck.patient("pooled")
-    deck.course("pooled", "induktion", "2024-02-01", "VCd", cycles=2, cycle_length=21)
-    deck.course("pooled", "induktion", "2024-03-15", "R", cycles=2, cycle_length=28)
-    deck.course("pooled", "induktion", "2024-06-01", "D-VRd", cycles=2, cycle_length=28)   # on the harvest day: after
-    deck.procedure("pooled", "2024-06-01", "leukaferese")
-    deck.procedure("pooled", "2024-08-01", "asct")
-    deck.patient("asct_cutoff")
-    deck.course("asct_cutoff", "induktion", "2024-02-01", "VRd", cycles=4, cycle_length=None)
-    deck.procedure("asct_cutoff", "2024-07-01", "asct")
-    deck.patient("mrd_cutoff")
-    deck.course("mrd_cutoff", "induktion", "2024-02-01", "D-VRd", cycles=4, cycle_length=28)
-    deck.response("mrd_cutoff", "2024-06-01", "efter_induktion", "CR", mrd="neg")
-    deck.course("mrd_cutoff", "induktion", "2024-06-15", "VCd", cycles=4, cycle_length=28)
-    deck.patient("no_events")
-    deck.course("no_events", "induktion", "2024-02-01", "VRd", cycles=None, cycle_length=21)
-    con = deck.build(tmp_path / "t.duckdb", indicators=())
-    got = table(con, "int_induction",
-                "cutoff_event, n_courses, cycles_total, min_cycle_length_days, max_cycle_length_days, "
-                "cycle_length_missing, regimen_category, substances")
-    p = pseudonym_of
-    # VCd + lenalidomide pooled: PI + IMiD + dexamethasone (cyclophosphamide too, but no CD38)
-    assert got[p("pooled")] == ("leukaferese", 2, 4, 21, 28, False, "triplet_pi_imid",
-                                ["bortezomib", "cyclophosphamide", "dexamethasone", "lenalidomide"])
-    assert got[p("asct_cutoff")][:3] == ("asct", 1, 4)
-    assert got[p("asct_cutoff")][5] is True
-    assert got[p("mrd_cutoff")][:3] == ("mrd_negative_response", 1, 4)
-    assert got[p("mrd_cutoff")][6] == "quadruplet_cd38"
-    assert got[p("no_events")][:3] == ("none", 1, None)
 
 
 def test_first_maintenance_after_the_last_asct(tmp_path):

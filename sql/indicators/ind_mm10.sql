@@ -36,7 +36,7 @@ described as (
         p.*,
         r.assessment_date,
         r.response,
-        'tandem-HDT ' || dato(p.index_date) || ' efter HDT ' || dato(p.first_asct_date) || '; respons efter første HDT: '
+        'tandemtransplantation ' || dato(p.index_date) || ' efter HDT ' || dato(p.first_asct_date) || '; respons efter første HDT: '
             || coalesce(r.response || ' ' || dato(r.assessment_date), 'ikke registreret') || '; ' || p.risk_text_da as facts_da,
         'tandem asct ' || iso(p.index_date) || ' after asct ' || iso(p.first_asct_date) || '; response after the first: '
             || coalesce(r.response || ' on ' || iso(r.assessment_date), 'none recorded') || '; ' || p.risk_text_en as facts_en
@@ -54,11 +54,11 @@ select
         when risk = 'high' and response in ('VGPR', 'PR') then outcome('met', 'MET',
             facts_da || ': gavn uden CR', facts_en || ': benefit without CR')
         when response in ('CR', 'sCR') then outcome('not_met', 'TANDEM_DESPITE_CR',
-            facts_da || ': tandem trods CR', facts_en || ': tandem despite CR')
+            facts_da || ': tandemtransplantation trods CR', facts_en || ': tandem despite CR')
         when response in ('SD', 'PD') then outcome('not_met', 'TANDEM_WITHOUT_BENEFIT',
-            facts_da || ': tandem uden gavn af første HDT', facts_en || ': tandem without benefit from the first asct')
+            facts_da || ': tandemtransplantation uden gavn af første HDT', facts_en || ': tandem without benefit from the first asct')
         when risk = 'standard' then outcome('not_met', 'TANDEM_STANDARD_RISK',
-            facts_da || ': tandem ved standardrisiko', facts_en || ': tandem for standard risk')
+            facts_da || ': tandemtransplantation ved standardrisiko', facts_en || ': tandem for standard risk')
         when response is null then outcome('unknown', 'RESPONSE_UNKNOWN',
             facts_da || ': ingen respons registreret mellem transplantationerne',
             facts_en || ': no efter_asct response between the transplants')

@@ -38,7 +38,7 @@ cytogenetic_findings as (
         max(clonal_fraction_pct) filter (where aberration = 'del17p' and result = 'pos') as del17p_clone_pct,
         bool_or(aberration = 'tp53_mut' and result = 'pos')                            as tp53_mutated,
         bool_or(aberration = 'del1p_biallelic' and result = 'pos')                     as del1p_biallelic,
-        list(distinct hrca order by hrca) filter (
+        list(distinct hrca order by list_position(['del17p', 't4_14', 't14_16', 't14_20', '1q', 'del1p'], hrca)) filter (
             where result = 'pos' and hrca in ('del17p', 't4_14', 't14_16', 't14_20', '1q', 'del1p')
         )                                                                              as positive_hrcas,
         bool_or(aberration = 'amp1q' and result = 'pos')                               as amp1q_positive,
@@ -160,7 +160,7 @@ described as (
             case when rule_3 then array_to_string(hrca_names, ' + ') end,
             case when rule_4 then 'β2-mikroglobulin ' || num_da(b2m_mg_l, 1) || ' mg/L med normal nyrefunktion (kreatinin '
                                   || num_da(b2m_creatinine_mg_dl * getvariable('creatinine_umol_per_mg_dl'), 0) || ' µmol/L)' end,
-            case when rule_5 then 'cirkulerende plasmaceller ' || num_da(cpc_max_pct, 1) || ' %' end,
+            case when rule_5 then 'cirkulerende plasmaceller ' || num_da(cpc_max_pct, 2) || ' %' end,
             case when rule_6 then 'ekstramedullær sygdom (ekstraossøs)' end
         ], lambda f: f is not null)                                                   as findings_da,
         list_filter([
@@ -171,7 +171,7 @@ described as (
             case when rule_3 then array_to_string(hrca_names, ' + ') end,
             case when rule_4 then 'beta-2 microglobulin ' || num_en(b2m_mg_l, 1) || ' mg/L with normal renal function (creatinine '
                                   || num_en(b2m_creatinine_mg_dl * getvariable('creatinine_umol_per_mg_dl'), 0) || ' µmol/L)' end,
-            case when rule_5 then 'circulating plasma cells ' || num_en(cpc_max_pct, 1) || ' %' end,
+            case when rule_5 then 'circulating plasma cells ' || num_en(cpc_max_pct, 2) || ' %' end,
             case when rule_6 then 'extramedullary disease (extraosseous)' end
         ], lambda f: f is not null)                                                   as findings_en
     from fired

@@ -48,7 +48,8 @@ phases as (
         any_value(cutoff_date)                                                  as cutoff_date,
         any_value(cutoff_event)                                                 as cutoff_event,
         phase_summary(course_id, cycles, cycle_length_days, start_date, _line)  as summary,
-        arg_max(start_date + cycles * cycle_length_days, {'start': start_date, 'line': -_line})
+        -- arg_max_null: the latest course's end even when it is NULL (that course lacks cycles)
+        arg_max_null(start_date + cycles * cycle_length_days, {'start': start_date, 'line': -_line})
                                                                                 as phase_end_date
     from members
     group by pseudonym, phase, anchor_date

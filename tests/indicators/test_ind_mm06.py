@@ -123,9 +123,6 @@ def test_mm06_died_or_progressed_before_the_window_end(tmp_path):
     assert_clinician_texts(con, "MM06")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SQL disagrees with spec: death and a PD response both before the window's end with no "
-    "maintenance before either: the spec gives the first listed code (DIED), the SQL the earlier event (PROGRESSION)"))
 def test_mm06_died_is_listed_before_progression(tmp_path):
     """§1 Statuses: "When several reason codes of one status apply, the first listed in the
     indicator's text is given"; MM06 lists `DIED`, `PROGRESSION`. PD on day 50 and death on
@@ -234,9 +231,6 @@ def test_mm06_consolidation_end_unknown(tmp_path):
     assert_clinician_texts(con, "MM06")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SQL disagrees with spec: when the latest consolidation course lacks cycles or cycle length the "
-    "end is unknown; the SQL takes an earlier consolidation course's end instead (arg_max skips NULL)"))
 def test_mm06_end_unknown_when_the_latest_consolidation_course_lacks_cycles(tmp_path):
     """"the consolidation's end (the latest consolidation course's start + its cycles × cycle
     length)"; "Consolidation end unknown (cycles or cycle length missing)". VRd 2 × 28 from day 30

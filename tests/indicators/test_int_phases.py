@@ -78,7 +78,7 @@ def test_induction_cutoff_at_the_first_harvest_else_the_first_asct(tmp_path):
     assert got[p("asct_only")] == ("asct", "2024-07-01", 1, 4, "triplet_pi_imid")
     assert got[p("neither")][2:] == (2, 6, "triplet_pi_imid")
     assert p("only_after_harvest") not in got
-    first = con.execute("select first_induction_date::varchar from int_index_diagnosis where pseudonym = ?",
+    first = con.execute("select first_induction_date::varchar from int_first_induction where pseudonym = ?",
                         [p("only_after_harvest")]).fetchone()[0]
     assert first == "2024-06-10"            # MM08/MM12's decision date is any first induktion course
 
@@ -114,9 +114,6 @@ def test_consolidation_between_the_last_asct_and_maintenance(tmp_path):
     assert p("maintenance_first") not in got
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SQL disagrees with spec: the consolidation's end is the latest course's start + cycles × cycle "
-    "length; when that course lacks them the SQL (arg_max skips NULL) takes an earlier course's end"))
 def test_consolidation_end_unknown_when_the_latest_course_lacks_cycles(tmp_path):
     """MM06: "the consolidation's end (the latest consolidation course's start + its cycles ×
     cycle length, in days)"; "Consolidation end unknown (cycles or cycle length missing)"."""

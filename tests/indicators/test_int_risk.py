@@ -77,9 +77,6 @@ def test_cytogenetic_rules(tmp_path):
     assert all("rule" not in t and "regel" not in t for t in texts.values())   # never by number
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SQL disagrees with spec: the spec's example names rule 3's finding 't(4;14) + gain(1q)' (the "
-    "HRCA list order); the SQL sorts by internal code and writes 'gain(1q) + t(4;14)'"))
 def test_risk_text_names_hrcas_as_the_spec_does(tmp_path):
     """§1 Statuses: "Texts name risk rules by what fired ("del(17p) 34 %", "t(4;14) + gain(1q)")"."""
     deck = Deck()

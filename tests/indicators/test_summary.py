@@ -112,7 +112,7 @@ def test_dagster_assets_build_every_layer(tmp_path):
     assert index.group_name == "intermediate"
     assert {d.asset_key for d in index.deps} == {
         AssetKey(["staging", "stg_diagnoses"]), AssetKey(["staging", "stg_patients"]),
-        AssetKey(["staging", "stg_departments"]), AssetKey(["staging", "stg_treatment_courses"])}
+        AssetKey(["staging", "stg_departments"])}
     assert spec[AssetKey(["indicators", "ind_mm04"])].group_name == "indicators"
     assert AssetKey(["intermediate", "int_creatinine_clearance"]) in {
         d.asset_key for d in spec[AssetKey(["indicators", "ind_mm04"])].deps}

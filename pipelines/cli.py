@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="extract date written to manifest.json (default: 2026-11-01)")
     synth.add_argument("--clean", action="store_true", help="no deliberately dirty rows")
     synth.add_argument("--utf8", action="store_true", help="write UTF-8 instead of Windows-1252")
+    synth.add_argument("--stats", action="store_true",
+                       help="also print the planted scenarios per indicator (the cohort summary is always printed)")
 
     from pipelines.operations.commands import add_inbox_command, add_ui_command
 
@@ -86,15 +88,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from pipelines.synth.generator import write_delivery
+    from pipelines.synth.generator import write_delivery_with_stats
+    from pipelines.synth.stats import format_planted, format_summary
 
     if args.patients < 1:
         raise AuditError("--patients must be at least 1")
-    counts = write_delivery(args.out, args.patients, args.seed, args.extract_date, dirty=not args.clean,
-                            encoding="utf-8" if args.utf8 else "cp1252")
+    counts, stats = write_delivery_with_stats(args.out, args.patients, args.seed, args.extract_date,
+                                              dirty=not args.clean, encoding="utf-8" if args.utf8 else "cp1252")
     print(f"wrote a synthetic delivery of {args.patients} patients (seed {args.seed}) to {args.out}")
     for name, n in counts.items():
         print(f"  {name:<24} {n:>9} rows")
+    print(format_summary(stats["cohort"]))
+    if args.stats:
+        print(format_planted(stats["cohort"]))
     return EXIT_OK
 
 

@@ -2,8 +2,11 @@
 
 ``write_delivery`` writes the 10 CSV files and ``manifest.json`` of one delivery:
 semicolon separated, Windows-1252 and CRLF by default, Danish conventions with small
-shares of the accepted alternatives, a clinically plausible myeloma cohort with every
-deviation the indicator spec knows (:mod:`pipelines.synth.cohort`) and, with
+shares of the accepted alternatives (format version 2: some MRD sensitivities in E
+notation, lenalidomide courses beyond 100 cycles), a myeloma cohort that looks like Danish
+practice with every status and reason code of indicators.md version 2
+(:mod:`pipelines.synth.pathway` simulates it step by step, :mod:`pipelines.synth.cohort`
+makes the tables, :mod:`pipelines.synth.stats` counts what it planted) and, with
 ``dirty=True``, a few dirty rows of every quarantine kind (:mod:`pipelines.synth.dirty`).
 
 Output is byte-identical for the same arguments. The clean rows do not depend on
@@ -31,7 +34,7 @@ from .cohort import Cohort, simulate
 from .dirty import Injector
 from .render import DateFormatter, render
 
-__all__ = ["write_delivery", "write_delivery_with_stats", "generate_delivery", "Delivery"]
+__all__ = ["write_delivery", "write_delivery_with_stats", "generate_delivery", "simulate_cohort", "Delivery"]
 
 
 @dataclass
@@ -69,14 +72,26 @@ def _file_lines(clean: pl.DataFrame, extras: pl.DataFrame | None, columns: tuple
     return pl.concat([lines, ex]).gather(order)
 
 
+def _seeds(seed: int) -> tuple[int, np.random.SeedSequence, np.random.SeedSequence]:
+    """The cohort's seed and the seed sequences of rendering and dirty rows."""
+    s_cohort, s_render, s_dirty = np.random.SeedSequence(int(seed)).spawn(3)
+    return int(np.random.default_rng(s_cohort).integers(0, 2**63 - 1)), s_render, s_dirty
+
+
+def simulate_cohort(n_patients: int, seed: int, extract_date: date = date(2026, 11, 1)) -> Cohort:
+    """The cohort (typed tables and statistics) of ``generate_delivery`` with the same arguments."""
+    if n_patients < 1:
+        raise ValueError("n_patients must be at least 1")
+    return simulate(n_patients, _seeds(seed)[0], extract_date)
+
+
 def generate_delivery(n_patients: int, seed: int, extract_date: date = date(2026, 11, 1), *,
                       dirty: bool = True) -> Delivery:
     """Simulate, format and (optionally) dirty a delivery in memory."""
     if n_patients < 1:
         raise ValueError("n_patients must be at least 1")
-    ss = np.random.SeedSequence(int(seed))
-    s_cohort, s_render, s_dirty = ss.spawn(3)
-    cohort: Cohort = simulate(n_patients, int(np.random.default_rng(s_cohort).integers(0, 2**63 - 1)), extract_date)
+    cohort_seed, s_render, s_dirty = _seeds(seed)
+    cohort: Cohort = simulate(n_patients, cohort_seed, extract_date)
     fmt = DateFormatter()
     render_seeds = s_render.spawn(len(FILES))
     injector = Injector(cohort, np.random.default_rng(s_dirty), fmt) if dirty else None
@@ -173,7 +188,8 @@ def write_delivery(out_dir: Path, n_patients: int, seed: int, extract_date: date
 def write_delivery_with_stats(out_dir: Path, n_patients: int, seed: int, extract_date: date = date(2026, 11, 1), *,
                               dirty: bool = True, encoding: str = "cp1252", line_ending: str = "\r\n",
                               manifest: bool = True) -> tuple[dict[str, int], dict]:
-    """``write_delivery`` that also returns the generator's statistics (deviation and dirty-row counts)."""
+    """``write_delivery`` that also returns the generator's statistics: ``cohort`` (realism numbers and
+    planted scenarios, :mod:`pipelines.synth.stats`) and the dirty-row counts."""
     if line_ending not in ("\n", "\r\n"):
         raise ValueError("line_ending must be '\\n' or '\\r\\n'")
     codecs.lookup(encoding)          # fail early on an unknown encoding

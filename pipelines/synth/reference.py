@@ -128,18 +128,27 @@ REGIMEN_KEYS: tuple[str, ...] = tuple(REGIMENS)
 QUAD_KEYS = frozenset(k for k, r in REGIMENS.items() if r.category in ("quadruplet_cd38", "quintuplet_cd38"))
 CARFILZOMIB_KEYS = frozenset(k for k, r in REGIMENS.items() if any(d[0] == CFZ for d in r.drugs))
 
-# Induction regimen mix for transplant candidates, by era of the induction start and risk.
-# era 0: < 2019, 1: 2019-2020, 2: 2021 - 2026-04-06, 3: from 2026-04-07 (guideline v2.0).
+# Induction regimen mix on the transplant pathway, by era of the induction start and risk.
+# era 0: < 2019, 1: 2019-2020, 2: 2021-2024, 3: 2025 - 2026-04-06, 4: from 2026-04-07 (guideline v2.0).
+# CD38 quadruplets are not recommended by Medicinrådet (guideline note ●●): before v2.0 they are
+# given in trials only (a few per cent), from v2.0 to a minority: about a tenth of standard risk (a
+# fifth more on the Rec 8 MRD-guided pathway, pathway.RATES["mm05_mrd_guided"]) and half of high
+# risk (Rec 9: carfilzomib quadruplets, D-VCRd) — about 28 % of all inductions from v2.0.
 INDUCTION_MIX: dict[tuple[int, bool], tuple[tuple[str, float], ...]] = {
     (0, False): (("VCd21", .30), ("VCd28", .21), ("VCd42", .05), ("VTd21", .20), ("VTd28", .12), ("VRd21", .07), ("Vd21", .025), ("PAd21", .01), ("Rd28", .015)),
     (1, False): (("VCd21", .17), ("VCd28", .12), ("VCd42", .03), ("VTd21", .12), ("VTd28", .07), ("VRd21", .36), ("VRd28", .08), ("Vd21", .025), ("PAd21", .01), ("Rd28", .015)),
-    (2, False): (("VRd21", .66), ("VRd28", .13), ("VCd21", .07), ("VCd28", .04), ("VTd21", .03), ("KRd28", .01), ("Vd21", .02), ("Rd28", .01), ("KCd28", .01)),
-    (3, False): (("DVRd28", .63), ("DVTd28", .08), ("IsaVRd28", .05), ("IsaKRd28", .03), ("VRd21", .15), ("VCd21", .02), ("Vd21", .02), ("Rd28", .01), ("KCd28", .01)),
+    (2, False): (("VRd21", .66), ("VRd28", .13), ("VCd21", .07), ("VCd28", .04), ("VTd21", .03), ("KRd28", .01), ("Vd21", .02), ("Rd28", .01), ("KCd28", .01), ("DVRd28", .01)),
+    (3, False): (("VRd21", .64), ("VRd28", .13), ("VCd21", .06), ("VCd28", .03), ("VTd21", .02), ("KRd28", .01), ("Vd21", .02), ("Rd28", .01), ("KCd28", .01), ("DVRd28", .03), ("IsaVRd28", .01)),
+    (4, False): (("VRd21", .63), ("VRd28", .14), ("VCd21", .05), ("VCd28", .02), ("KRd28", .01), ("Vd21", .02), ("Rd28", .01), ("KCd28", .01), ("DVRd28", .07), ("DVTd28", .005), ("IsaVRd28", .01), ("IsaKRd28", .005)),
 }
 INDUCTION_MIX[(0, True)] = INDUCTION_MIX[(0, False)]
 INDUCTION_MIX[(1, True)] = (("VRd21", .55), ("VTd21", .15), ("VCd21", .20), ("Vd21", .05), ("PAd21", .05))
-INDUCTION_MIX[(2, True)] = (("VRd21", .62), ("KRd28", .28), ("VCd21", .04), ("KCd28", .03), ("Vd21", .03))
-INDUCTION_MIX[(3, True)] = (("DKRd28", .40), ("IsaKRd28", .20), ("DVCRd28", .15), ("DVRd28", .15), ("VRd21", .05), ("KRd28", .05))
+INDUCTION_MIX[(2, True)] = (("VRd21", .62), ("KRd28", .27), ("VCd21", .04), ("KCd28", .03), ("Vd21", .03), ("DKRd28", .01))
+INDUCTION_MIX[(3, True)] = (("VRd21", .50), ("KRd28", .33), ("VCd21", .04), ("KCd28", .03), ("Vd21", .03), ("DKRd28", .05), ("IsaKRd28", .02))
+INDUCTION_MIX[(4, True)] = (("KRd28", .38), ("VRd21", .02), ("VCd21", .02), ("KCd28", .02), ("DKRd28", .27), ("IsaKRd28", .12), ("DVCRd28", .12), ("DVRd28", .05))
+
+# Standard-risk candidates on the Rec 8 pathway (MRD after four cycles of a CD38 quadruplet).
+MRD_GUIDED_MIX: tuple[tuple[str, float], ...] = (("DVRd28", .8), ("IsaVRd28", .2))
 
 # First line for patients not on the transplant pathway, by era of treatment start.
 NONTX_MIX: dict[int, tuple[tuple[str, float], ...]] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import statistics
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.lib.extract_format import FILES, FILES_BY_NAME, QUARANTINE_REASONS
-from pipelines.synth.generator import _latin1_fast, write_delivery, write_delivery_with_stats
+from pipelines.synth.generator import _latin1_fast, simulate_cohort, write_delivery, write_delivery_with_stats
 
 EXTRACT = date(2026, 11, 1)
 V2 = date(2026, 4, 7)
@@ -64,7 +65,8 @@ def parse_date(s: str) -> date:
 
 
 def parse_num(s: str) -> float:
-    if not re.fullmatch(r"-?\d+([.,]\d+)?", s):
+    """Decimal comma or point, and E notation (format v2: ``1e-05``, ``1E-5``, ``1,5E-06``)."""
+    if not re.fullmatch(r"-?\d+([.,]\d+)?([eE][+-]?\d+)?", s):
         raise ValueError(s)
     return float(s.replace(",", "."))
 
@@ -121,7 +123,7 @@ NUMS = {"labs": ("value",), "anthropometrics": ("height_cm", "weight_kg"), "cyto
 INTS = {"diagnoses": ("ecog_ps", "iss_stage"), "treatment_courses": ("cycles", "cycle_length_days")}
 
 
-# plausibility ranges where the format is silent (the same as the project's staging SQL)
+# plausible ranges of extract-format.md version 2 ("Bad input")
 LAB_RANGE = {"kreatinin": (10, 3000), "b2m": (0, 200), "ldh": (1, 20000), "albumin": (1, 80),
              "cirk_plasmaceller": (0, 100)}
 
@@ -138,7 +140,7 @@ def out_of_range(name: str, v: dict, dates: dict) -> bool:
     if name == "cytogenetics":
         return outside(v["clonal_fraction_pct"], 0, 100)
     if name == "treatment_courses":
-        return outside(v["cycles"], 1, 100) or outside(v["cycle_length_days"], 1, 365)
+        return outside(v["cycles"], 1, 400) or outside(v["cycle_length_days"], 1, 365)
     if name == "drugs":
         return outside(v["dose"], 1e-9, 100000)
     if name == "responses":
@@ -381,9 +383,9 @@ def test_age_sex_and_diagnosis_spread(clean_delivery):
     dx = index_diagnoses(folder)
     ages = sorted(age_on(births[c], r["_d"]) for c, r in dx.items())
     share_70 = sum(a <= 70 for a in ages) / len(ages)
-    assert 0.5 <= share_70 <= 0.72, share_70
-    assert 63 <= ages[len(ages) // 2] <= 70
-    assert min(ages) >= 38 and max(ages) <= 90
+    assert 0.4 <= share_70 <= 0.56, share_70          # Denmark: median age at diagnosis about 71
+    assert 70 <= ages[len(ages) // 2] <= 72
+    assert min(ages) >= 38 and max(ages) <= 95
     years = Counter(r["_d"].year for r in dx.values())
     assert min(years) == 2015 and max(years) == 2026
     assert all(r["_d"] < EXTRACT for r in dx.values())
@@ -392,7 +394,7 @@ def test_age_sex_and_diagnosis_spread(clean_delivery):
     per_patient = Counter(plain_cpr(r["cpr"]) for r in read_rows(folder, "diagnoses.csv"))
     assert 0 < sum(n == 2 for n in per_patient.values()) < 0.06 * len(per_patient)
     candidates = sum(r["hdt_candidate"] in ("J", "1") for r in dx.values()) / len(dx)
-    assert 0.35 <= candidates <= 0.65, candidates
+    assert 0.3 <= candidates < 0.5, candidates          # the guideline: "under halvdelen"
 
 
 def test_high_risk_share_plausible(clean_delivery):
@@ -447,24 +449,32 @@ def test_high_risk_share_plausible(clean_delivery):
 ATC_MAP = {"L01XX32": "L01XG01", "L01XX45": "L01XG02", "L01XX50": "L01XG03", "L01XC24": "L01FC01", "L01XC38": "L01FC02"}
 
 
-def induction_categories(folder: Path) -> list[tuple[date, str, str]]:
+def course_drugs(folder: Path) -> dict[str, set[str]]:
     drugs = defaultdict(set)
     for r in read_rows(folder, "drugs.csv"):
         drugs[r["course_id"]].add(ATC_MAP.get(r["atc"], r["atc"]))
+    return drugs
+
+
+def category(d: set[str]) -> str:
+    """The spec's regimen category of a course (quintuplets counted with the quadruplets)."""
+    cd38 = bool(d & {"L01FC01", "L01FC02"})
+    pi = bool(d & {"L01XG01", "L01XG02", "L01XG03"})
+    imid = bool(d & {"L04AX02", "L04AX04", "L04AX06"})
+    dex = "H02AB02" in d
+    return ("quad" if cd38 and pi and imid and dex else "triplet" if pi and imid and dex
+            else "vcd" if {"L01XG01", "L01AA01", "H02AB02"} <= d and not imid else "other")
+
+
+def induction_categories(folder: Path) -> list[tuple[date, str, str]]:
+    drugs = course_drugs(folder)
     dx = index_diagnoses(folder)
     out = []
     for r in read_rows(folder, "treatment_courses.csv"):
         c = plain_cpr(r["cpr"])
         if r["phase"] != "induktion" or dx.get(c, {}).get("hdt_candidate") not in ("J", "1"):
             continue
-        d = drugs[r["course_id"]]
-        cd38 = bool(d & {"L01FC01", "L01FC02"})
-        pi = bool(d & {"L01XG01", "L01XG02", "L01XG03"})
-        imid = bool(d & {"L04AX02", "L04AX04", "L04AX06"})
-        dex = "H02AB02" in d
-        cat = ("quad" if cd38 and pi and imid and dex else "triplet" if pi and imid and dex
-               else "vcd" if {"L01XG01", "L01AA01", "H02AB02"} <= d and not imid else "other")
-        out.append((parse_date(r["start_date"]), cat, r["course_id"]))
+        out.append((parse_date(r["start_date"]), category(drugs[r["course_id"]]), r["course_id"]))
     return out
 
 
@@ -474,8 +484,9 @@ def test_regimen_shift_over_time(clean_delivery):
     before = [cat for d, cat, _ in courses if d < V2]
     after = [cat for d, cat, _ in courses if d >= V2]
     assert before and after
-    assert "quad" not in before
-    assert sum(c == "quad" for c in after) / len(after) > 0.5
+    # CD38 quadruplets are not recommended by Medicinrådet: trials only before v2.0, a minority after
+    assert sum(c == "quad" for c in before) < 0.03 * len(before)
+    assert 0.08 <= sum(c == "quad" for c in after) / len(after) <= 0.4
     early = Counter(cat for d, cat, _ in courses if d.year <= 2018)
     late = Counter(cat for d, cat, _ in courses if 2022 <= d.year and d < V2)
     assert early["vcd"] + early["triplet"] > 0.85 * sum(early.values())
@@ -567,7 +578,7 @@ def test_dirty_rows_direct_checks(dirty_delivery, clean_delivery):
     header, lines = read_lines(folder, "labs.csv")
     assert any(ln.count(";") != len(header) - 1 for ln in lines)
     assert len(lines) > len(set(lines))                                    # identical lines twice
-    assert re.search(r";b2m;[^;]*;µmol/L\r$", text["labs.csv"], re.M)        # unit mismatch
+    assert any(r["unit"] not in UNITS.get(r["analysis"], {r["unit"]}) for r in read_rows(folder, "labs.csv"))  # unit
     assert any(len(plain_cpr(r["cpr"])) != 10 for r in read_rows(folder, "responses.csv"))
     # clean lines are the same with and without dirty rows
     clean_folder, _ = clean_delivery
@@ -586,3 +597,196 @@ def test_tiny_deliveries(tmp_path):
         assert rows["departments.csv"] >= 21
     with pytest.raises(ValueError):
         write_delivery(tmp_path / "zero", 0, 1)
+
+
+# --------------------------------------------------------------------------- Denmark, guideline v2.0 (issue 12)
+
+def test_format_v2_values_are_clean_data(clean_delivery):
+    """E-notation MRD sensitivities and lenalidomide courses of more than 100 cycles are valid
+    data in format v2 (test_clean_delivery_has_no_bad_rows checks that they are not dirty)."""
+    folder, _ = clean_delivery
+    sens = [r["mrd_sensitivity"] for r in read_rows(folder, "responses.csv") if r["mrd_sensitivity"] not in MISSING]
+    e_notation = [v for v in sens if re.fullmatch(r"\d([.,]\d+)?[eE]-0?\d", v)]
+    assert e_notation and len(e_notation) < 0.5 * len(sens)
+    assert all(0 < parse_num(v) <= 1e-4 for v in sens)
+    drugs = course_drugs(folder)
+    long_len = [r for r in read_rows(folder, "treatment_courses.csv") if r["phase"] == "vedligehold"
+                and "L04AX04" in drugs[r["course_id"]] and r["cycles"] not in MISSING and int(r["cycles"]) > 100]
+    assert long_len and all(int(r["cycles"]) <= 400 for r in long_len)
+
+
+@pytest.fixture(scope="module")
+def cohort_20k():
+    """The cohort of `myeloma-audit synth --patients 20000 --seed 7`."""
+    return simulate_cohort(20000, 7, EXTRACT)
+
+
+@pytest.fixture(scope="module")
+def planted_20k(cohort_20k) -> dict:
+    return cohort_20k.stats
+
+
+# every status and reason code of MM01-MM15 (indicators.md v2) the 20k delivery must show, as planted
+REQUIRED_SCENARIOS = {
+    "MM01": ("MET", "NOT_EVALUATED", "EVALUATION_UNKNOWN", "PS_2_OR_MORE", "SIGNIFICANT_COMORBIDITY", "WINDOW_OPEN"),
+    "MM02": ("MET", "NO_INDUCTION", "REGIMEN_NOT_RECOMMENDED", "INDUCTION_CYCLES", "CYCLES_UNKNOWN",
+             "split VCd + triplet (predominant: the triplet)", "bridging VCd + CD38 quadruplet, 4 cycles in all",
+             "bridging VCd + CD38 quadruplet, 5 cycles in all"),
+    "MM03": ("MET", "NO_PRIMING", "PRIMING_WITHOUT_CYCLOPHOSPHAMIDE", "PRIMING_DOSE", "BSA_UNKNOWN"),
+    "MM04": ("MET", "FULL_DOSE_DESPITE_LOW_CRCL", "REDUCED_WITHOUT_RENAL_INDICATION", "MELPHALAN_DOSE_OTHER",
+             "CRCL_UNKNOWN", "BSA_UNKNOWN"),
+    "MM05": ("MET", "MRD_NEGATIVE_DEFERRAL", "DEFERRAL_NOT_SUPPORTED", "NO_HDT", "DIED", "WINDOW_OPEN"),
+    "MM06": ("MET", "LENALIDOMIDE_ALTERNATIVE", "EARLY_START", "LATE_START", "NO_MAINTENANCE", "OTHER_MAINTENANCE",
+             "DIED", "PROGRESSION", "WINDOW_OPEN", "consolidation, then maintenance in its window (met)",
+             "consolidation, LATE_START after its window", "consolidation, CONSOLIDATION_END_UNKNOWN",
+             "consolidation running or its window open (WINDOW_OPEN)"),
+    "MM07": ("MET", "RENAL_DOSE_REDUCTION", "DOSE", "SCHEDULE", "DOSE_UNKNOWN", "SCHEDULE_UNKNOWN"),
+    "MM08": ("MET", "HIGH_RISK_INDUCTION", "GUIDELINE_VERSION"),
+    "MM09": ("MET", "NO_DUAL_MAINTENANCE", "GUIDELINE_VERSION"),
+    "MM10": ("MET", "TANDEM_DESPITE_CR", "TANDEM_WITHOUT_BENEFIT", "TANDEM_STANDARD_RISK", "RESPONSE_UNKNOWN",
+             "RISK_UNKNOWN"),
+    "MM11": ("MET", "NO_REHABILITATION", "DIED", "WINDOW_OPEN", "referral between diagnosis and HDT (met)"),
+    "MM12": ("MET", "NO_CD38_INDUCTION", "GUIDELINE_VERSION"),
+    "MM13": ("MET", "CONSOLIDATION_REGIMEN", "CONSOLIDATION_CYCLES", "CYCLES_UNKNOWN", "INDUCTION_UNKNOWN"),
+    "MM14": ("MET", "DIED_WITHIN_100_DAYS", "WINDOW_OPEN"),
+    "MM15": ("MET", "RISK_NOT_ASSESSED", "RISK_PARTIALLY_ASSESSED"),
+}
+
+
+def test_every_planted_scenario_occurs_at_20k(planted_20k):
+    planted = planted_20k["planted"]
+    assert set(planted) == set(REQUIRED_SCENARIOS)
+    too_few = {(ind, code): planted[ind].get(code) for ind, codes in REQUIRED_SCENARIOS.items() for code in codes
+               if (planted[ind].get(code) or 0) < 3}
+    assert not too_few
+
+
+def test_cohort_looks_like_denmark_at_20k(planted_20k):
+    r = planted_20k["realism"]
+    assert 70 <= r["median_age_at_diagnosis"] <= 72
+    assert r["hdt_candidates"]["share"] < 0.5                       # "under halvdelen"
+    assert 0.25 <= r["transplanted"]["share"] <= 0.42
+    assert r["transplanted"]["share_of_all_patients"] < 0.42
+    assert r["mrd_measured"]["share"] < 0.2 and r["mrd_measured"]["share_of_transplanted"] < 0.3
+    mix = r["induction_regimen_mix_by_year"]
+    cd38 = {k: (m["quintuplet_cd38"] or 0) + (m["quadruplet_cd38"] or 0) for k, m in mix.items()}
+    assert 0.15 <= cd38["from v2.0 (2026-04-07)"] <= 0.30, cd38
+    assert cd38["2026 before v2.0"] < 0.12 and all(cd38[str(y)] < 0.06 for y in range(2015, 2026)), cd38
+    assert all(cd38[str(y)] == 0 for y in range(2015, 2021))
+    assert mix["from v2.0 (2026-04-07)"]["triplet_pi_imid"] > 0.5
+
+
+@pytest.fixture(scope="module")
+def clean_20k(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("clean20k")
+    write_delivery(out, 20000, 7, EXTRACT, dirty=False)
+    return out
+
+
+NATURAL_KEYS = {"diagnoses": ("diagnosis_date", "icd10"), "labs": ("sample_date", "analysis"),
+                "anthropometrics": ("measure_date",), "cytogenetics": ("sample_date", "aberration"),
+                "procedures": ("procedure_date", "procedure"), "responses": ("assessment_date", "timepoint")}
+
+
+def test_natural_keys_unique_at_20k(cohort_20k):
+    """At 20k the rare pathways (stale labs, consolidation, deferral ...) all occur: no clean
+    row may share its natural key with another (it would be a conflicting duplicate)."""
+    for name, key in NATURAL_KEYS.items():
+        df = cohort_20k.tables[name]
+        assert df.select("_pid", *key).is_duplicated().sum() == 0, name
+
+
+def _asct_and_courses(folder: Path):
+    asct = defaultdict(list)
+    for r in read_rows(folder, "procedures.csv"):
+        if r["procedure"] == "asct":
+            asct[plain_cpr(r["cpr"])].append(parse_date(r["procedure_date"]))
+    courses = defaultdict(list)
+    for r in read_rows(folder, "treatment_courses.csv"):
+        courses[plain_cpr(r["cpr"])].append({**r, "_start": parse_date(r["start_date"])})
+    return asct, courses
+
+
+def test_consolidation_after_v2_continues_the_induction_regimen(clean_20k):
+    asct, courses = _asct_and_courses(clean_20k)
+    drugs = course_drugs(clean_20k)
+    same, cycles = Counter(), Counter()
+    for c, dates in asct.items():
+        last = max(d for d in dates if (d - min(dates)).days <= 180)
+        cons = [k for k in courses[c] if k["phase"] == "konsolidering" and k["_start"] > last]
+        ind = [k for k in courses[c] if k["phase"] == "induktion" and k["_start"] < min(dates)]
+        if not cons or cons[0]["_start"] < V2 or not ind:
+            continue
+        pred = max(ind, key=lambda k: (0 if k["cycles"] in MISSING else int(k["cycles"]), k["_start"]))
+        same[category(drugs[cons[0]["course_id"]]) == category(drugs[pred["course_id"]])] += 1
+        cycles["missing" if cons[0]["cycles"] in MISSING else min(int(cons[0]["cycles"]), 5)] += 1
+    total = sum(same.values())
+    assert total > 100
+    assert 0.8 < same[True] / total < 1                              # some with another regimen
+    assert (cycles[1] + cycles[2]) > 0.6 * total                      # usually 1-2 cycles
+    assert cycles[5] > 0 and cycles["missing"] > 0                    # high risk up to 12; some missing
+
+
+def test_maintenance_starts_spread_over_day_60_to_150(clean_20k):
+    asct, courses = _asct_and_courses(clean_20k)
+    days = []
+    for c, dates in asct.items():
+        last = max(d for d in dates if (d - min(dates)).days <= 180)
+        after = sorted((k for k in courses[c] if k["_start"] > last), key=lambda k: k["_start"])
+        if after and after[0]["phase"] == "vedligehold":
+            days.append((after[0]["_start"] - last).days)
+    days.sort()
+    q = lambda p: days[int(p * (len(days) - 1))]  # noqa: E731
+    assert len(days) > 3000
+    assert 55 <= q(0.05) <= 70 and 80 <= q(0.5) <= 100 and 110 <= q(0.95) <= 160, (q(0.05), q(0.5), q(0.95))
+    assert sum(60 <= d <= 150 for d in days) > 0.9 * len(days)
+
+
+def test_lenalidomide_5mg_goes_with_reduced_crcl(clean_20k):
+    """5 mg maintenance mostly with CrCl < 50 (Cockcroft-Gault from the creatinine and weight
+    within 30 days before the course start): older, lighter, higher creatinine."""
+    patients = {plain_cpr(r["cpr"]): r for r in read_rows(clean_20k, "patients.csv")}
+    crea, weight = defaultdict(list), defaultdict(list)
+    for r in read_rows(clean_20k, "labs.csv"):
+        if r["analysis"] == "kreatinin":
+            v = parse_num(r["value"]) * (88.4 if r["unit"] == "mg/dL" else 1)
+            crea[plain_cpr(r["cpr"])].append((parse_date(r["sample_date"]), v))
+    for r in read_rows(clean_20k, "anthropometrics.csv"):
+        if r["weight_kg"] not in MISSING:
+            weight[plain_cpr(r["cpr"])].append((parse_date(r["measure_date"]), parse_num(r["weight_kg"])))
+    courses = {r["course_id"]: r for r in read_rows(clean_20k, "treatment_courses.csv") if r["phase"] == "vedligehold"}
+    by_dose = defaultdict(list)
+    for r in read_rows(clean_20k, "drugs.csv"):
+        k = courses.get(r["course_id"])
+        if r["atc"] != "L04AX04" or k is None or r["dose"] in MISSING:
+            continue
+        c, start = plain_cpr(k["cpr"]), parse_date(k["start_date"])
+
+        def latest(rows):
+            ok = [x for x in rows if timedelta(0) <= start - x[0] <= timedelta(days=30)]
+            return max(ok) if ok else None
+        cr, wt = latest(crea[c]), latest(weight[c])
+        if cr is None or wt is None:
+            continue
+        p = patients[c]
+        age = age_on(parse_date(p["birth_date"]), cr[0])
+        crcl = (140 - age) * wt[1] * (0.85 if p["sex"] == "K" else 1) / (72 * cr[1] / 88.4)
+        by_dose[parse_num(r["dose"])].append((crcl, age, wt[1], cr[1]))
+    five, ten = by_dose[5.0], by_dose[10.0]
+    assert len(five) > 200 and len(ten) > 2000
+    assert sum(x[0] < 50 for x in five) > 0.6 * len(five)
+    assert sum(x[0] < 50 for x in ten) < 0.1 * len(ten)
+    for i in (1, 3):       # older, higher creatinine
+        assert statistics.mean(x[i] for x in five) > statistics.mean(x[i] for x in ten)
+    assert statistics.mean(x[2] for x in five) < statistics.mean(x[2] for x in ten)    # lighter
+
+
+def test_cli_synth_prints_the_cohort_summary_and_writes_only_the_delivery(tmp_path, capsys):
+    from pipelines import cli
+
+    assert cli.main(["synth", "--patients", "300", "--seed", "3", "--out", str(tmp_path / "d"), "--stats"]) == 0
+    out = capsys.readouterr().out
+    for text in ("median age at diagnosis", "HDT candidates", "transplanted (ASCT)", "MRD measured",
+                 "from v2.0 (2026-04-07)", "planted scenarios", "MM15: MET"):
+        assert text in out, text
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == sorted([f.filename for f in FILES] + ["manifest.json"])

@@ -51,10 +51,12 @@ PROFILE = {
     "MM07": (0.85, 0.1, 0.05, 0, 0, 0), "MM08": (0.5, 0.4, 0, 0, 0.1, 0),
     "MM09": (0.4, 0.5, 0, 0, 0.1, 0), "MM10": (0.5, 0.3, 0.2, 0, 0, 0),
     "MM11": (0.7, 0.2, 0, 0, 0.03, 0.07), "MM12": (0.6, 0.4, 0, 0, 0, 0),
+    "MM13": (0.8, 0.15, 0.05, 0, 0, 0), "MM14": (0.95, 0.03, 0, 0, 0, 0.02), "MM15": (0.85, 0.15, 0, 0, 0, 0),
 }
 # share of a department's patients in each indicator's population
 REACH = {"MM01": 1.0, "MM02": 0.6, "MM03": 0.6, "MM04": 0.55, "MM05": 0.7, "MM06": 0.55, "MM07": 0.45,
-         "MM08": 0.12, "MM09": 0.1, "MM10": 0.08, "MM11": 0.6, "MM12": 0.6}
+         "MM08": 0.12, "MM09": 0.1, "MM10": 0.08, "MM11": 0.6, "MM12": 0.6, "MM13": 0.1, "MM14": 0.6,
+         "MM15": 0.8}
 CODES = {"met": "MET", "not_met": "NOT_MET_EXAMPLE", "unknown": "DATA_MISSING", "justified": "ACCEPTED_REASON",
          "excluded": "EXCLUDED_RULE", "pending": "WINDOW_OPEN"}
 

@@ -49,7 +49,7 @@ def test_run_writes_the_results_contract_and_reconciles(tmp_path, monkeypatch):
     assert header == "file,line,reason_code,reason_text,record"
     header = (out / "patient_results.csv").read_text().splitlines()[0]
     assert header == ("pseudonym,indicator_id,status,reason_code,reason_text,index_date,guideline_version,"
-                      "department_code,risk,risk_rules")
+                      "department_code,risk,risk_rules,reason_text_en")
 
 
 def test_example_delivery_gives_the_worked_results(tmp_path):
@@ -65,6 +65,7 @@ def test_example_delivery_gives_the_worked_results(tmp_path):
         ("Pccd9c977f1f5e9bf", "MM05", "met", "MET"), ("Pccd9c977f1f5e9bf", "MM06", "met", "MET"),
         ("Pccd9c977f1f5e9bf", "MM07", "met", "MET"), ("Pccd9c977f1f5e9bf", "MM11", "met", "MET"),
         ("Pccd9c977f1f5e9bf", "MM12", "excluded", "GUIDELINE_VERSION"),
+        ("Pccd9c977f1f5e9bf", "MM14", "met", "MET"), ("Pccd9c977f1f5e9bf", "MM15", "met", "MET"),
     ])
     assert got == expected
 

@@ -68,30 +68,6 @@ dl.values dt { color:var(--muted); } dl.values dd { margin:0; }
 @media print { nav.toc { display:none; } th { position:static; } h2 { break-before:auto; } .chart { break-inside:avoid; } }
 """
 
-BASE = """<!doctype html>
-<html lang="da">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="myeloma-audit {{ code_version }}">
-<title>{{ title }}</title>
-<style>{{ css }}</style>
-</head>
-<body>
-<header class="page">
-<h1>{{ title }}</h1>
-{% if subtitle %}<p>{{ subtitle }}</p>{% endif %}
-<p>Udtræk {{ extract_id or "–" }}{% if extract_date %}, udtræksdato {{ extract_date }}{% endif %} ·
-   myeloma-audit {{ code_version }}{% if home %} · <a href="{{ home }}">til oversigten</a>{% endif %}</p>
-</header>
-{% block nav %}{% endblock %}
-<main>
-{% block content %}{% endblock %}
-</main>
-</body>
-</html>
-"""
-
 PAGER = """{% macro pager(pages, current) %}{% if pages|length > 1 %}
 <p class="pager">Side: {% for p in pages %}{% if loop.index == current %}<span>{{ loop.index }}</span>{% else %}<a href="{{ p }}">{{ loop.index }}</a>{% endif %}{% endfor %}</p>
 {% endif %}{% endmacro %}"""
@@ -112,7 +88,7 @@ PATIENT_TABLE = """{% macro patient_table(rows, show_department=False, show_indi
 </tbody></table>
 {% endmacro %}"""
 
-TEMPLATES = {"base.html": BASE, "pager.html": PAGER, "patient_table.html": PATIENT_TABLE}
+TEMPLATES = {"pager.html": PAGER, "patient_table.html": PATIENT_TABLE}
 
 
 def _num(value) -> str:
@@ -141,6 +117,15 @@ def _date(value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _dato(value) -> str:
+    """A date as Danish pages write it: dd-mm-åååå (a yyyy-mm-dd text is turned around)."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.strftime("%d-%m-%Y")
+
+
 def environment() -> jinja2.Environment:
     from pipelines.reports import templates
 
@@ -148,7 +133,7 @@ def environment() -> jinja2.Environment:
                                                          jinja2.DictLoader({**TEMPLATES, **templates.PAGES})]),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    env.filters.update(pct=pct, num=_num, ci=_ci, yes_no=_yes_no, isodate=_date)
+    env.filters.update(pct=pct, num=_num, ci=_ci, yes_no=_yes_no, isodate=_date, dato=_dato)
     env.globals.update(css=Markup(CSS))
     return env
 

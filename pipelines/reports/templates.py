@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from pipelines.reports.files import value_text
 
-NATIONAL = """{% extends "base.html" %}
+NATIONAL = """{% extends "base.html.j2" %}
 {% block nav %}<nav class="toc">{% for ind in indicators %}<a href="#{{ ind.id }}">{{ ind.id }}</a>{% endfor %}
 {% if comparison %}<a href="#sammenligning">Sammenligning</a>{% endif %}<a href="#metode">Metode</a>
 {% if not publication %}<a href="dashboard.html">Dashboard</a>{% endif %}</nav>{% endblock %}
@@ -133,7 +133,7 @@ ligningerne eller ved at indsnævre grænser (<code>&lt;5</code> er 0–4, <code
 {% endblock %}
 """
 
-DEVIATIONS = """{% extends "base.html" %}
+DEVIATIONS = """{% extends "base.html.j2" %}
 {% from "pager.html" import pager %}
 {% from "patient_table.html" import patient_table %}
 {% block content %}
@@ -154,7 +154,7 @@ Også som <a href="afvigelser.csv">CSV</a> og <a href="afvigelser.xlsx">Excel</a
 {% endblock %}
 """
 
-PATIENTS = """{% extends "base.html" %}
+PATIENTS = """{% extends "base.html.j2" %}
 {% from "pager.html" import pager %}
 {% from "patient_table.html" import patient_table %}
 {% block content %}
@@ -166,7 +166,7 @@ PATIENTS = """{% extends "base.html" %}
 {% endblock %}
 """
 
-DASHBOARD = """{% extends "base.html" %}
+DASHBOARD = """{% extends "base.html.j2" %}
 {% from "patient_table.html" import patient_table %}
 {% block nav %}<nav class="toc">{% for t in tiles %}<a href="#{{ t.id }}">{{ t.id }}</a>{% endfor %}
 {% for link in links %}<a href="{{ link.href }}">{{ link.text }}</a>{% endfor %}</nav>{% endblock %}

@@ -127,20 +127,21 @@ def _failure(err: BaseException) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def run_guarded(args: argparse.Namespace) -> int:
+    """Run a parsed command: every way out is one line (no traceback), Ctrl-C / SIGTERM end it
+    with one line and exit 130 / 143, the published results unchanged."""
     _show_progress()
     os.umask(0o077)  # outputs hold pseudonymised patient data: owner-only by default
-    with signals.stop_cleanly():  # Ctrl-C / SIGTERM: one line, exit 130 / 143, results unchanged
+    with signals.stop_cleanly():
         try:
             handler = getattr(args, "handler", None) or {"run": _run, "synth": _synth}[args.command]
             return handler(args)
         except BaseException as err:  # noqa: BLE001 — every way out is one line
             signals.wait_if_stopping()  # a stop signal being handled prints its own line
-            if isinstance(err, (SystemExit, KeyboardInterrupt)) and not isinstance(err, Exception):
-                if isinstance(err, SystemExit):
-                    raise
-                print(f"myeloma-audit: {signals.STOPPED.removeprefix('myeloma-audit: ')}", file=sys.stderr)
+            if isinstance(err, SystemExit):
+                raise
+            if isinstance(err, KeyboardInterrupt):
+                print(signals.STOPPED, file=sys.stderr)
                 return 128 + 2
             message = _failure(err)
             if message is None and os.environ.get("MYELOMA_AUDIT_DEBUG"):
@@ -150,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
                            "nothing was published; set MYELOMA_AUDIT_DEBUG=1 for the full traceback")
             print(f"myeloma-audit: {scrub(message)}", file=sys.stderr)
             return EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_guarded(_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.errors import DagsterAssetCheckFailedError  # not re-exported at top level in 1.13
 
-from pipelines.ingest.delivery import resolve_extract_date, safe_name
+from pipelines.ingest.delivery import check_container, resolve_extract_date, safe_name
 from pipelines.lib import signals
 from pipelines.lib.errors import QualityBlocked, shown
 from pipelines.lib.progress import progress_logger_for
@@ -124,6 +124,7 @@ def run_audit(
     if used_demo_key:
         log.info(f"using the documented demo pseudonym key for the bundled synthetic sample ({KEY_ENV} not set)")
     day = resolve_extract_date(extract, extract_date)
+    check_container(extract)
     check_output_path(out_dir, extract)
     log.info(f"delivery {safe_name(extract.name)} — extract date {day.isoformat()}")
 

@@ -248,29 +248,48 @@ def _check_entry(path: Path, info: zipfile.ZipInfo) -> None:
                                          "password-protected (protect the transfer instead)")
 
 
-def _read_zip(path: Path, wanted: list[str]) -> dict[str, bytes]:
+def _check_entries(path: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """Every entry of the zip's directory checked (names, links, encryption, declared sizes),
+    nothing decompressed."""
+    infos = zf.infolist()
+    if len(infos) > limits.ZIP_MAX_ENTRIES:
+        raise DeliveryRefused(path.name, f"the zip has {len(infos):,} entries; at most "
+                                         f"{limits.ZIP_MAX_ENTRIES:,} are allowed")
+    total, max_total = 0, limits.max_delivery_bytes()
+    for info in infos:
+        _check_entry(path, info)
+        total += info.file_size
+        if (info.compress_size and info.file_size / max(info.compress_size, 1) > limits.ZIP_MAX_RATIO
+                and info.file_size > limits.ZIP_RATIO_FLOOR):
+            raise DeliveryRefused(path.name, f"zip entry {shown(info.filename, 80)!r} expands suspiciously "
+                                             f"(declares {limits.size(info.file_size)} from "
+                                             f"{limits.size(info.compress_size)})")
+    if total > max_total:
+        raise DeliveryRefused(path.name, f"zip expands to {limits.size(total)}, more than the "
+                                         f"{limits.size(max_total)} allowed (MYELOMA_AUDIT_MAX_DELIVERY_BYTES)")
+    return infos
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
     declared = _declared_entries(path)
     if declared is not None and declared > limits.ZIP_MAX_ENTRIES:
         raise DeliveryRefused(path.name, f"the zip declares {declared:,} entries; at most "
                                          f"{limits.ZIP_MAX_ENTRIES:,} are allowed")
+    return zipfile.ZipFile(path)
+
+
+def check_container(path: Path) -> None:
+    """The cheap checks of a delivery, made before a run creates anything: the path is a
+    folder or a readable zip, and a zip's directory passes every check (nothing is read)."""
+    if check_source(path) == "zip":
+        with _damaged_zip_refused(path), _open_zip(path) as zf:
+            _check_entries(path, zf)
+
+
+def _read_zip(path: Path, wanted: list[str]) -> dict[str, bytes]:
     max_file, max_total = limits.max_file_bytes(), limits.max_delivery_bytes()
-    with zipfile.ZipFile(path) as zf:
-        infos = zf.infolist()
-        if len(infos) > limits.ZIP_MAX_ENTRIES:
-            raise DeliveryRefused(path.name, f"the zip has {len(infos):,} entries; at most "
-                                             f"{limits.ZIP_MAX_ENTRIES:,} are allowed")
-        total = 0
-        for info in infos:
-            _check_entry(path, info)
-            total += info.file_size
-            if (info.compress_size and info.file_size / max(info.compress_size, 1) > limits.ZIP_MAX_RATIO
-                    and info.file_size > limits.ZIP_RATIO_FLOOR):
-                raise DeliveryRefused(path.name, f"zip entry {shown(info.filename, 80)!r} expands suspiciously "
-                                                 f"(declares {limits.size(info.file_size)} from "
-                                                 f"{limits.size(info.compress_size)})")
-        if total > max_total:
-            raise DeliveryRefused(path.name, f"zip expands to {limits.size(total)}, more than the "
-                                             f"{limits.size(max_total)} allowed (MYELOMA_AUDIT_MAX_DELIVERY_BYTES)")
+    with _open_zip(path) as zf:
+        infos = _check_entries(path, zf)
         by_base: dict[str, list[zipfile.ZipInfo]] = {}
         for info in infos:
             if not info.is_dir():
@@ -406,7 +425,7 @@ def manifest_bytes(path: Path) -> bytes | None:
     path = Path(path)
     if check_source(path) == "folder":
         return _read_folder(path, [MANIFEST]).get(MANIFEST)
-    with _damaged_zip_refused(path), zipfile.ZipFile(path) as zf:
+    with _damaged_zip_refused(path), _open_zip(path) as zf:
         infos = [i for i in zf.infolist() if PurePosixPath(i.filename).name == MANIFEST and not i.is_dir()]
         if len(infos) != 1:
             return None

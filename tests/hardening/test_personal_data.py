@@ -23,36 +23,8 @@ from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import FILES_BY_NAME
 from pipelines.lib.pseudonym import Pseudonymiser, pseudonym, scrub
 from tests.delivery_builder import CLEAR_CPRS, stage, write_delivery
-from tests.hardening.hardening_deck import (FREE_TEXT_CPRS, STRUCTURAL_NEEDLES, cpr_needles, duckdb_haystacks,
-                                            leaks, read_any)
-
-
-def run_haystacks(run) -> dict[str, str]:
-    """stdout, stderr, every file the run left (outputs, quality report, lock, blocked report),
-    every DuckDB table, every Dagster event and every file of the Dagster home."""
-    import dagster as dg
-    from dagster._serdes import serialize_value
-
-    hay = {"stdout": run.stdout, "stderr": run.stderr}
-    for path in sorted(run.out.parent.rglob("*")):
-        if path.is_file():
-            hay[str(path.relative_to(run.root))] = read_any(path)
-    hay.update(duckdb_haystacks(run.out / "audit.duckdb"))
-    instance = dg.DagsterInstance.local_temp(str(run.dagster_home))
-    try:
-        records = instance.get_runs()
-        assert len(records) == 1, "the run was not recorded in the temporary Dagster instance"
-        for record in records:
-            hay[f"dagster run {record.run_id}"] = serialize_value(record)
-            events = instance.all_logs(record.run_id)
-            assert len(events) > 100, "expected the run's whole event log"
-            hay[f"dagster events {record.run_id}"] = "\n".join(serialize_value(e) for e in events)
-    finally:
-        instance.dispose()
-    for path in sorted(run.dagster_home.rglob("*")):
-        if path.is_file():
-            hay[f"DAGSTER_HOME/{path.relative_to(run.dagster_home)}"] = read_any(path)
-    return hay
+from tests.hardening.hardening_deck import (FREE_TEXT_CPRS, STRUCTURAL_NEEDLES, cpr_needles, leaks, read_any,
+                                            run_haystacks)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ A *CPR-shaped token* is ten digits whose first six are a real date ``DDMMYY`` (i
 - in any run of digits, however long and whatever touches it (``pt0102031237``,
   ``0102031238x``, ``130647310004-06-2017``): every ten-digit window of the run is checked;
 - written with separators people type between the 6th and 7th digit: hyphen, space, en and
-  em dash, non-breaking hyphen, minus sign, ``/``, ``.``, ``,``, ``_`` and the usual
-  non-breaking and narrow spaces (one to three of them: ``010203 - 1234``);
+  em dash, non-breaking hyphen, minus sign, ``/``, ``.``, ``,``, ``_``, a double quote (a
+  CSV line quoting half of it) and the usual non-breaking and narrow spaces (one to three of
+  them: ``010203 - 1234``);
 - in any script's digits (full-width, Arabic-Indic, Devanagari …: Unicode category Nd);
 - with invisible characters (format characters such as zero-width spaces and soft hyphens,
   combining marks) between the characters, which are ignored.
@@ -39,7 +40,7 @@ PLACEHOLDER = "<cpr>"
 # What people type between the date part and the serial number.
 SEPARATORS = (" \t\u00a0\u2002\u2003\u2007\u2009\u200a\u202f\u3000"      # spaces (plain, no-break, narrow, ideographic)
               "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"  # hyphens, dashes, minus
-              "/\uff0f.\uff0e,_")                                           # slash, full stop, comma, underscore
+              "/\uff0f.\uff0e,_\"")                                         # slash, full stop, comma, underscore, quote
 MAX_SEPARATORS = 3
 
 _SEP_CLASS = "[" + "".join("\\" + c if c in "-\\]^[" else c for c in SEPARATORS) + "]"

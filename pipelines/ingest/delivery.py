@@ -140,7 +140,7 @@ def check_extract_date_plausible(day: date, facts: dict[str, dict], source: str)
     after = sum(f.get("rows_after_extract_date", 0) for f in facts.values())
     if dated and after * 2 > dated:
         raise DeliveryRefused(source, f"the extract date {day.isoformat()} is before {after:,} of the {dated:,} dated "
-                                      "rows: the date is wrong, not the rows; correct the extract date")
+                                      "rows looked at: the date is wrong, not the rows; correct the extract date")
 
 
 # --- reading ------------------------------------------------------------------------------------

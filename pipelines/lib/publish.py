@@ -199,6 +199,20 @@ def check_replaceable(out_dir: Path) -> None:
                             "or choose another output folder")
 
 
+@contextmanager
+def lock_file(path: Path):
+    """A lock file's descriptor, created 0600 and never through a link (``O_NOFOLLOW``)."""
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as err:
+        raise OutputRefused(f"cannot open the lock {shown(path, 300)} ({err.strerror}); a link or another "
+                            "user's file is in the way: remove it") from None
+    try:
+        yield handle
+    finally:
+        os.close(handle)
+
+
 # --- a run's folders ----------------------------------------------------------------------------
 
 def incoming_dir(out_dir: Path) -> Path:

@@ -253,7 +253,9 @@ def process_inbox(inbox: Path, results: Path, *, settle_seconds: float = DEFAULT
     give_up_seconds = DEFAULT_GIVE_UP_SECONDS if give_up_seconds is None else give_up_seconds
     store = ResultsStore(results)
     store.root.mkdir(parents=True, exist_ok=True)
-    with open(store.root / ".inbox.lock", "a+") as handle:
+    from pipelines.lib.publish import lock_file
+
+    with lock_file(store.root / ".inbox.lock") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
+import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -61,6 +63,20 @@ def choose_key(extract: Path, key: bytes | None) -> tuple[bytes, bool]:
         f"{KEY_ENV} is not set. Every delivery other than the bundled synthetic sample needs the "
         f"registry's pseudonym key: export {KEY_ENV}=... (it is never printed or stored)."
     )
+
+
+_GLOB = re.compile(r"[*?\[\]{}]")
+
+
+@contextmanager
+def _private_temp():
+    """A private temporary folder (0700), removed afterwards, also when the run is stopped."""
+    folder = Path(tempfile.mkdtemp(prefix="myeloma-audit-"))
+    try:
+        with signals.owned(folder):
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -128,12 +144,14 @@ def run_audit(
     check_output_path(out_dir, extract)
     log.info(f"delivery {safe_name(extract.name, Pseudonymiser(key))} — extract date {day.isoformat()}")
 
-    with publish_lock(out_dir, extract):
+    with publish_lock(out_dir, extract), ExitStack() as tempdir:
         staging = incoming_dir(out_dir)
         with signals.owned(staging):
             try:
                 # the run to compare with: given, else what is published in out_dir until the swap
                 previous = Path(previous_results) if previous_results else out_dir / "patient_results.csv"
+                if previous.is_file() and _GLOB.search(str(previous)):  # polars would read the path as a pattern
+                    previous = shutil.copy2(previous, Path(tempdir.enter_context(_private_temp())) / previous.name)
                 audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
                                     output_dir=str(staging), parameters=json.dumps(parameters or {}),
                                     previous_results=str(previous) if previous.is_file() else "")

@@ -9,7 +9,7 @@ Nothing is deleted that a run did not write:
   results are replaced only when the folder holds exactly that (anything added, removed,
   changed in size, or a link, refuses the run and names it);
 - ``--out`` and the delivery must not lie inside each other, ``--out`` must be a folder name
-  (not ``/``), without a backslash or control character;
+  (not ``/``), without a backslash, question mark (DuckDB misreads both) or control character;
 - everything a run keeps beside the output lives in one folder it owns,
   ``.<out>.myeloma-audit/`` (mode 0700, checked to be a real folder of this user): the lock
   (opened with ``O_NOFOLLOW``), the run's fresh folder and leftovers of killed runs. Checks
@@ -96,9 +96,11 @@ def check_output_path(out_dir: Path, extract: Path | None = None) -> None:
     or file, a folder that cannot be written, or a folder that is not an earlier result."""
     out_dir = Path(out_dir).absolute()
     text = str(out_dir)
-    if "\\" in text:
-        raise OutputRefused(f"the output folder {shown(text, 300)} holds a backslash; DuckDB reads it as a "
-                            "folder separator, so choose a name without one")
+    for char, why in (("\\", "DuckDB reads it as a folder separator"),
+                      ("?", "DuckDB reads what follows as options of the database file")):
+        if char in text:
+            raise OutputRefused(f"the output folder {shown(text, 300)} holds a {'backslash' if char != '?' else 'question mark'}; "
+                                f"{why}, so choose a name without one")
     if not text.isprintable():
         raise OutputRefused(f"the output folder {shown(text, 300)} holds a line break or another control "
                             "character; choose a plain name")

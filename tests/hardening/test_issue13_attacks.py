@@ -374,6 +374,21 @@ def test_an_output_path_duckdb_cannot_take_is_refused_before_anything_is_created
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before + ["d"])
 
 
+@pytest.mark.slow
+def test_an_output_path_with_pattern_characters_publishes_and_compares(tmp_path):
+    """Found while replaying class 6: DuckDB reads a ``?`` in the database path as options
+    (refused above); polars reads ``*``, ``[``, ``{`` in the previous results' path as a
+    pattern, so the second run into such a folder failed. The run now reads a private copy."""
+    from pipelines.audit import run_audit
+
+    delivery = write_delivery(tmp_path / "d")
+    out = tmp_path / "odd [x] {a} *%s $HOME æ ~ 'q' #" / "out*"
+    run_audit(delivery, out, key=b"example-key")
+    summary = run_audit(delivery, out, key=b"example-key")
+    assert "patient_results.csv" in summary.outputs
+    assert [p.name for p in (out.parent / ".out*.myeloma-audit").iterdir()] == ["lock"]
+
+
 def test_an_unwritable_parent_folder_is_one_line(tmp_path, monkeypatch):
     """Issue 13, 6: a read-only parent folder ended in ``PermissionError`` (internal error).
     As root mode bits do not stop a write, so both ways are forced: the pre-check (os.access)

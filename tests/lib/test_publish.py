@@ -116,7 +116,7 @@ def test_the_runs_own_folder_must_be_a_private_folder(tmp_path, planted):
             pass
 
 
-@pytest.mark.parametrize("out", ["/", "a\\b", "line\nbreak"])
+@pytest.mark.parametrize("out", ["/", "a\\b", "line\nbreak", "why?", "x/y?a=b"])
 def test_output_paths_a_run_cannot_use_are_refused_before_anything_is_created(tmp_path, out):
     path = tmp_path / out if out != "/" else tmp_path.anchor
     before = sorted(p.name for p in tmp_path.iterdir())

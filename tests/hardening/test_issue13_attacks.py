@@ -500,3 +500,28 @@ def test_cr_only_line_ends_are_named_as_such():
 def test_check_extract_id_accepts_the_ids_registries_use():
     for good in ("DMDB-2026-11-01", "SYNTH-2026-2026-11-01", "DECK-2026-11-01", "TEST-1", "a.b_c-1"):
         assert check_extract_id(good) == good
+
+
+def test_duckdb_gets_a_memory_limit_and_spills_into_the_runs_folder(tmp_path, monkeypatch):
+    """Bounded resources: DuckDB is given a memory limit (half the machine, or the setting) and
+    a temp directory inside the run's folder, so beyond the limit it spills instead of taking
+    the machine."""
+    from pipelines.definitions import build_definitions, duckdb_memory_limit
+    from pipelines.resources import AuditConfig
+
+    audit = AuditConfig(extract_path=str(tmp_path), output_dir=str(tmp_path))
+    for given, expected in (("", duckdb_memory_limit()), ("1GB", "1GB")):
+        monkeypatch.setenv("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT", given)
+        database = tmp_path / f"a{len(given)}.duckdb"
+        defs = build_definitions(database, audit, temp_directory=tmp_path / "spill")
+        resource = defs.resources["duckdb"]
+        with resource.get_connection() as con:
+            limit, temp = con.execute("select current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+        assert temp == str(tmp_path / "spill")
+        import duckdb
+
+        with duckdb.connect(config={"memory_limit": expected}) as reference:
+            assert limit == reference.execute("select current_setting('memory_limit')").fetchone()[0]
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    monkeypatch.delenv("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT")
+    assert int(duckdb_memory_limit().removesuffix("MB")) == max(total // 2 // 1024**2, 1024)

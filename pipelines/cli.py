@@ -137,7 +137,8 @@ def run_guarded(args: argparse.Namespace) -> int:
             handler = getattr(args, "handler", None) or {"run": _run, "synth": _synth}[args.command]
             return handler(args)
         except BaseException as err:  # noqa: BLE001 — every way out is one line
-            signals.wait_if_stopping()  # a stop signal being handled prints its own line
+            # a stop signal being handled prints its own line (Dagster turns it into a BaseException)
+            signals.wait_if_stopping(0.02 if isinstance(err, Exception) else 0.5)
             if isinstance(err, SystemExit):
                 raise
             if isinstance(err, KeyboardInterrupt):

@@ -6,7 +6,8 @@ call returns, and Dagster replaces the handlers while it executes a run. Instead
 is delivered through ``signal.set_wakeup_fd`` (written by the interpreter's C-level handler
 whatever Python handler is installed) to a watcher thread, which
 
-1. waits for a publishing swap in progress to finish (``critical``),
+1. silences the process's stdout and stderr (a thread failing while its folder disappears
+   must not print a traceback), waits for a publishing swap in progress to finish (``critical``),
 2. removes the folders the run created and has not published (``owned``),
 3. prints ``myeloma-audit: stopped; previous results unchanged`` (or, when the swap had just
    been made, that the new results were published) and ends the process with 128 + signal.
@@ -75,12 +76,18 @@ def wait_if_stopping(grace: float = 0.2) -> None:
 
 def _stop(signum: int) -> None:
     _state["stopping"] = True
+    # from now on the process says nothing else: whatever the other threads print while their
+    # folders disappear (a traceback of a failing background thread) goes nowhere
+    stderr = os.dup(2)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
     with _critical:  # a swap in progress finishes first
         for path in list(_state["owned"]):
             shutil.rmtree(path, ignore_errors=True)
         message = STOPPED_AFTER_PUBLISHING if _state["published"] else STOPPED
         try:
-            os.write(2, (message + "\n").encode())
+            os.write(stderr, (message + "\n").encode())
         finally:
             os._exit(128 + signum)
 

@@ -78,11 +78,3 @@ def scrub(text: str) -> str:
     """Mask anything shaped like a CPR number in a message meant for a person (the one
     detector: ``pipelines.lib.cpr``)."""
     return detector.scrub(text)
-
-
-def name_scrubber(pseudonymise=None):
-    """What a CPR-shaped token in a delivered *name* becomes (extract id, file, folder, zip,
-    header): its pseudonym when the key is known, so names stay distinct, else ``cpr``."""
-    if pseudonymise is None:
-        return "cpr"
-    return pseudonymise

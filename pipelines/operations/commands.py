@@ -75,6 +75,7 @@ def ui_environment(args: argparse.Namespace) -> tuple[list[str], dict[str, str],
 
     if (args.inbox is None) != (args.results is None):
         raise AuditError("give --inbox and --results together (or neither, to look at the bundled sample)")
+    user_key_from_env()  # a key that is set must be at least 32 bytes (refused with a hint otherwise)
     workdir = args.workdir.absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     home = ensure_home(workdir)
@@ -84,7 +85,6 @@ def ui_environment(args: argparse.Namespace) -> tuple[list[str], dict[str, str],
         if not os.environ.get(KEY_ENV):
             raise AuditError(f"{KEY_ENV} is not set: the deliveries in the inbox need the registry's pseudonym key "
                              f"(export {KEY_ENV}=... before starting the UI; it is never printed or stored)")
-        user_key_from_env()  # at least 32 bytes, refused with a hint otherwise
         env[INBOX_ENV], env[RESULTS_ENV] = str(args.inbox.absolute()), str(args.results.absolute())
         args.inbox.mkdir(parents=True, exist_ok=True)
         args.results.mkdir(parents=True, exist_ok=True)

@@ -440,7 +440,11 @@ def peek_manifest(path: Path) -> dict | None:
 
 
 def resolve_extract_date(path: Path, given: date | None) -> date:
-    """The manifest's ``extracted_at``, else the date given on the command line."""
+    """The manifest's ``extracted_at``, else the date given on the command line. A path that
+    does not exist has no manifest: with a given date that is the date (the delivery itself is
+    refused where it is opened), without one the refusal says the path does not exist."""
+    if given is not None and not os.path.lexists(path):
+        return check_extract_date(given, "--extract-date")
     manifest = peek_manifest(path)
     from_manifest = Delivery(Path(path), {}, manifest).manifest_extract_date()
     if given:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import shutil
 import struct
 import subprocess
@@ -239,8 +238,10 @@ def set_central_sizes(path: Path, member: str, file_size: int) -> None:
     raise AssertionError(member)
 
 
+# The child's own peak (VmHWM of its memory after exec): ru_maxrss would include the parent's
+# peak, which Linux carries across fork and exec.
 READ_IN_CHILD = """
-import resource, sys
+import re, sys
 from pathlib import Path
 from pipelines.ingest.delivery import open_delivery
 from pipelines.lib.errors import DeliveryRefused
@@ -249,7 +250,8 @@ try:
     print("accepted")
 except DeliveryRefused as err:
     print(err)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+status = Path("/proc/self/status").read_text()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
 """
 
 

@@ -5,7 +5,6 @@ the run must not delete."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings

@@ -12,8 +12,9 @@ Nothing is deleted that a run did not write:
   (not ``/``), without a backslash, question mark (DuckDB misreads both) or control character;
 - everything a run keeps beside the output lives in one folder it owns,
   ``.<out>.myeloma-audit/`` (mode 0700, checked to be a real folder of this user): the lock
-  (opened with ``O_NOFOLLOW``), the run's fresh folder and leftovers of killed runs. Checks
-  that can refuse a run are made before anything is created.
+  (opened with ``O_NOFOLLOW``), the run's fresh folder and leftovers of killed runs. The
+  checks of the paths are made before anything is created; a run refused later (by the
+  content of the delivery) leaves only that folder, with its lock.
 """
 
 from __future__ import annotations

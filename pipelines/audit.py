@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
+import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,17 +18,20 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.errors import DagsterAssetCheckFailedError  # not re-exported at top level in 1.13
 
-from pipelines.ingest.delivery import resolve_extract_date
-from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, key_from_env
-from pipelines.lib.errors import QualityBlocked
+from pipelines.ingest.delivery import check_container, resolve_extract_date, safe_name
+from pipelines.lib import signals
+from pipelines.lib.errors import QualityBlocked, shown
 from pipelines.lib.progress import progress_logger_for
-from pipelines.lib.publish import incoming_dir, publish, publish_lock
+from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, Pseudonymiser, user_key_from_env
+from pipelines.lib.publish import (FILE_LIST, OutputRefused, check_output_path, check_replaceable, incoming_dir,
+                                   publish, publish_lock, work_dir)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DELIVERY = REPO_ROOT / "data_samples" / "sample_delivery"
 # Only for the bundled synthetic sample: a key anyone may know, since nothing real is behind it.
 DEMO_KEY = b"myeloma-audit-demo-key (synthetic sample only)"
 DATABASE_NAME = "audit.duckdb"
+SPILL_DIR = ".duckdb-spill"   # DuckDB's temp_directory inside the run's folder; removed before publishing
 AUDIT_JOB = "audit_job"
 
 log = logging.getLogger("myeloma_audit")
@@ -45,10 +50,11 @@ class RunSummary:
 
 
 def choose_key(extract: Path, key: bytes | None) -> tuple[bytes, bool]:
-    """The explicit key, else MYELOMA_AUDIT_KEY, else the demo key for the bundled sample."""
+    """The explicit key, else MYELOMA_AUDIT_KEY (at least 32 bytes: ``user_key_from_env``),
+    else the demo key for the bundled sample. A key passed in Python is not checked."""
     if key:
         return key, False
-    from_env = key_from_env(required=False)
+    from_env = user_key_from_env()
     if from_env:
         return from_env, False
     if extract.resolve() == SAMPLE_DELIVERY.resolve():
@@ -57,6 +63,20 @@ def choose_key(extract: Path, key: bytes | None) -> tuple[bytes, bool]:
         f"{KEY_ENV} is not set. Every delivery other than the bundled synthetic sample needs the "
         f"registry's pseudonym key: export {KEY_ENV}=... (it is never printed or stored)."
     )
+
+
+_GLOB = re.compile(r"[*?\[\]{}]")
+
+
+@contextmanager
+def _private_temp():
+    """A private temporary folder (0700), removed afterwards, also when the run is stopped."""
+    folder = Path(tempfile.mkdtemp(prefix="myeloma-audit-"))
+    try:
+        with signals.owned(folder):
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -73,17 +93,25 @@ def _key_in_environment(key: bytes):
 
 
 def _blocked(staging: Path, out_dir: Path) -> QualityBlocked:
-    """Keep the failed run's quality report (not its results) where the user can read it."""
+    """Keep the failed run's quality report (not its results) where the user can read it:
+    ``<out>.blocked-quality`` (replaced only when it holds an earlier blocked report and
+    nothing else; otherwise inside the run's own folder)."""
     report = out_dir.parent / f"{out_dir.name}.blocked-quality"
-    shutil.rmtree(report, ignore_errors=True)
     failed = []
     if (staging / "quality").is_dir():
-        shutil.copytree(staging / "quality", report)
-        report.chmod(0o700)  # copytree keeps the umask-made mode; failing rows are personal data
+        new = incoming_dir(out_dir)
+        shutil.copytree(staging / "quality", new, dirs_exist_ok=True)
+        new.chmod(0o700)  # failing rows are personal data, whatever the caller's umask
+        try:
+            check_replaceable(report)
+        except OutputRefused:
+            report = work_dir(out_dir) / "blocked-quality"
+            shutil.rmtree(report, ignore_errors=True)
+        publish(new, report, results=False)
         failed = sorted(p.stem for p in (report / "failing_rows").glob("*.csv")) if (report / "failing_rows").is_dir() else []
     return QualityBlocked(
         "blocking data-quality checks failed" + (f" on {', '.join(failed)}" if failed else "")
-        + f"; indicators were not computed and nothing was published. See {report / 'index.html'}"
+        + f"; indicators were not computed and nothing was published. See {shown(report / 'index.html', 300)}"
     )
 
 
@@ -107,44 +135,52 @@ def run_audit(
 
     started = time.monotonic()
     extract, out_dir = Path(extract), Path(out_dir).absolute()
+    # everything that can refuse the run is checked before anything is created
     key, used_demo_key = choose_key(extract, key)
     if used_demo_key:
         log.info(f"using the documented demo pseudonym key for the bundled synthetic sample ({KEY_ENV} not set)")
     day = resolve_extract_date(extract, extract_date)
-    log.info(f"delivery {extract} — extract date {day.isoformat()}")
+    check_container(extract)
+    check_output_path(out_dir, extract)
+    log.info(f"delivery {safe_name(extract.name, Pseudonymiser(key))} — extract date {day.isoformat()}")
 
-    with publish_lock(out_dir):
+    with publish_lock(out_dir, extract), ExitStack() as tempdir:
         staging = incoming_dir(out_dir)
-        try:
-            # the run to compare with: given, else what is published in out_dir until the swap
-            previous = Path(previous_results) if previous_results else out_dir / "patient_results.csv"
-            audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
-                                output_dir=str(staging), parameters=json.dumps(parameters or {}),
-                                previous_results=str(previous) if previous.is_file() else "")
-            timings: dict[str, float] = {}
-            peak_rss_mb: dict[str, float] = {}
-            table_seconds: dict[str, float] = {}
-            defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings, peak_rss_mb, table_seconds))
-            with _key_in_environment(key):
-                try:
-                    defs.resolve_job_def(AUDIT_JOB).execute_in_process(
-                        instance=instance or dg.DagsterInstance.ephemeral(), tags=tags,
-                        run_config={"loggers": {"progress": {}}})
-                except DagsterAssetCheckFailedError:
-                    raise _blocked(staging, out_dir) from None
-            record = json.loads((staging / "run.json").read_text(encoding="utf-8"))
-            record["seconds"] = round(time.monotonic() - started, 2)
-            record["step_seconds"] = timings
-            record["peak_rss_mb_after_step"] = peak_rss_mb
-            record["table_seconds"] = table_seconds
-            record["used_demo_key"] = used_demo_key
-            (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
-            publish(staging, out_dir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        with signals.owned(staging):
+            try:
+                # the run to compare with: given, else what is published in out_dir until the swap
+                previous = Path(previous_results) if previous_results else out_dir / "patient_results.csv"
+                if previous.is_file() and _GLOB.search(str(previous)):  # polars would read the path as a pattern
+                    previous = shutil.copy2(previous, Path(tempdir.enter_context(_private_temp())) / previous.name)
+                audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
+                                    output_dir=str(staging), parameters=json.dumps(parameters or {}),
+                                    previous_results=str(previous) if previous.is_file() else "")
+                timings: dict[str, float] = {}
+                peak_rss_mb: dict[str, float] = {}
+                table_seconds: dict[str, float] = {}
+                defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings, peak_rss_mb, table_seconds),
+                                         temp_directory=staging / SPILL_DIR)
+                with _key_in_environment(key):
+                    try:
+                        defs.resolve_job_def(AUDIT_JOB).execute_in_process(
+                            instance=instance or dg.DagsterInstance.ephemeral(), tags=tags,
+                            run_config={"loggers": {"progress": {}}})
+                    except DagsterAssetCheckFailedError:
+                        raise _blocked(staging, out_dir) from None
+                shutil.rmtree(staging / SPILL_DIR, ignore_errors=True)
+                record = json.loads((staging / "run.json").read_text(encoding="utf-8"))
+                record["seconds"] = round(time.monotonic() - started, 2)
+                record["step_seconds"] = timings
+                record["peak_rss_mb_after_step"] = peak_rss_mb
+                record["table_seconds"] = table_seconds
+                record["used_demo_key"] = used_demo_key
+                (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+                publish(staging, out_dir)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
     return RunSummary(
         out_dir=out_dir, extract_id=record["extract_id"], extract_date=record["extract_date"],
         rows=record["rows"], files=record["files"], used_demo_key=used_demo_key,
-        outputs=sorted(p.name for p in out_dir.iterdir()), seconds=record["seconds"],
+        outputs=sorted(p.name for p in out_dir.iterdir() if p.name != FILE_LIST), seconds=record["seconds"],
     )

@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from pipelines.lib import signals
 from pipelines.lib.errors import AuditError
 from pipelines.lib.pseudonym import KEY_ENV, scrub
 
@@ -77,13 +78,13 @@ def _run(args: argparse.Namespace) -> int:
 
     summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date)
     rows = summary.rows
-    print(f"done in {summary.seconds:.1f} s — delivery {summary.extract_id}, extract date {summary.extract_date}")
+    print(scrub(f"done in {summary.seconds:.1f} s — delivery {summary.extract_id}, extract date {summary.extract_date}"))
     print(f"rows read {rows['in']}: clean {rows['clean']}, quarantined {rows['quarantined']}, "
           f"exact duplicates collapsed {rows['duplicates_collapsed']}")
     for name, counts in summary.files.items():
         print(f"  {name:<24} in {counts['rows_in']:>8}  clean {counts['rows_clean']:>8}  "
               f"quarantined {counts['rows_quarantined']:>6}  duplicates {counts['duplicates_collapsed']:>5}")
-    print(f"outputs in {summary.out_dir}: {', '.join(summary.outputs)}")
+    print(scrub(f"outputs in {summary.out_dir}: {', '.join(summary.outputs)}"))
     return EXIT_OK
 
 
@@ -108,7 +109,7 @@ class _ProgressToStderr(logging.Handler):
     """Progress lines to whatever ``sys.stderr`` is at the moment (stdout stays for results)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(self.format(record), file=sys.stderr, flush=True)
+        print(scrub(self.format(record)), file=sys.stderr, flush=True)
 
 
 def _show_progress() -> None:
@@ -119,25 +120,48 @@ def _show_progress() -> None:
         progress.addHandler(_ProgressToStderr())
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _failure(err: BaseException) -> str | None:
+    """The one line for a failure that a delivery, a path or the machine can cause (None: a bug)."""
+    if isinstance(err, AuditError):  # scrubbed too: a refusal may quote a header cell or a zip entry name
+        return str(err)
+    if isinstance(err, OSError):  # a path: permission, read-only file system, disk full, name too long …
+        where = f": {err.filename}" if err.filename else ""
+        return f"cannot use{where}: {err.strerror or type(err).__name__}; nothing was published"
+    if isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryException":
+        return ("out of memory: the delivery needs more memory than this machine gives the run "
+                "(DuckDB's share: MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT); nothing was published")
+    return None
+
+
+def run_guarded(args: argparse.Namespace) -> int:
+    """Run a parsed command: every way out is one line (no traceback), Ctrl-C / SIGTERM end it
+    with one line and exit 130 / 143, the published results unchanged."""
     _show_progress()
     os.umask(0o077)  # outputs hold pseudonymised patient data: owner-only by default
-    try:
-        handler = getattr(args, "handler", None) or {"run": _run, "synth": _synth}[args.command]
-        return handler(args)
-    except AuditError as err:  # scrubbed too: a refusal may quote a header cell or a zip entry name
-        print(f"myeloma-audit: {scrub(str(err))}", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as err:  # a bug, not bad input: short message, scrubbed, no traceback unless asked
-        if os.environ.get("MYELOMA_AUDIT_DEBUG"):
-            raise
-        print(f"myeloma-audit: internal error ({type(err).__name__}): {scrub(str(err))[:500]}\n"
-              "nothing was published; set MYELOMA_AUDIT_DEBUG=1 for the full traceback", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("myeloma-audit: interrupted; nothing was published", file=sys.stderr)
-        return EXIT_FAILED
+    with signals.stop_cleanly():
+        try:
+            handler = getattr(args, "handler", None) or {"run": _run, "synth": _synth}[args.command]
+            return handler(args)
+        except BaseException as err:  # noqa: BLE001 — every way out is one line
+            # a stop signal being handled prints its own line (Dagster turns it into a BaseException)
+            signals.wait_if_stopping(0.02 if isinstance(err, Exception) else 0.5)
+            if isinstance(err, SystemExit):
+                raise
+            if isinstance(err, KeyboardInterrupt):
+                print(signals.STOPPED, file=sys.stderr)
+                return 128 + 2
+            message = _failure(err)
+            if message is None and os.environ.get("MYELOMA_AUDIT_DEBUG"):
+                raise
+            if message is None:  # a bug, not bad input: short message, scrubbed, no traceback unless asked
+                message = (f"internal error ({type(err).__name__}): {scrub(str(err))[:500]}\n"
+                           "nothing was published; set MYELOMA_AUDIT_DEBUG=1 for the full traceback")
+            print(f"myeloma-audit: {scrub(message)}", file=sys.stderr)
+            return EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_guarded(_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

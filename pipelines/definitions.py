@@ -25,18 +25,35 @@ audit_job = dg.define_asset_job("audit_job", selection=dg.AssetSelection.all(),
 _SAMPLE = Path(__file__).resolve().parents[1] / "data_samples" / "sample_delivery"
 
 
-# DuckDB's buffer memory: its default (80 % of the machine) unless set. A limit makes DuckDB
-# spill to disk, but some operators cannot: at 1M patients 2GB failed with "Out of Memory".
-DUCKDB_MEMORY_LIMIT = os.environ.get("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT", "")
+def duckdb_memory_limit() -> str:
+    """DuckDB's buffer memory: ``MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT`` (e.g. ``6GB``), else half of
+    the machine's memory, leaving the rest to Python and polars (which hold the delivery while it
+    is read). Beyond the limit DuckDB spills to its temp directory; a limit below what one
+    operator needs fails the run (2GB did at 1M patients)."""
+    given = os.environ.get("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT", "").strip()
+    if given:
+        return given
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return ""
+    return f"{max(total // 2 // 1024**2, 1024)}MB"
 
 
-def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDefinition | None = None) -> dg.Definitions:
+def build_definitions(database: Path, audit: AuditConfig, progress: dg.LoggerDefinition | None = None,
+                      temp_directory: Path | None = None) -> dg.Definitions:
+    """``temp_directory``: where DuckDB spills beyond its memory limit (the run's own folder;
+    by default DuckDB's ``<database>.tmp``)."""
+    config = {}
+    if limit := duckdb_memory_limit():
+        config["memory_limit"] = limit
+    if temp_directory is not None:
+        config["temp_directory"] = str(temp_directory)
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=QUALITY_CHECKS,
         jobs=[audit_job],
-        resources={"duckdb": DuckDBResource(
-            database=str(database), connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT} if DUCKDB_MEMORY_LIMIT else {}), "audit": audit},
+        resources={"duckdb": DuckDBResource(database=str(database), connection_config=config), "audit": audit},
         loggers={"progress": progress} if progress else None,
         executor=dg.in_process_executor,
     )

@@ -14,6 +14,7 @@ from pipelines.audit import run_audit
 from tests.delivery_builder import CLEAR_CPRS, write_delivery
 
 REPO = Path(__file__).resolve().parents[1]
+KEY = "cli-test-key-of-at-least-32-bytes!!"  # MYELOMA_AUDIT_KEY is held to 32 bytes; run_audit(key=...) is not
 CONTRACT = ["patient_results.csv", "indicator_summary.csv", "quarantine.csv", "run.json"]
 
 
@@ -32,7 +33,7 @@ def test_help_explains_every_option(capsys):
 
 
 def test_run_writes_the_results_contract_and_reconciles(tmp_path, monkeypatch):
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "example-key")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", KEY)
     folder = write_delivery(tmp_path / "d", {"labs": ["1203614417;31-02-2024;ldh;200;U/L"]})
     summary = run_audit(folder, tmp_path / "out")
     out = tmp_path / "out"
@@ -71,7 +72,7 @@ def test_example_delivery_gives_the_worked_results(tmp_path):
 
 
 def test_refused_delivery_publishes_nothing_and_keeps_previous_results(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", KEY)
     out = tmp_path / "out"
     run_audit(write_delivery(tmp_path / "good"), out)
     before = snapshot(out)
@@ -82,11 +83,11 @@ def test_refused_delivery_publishes_nothing_and_keeps_previous_results(tmp_path,
     assert code == 1
     assert "labs.csv, line 1, column unit" in err and "Traceback" not in err
     assert snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out.incoming")) == []
+    assert [p.name for p in (tmp_path / ".out.myeloma-audit").iterdir()] == ["lock"]
 
 
 def test_failure_injected_mid_run_leaves_previous_outputs_byte_identical(tmp_path, monkeypatch):
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", KEY)
     out = tmp_path / "out"
     run_audit(write_delivery(tmp_path / "good"), out)
     before = snapshot(out)
@@ -101,7 +102,8 @@ def test_failure_injected_mid_run_leaves_previous_outputs_byte_identical(tmp_pat
     with pytest.raises(RuntimeError, match="injected"):
         run_audit(write_delivery(tmp_path / "second", {"labs": ["1203614417;04-09-2024;ldh;200;U/L"]}), out)
     assert snapshot(out) == before
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == [".out.lock"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == [".out.myeloma-audit"]
+    assert [p.name for p in (tmp_path / ".out.myeloma-audit").iterdir()] == ["lock"]
 
 
 def test_missing_key_is_an_error_except_for_the_bundled_sample(tmp_path, monkeypatch, capsys):
@@ -117,7 +119,7 @@ def test_no_clear_cpr_in_any_output_table_or_message(tmp_path):
     every DuckDB table for the delivery's CPR numbers (plain and hyphenated)."""
     folder = write_delivery(tmp_path / "d", {"labs": ["1203614417;31-02-2024;ldh;200;U/L", "120361-441;01-01-2025;ldh;1;U/L"],
                                              "patients": ["0807580128;K;08-07-1958;x"]})
-    env = dict(os.environ, MYELOMA_AUDIT_KEY="scan-key")
+    env = dict(os.environ, MYELOMA_AUDIT_KEY=KEY)
     proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(folder),
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
@@ -136,7 +138,7 @@ def test_no_clear_cpr_in_any_output_table_or_message(tmp_path):
 
 
 def test_blocking_quality_failure_publishes_nothing_but_keeps_the_quality_report(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", KEY)
     out = tmp_path / "out"
     run_audit(write_delivery(tmp_path / "good"), out)
     before = snapshot(out)
@@ -148,3 +150,34 @@ def test_blocking_quality_failure_publishes_nothing_but_keeps_the_quality_report
     assert "blocking data-quality checks failed" in err and "stg_diagnoses" in err
     assert snapshot(out) == before
     assert (tmp_path / "out.blocked-quality" / "index.html").is_file()
+
+
+def test_a_short_key_in_the_environment_is_refused_with_a_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    code = cli.main(["run", "--extract", str(write_delivery(tmp_path / "d")), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "MYELOMA_AUDIT_KEY is 1 bytes long; the pseudonym key must be at least 32 bytes" in err
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # nothing created
+
+
+def test_a_short_key_given_in_python_is_the_callers_business(tmp_path):
+    """The spec's worked example and the tests pass short keys to run_audit directly."""
+    summary = run_audit(write_delivery(tmp_path / "d"), tmp_path / "out", key=b"example-key")
+    assert summary.rows["in"] > 0
+
+
+@pytest.mark.parametrize("make,expected", [
+    (lambda tmp: tmp / "nonexistent", "nonexistent: no such folder or .zip file"),
+    (lambda tmp: (tmp / "not-a.zip").write_bytes(b"PK\x03\x04 truncated") and tmp / "not-a.zip",
+     "not-a.zip: neither a folder nor a readable .zip file"),
+])
+def test_a_delivery_that_is_not_there_or_not_a_zip_is_named_as_such(tmp_path, monkeypatch, capsys, make, expected):
+    """Finding (issue 13, 10): without --extract-date these were reported as "no manifest.json
+    with extracted_at; give --extract-date"."""
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", KEY)
+    code = cli.main(["run", "--extract", str(make(tmp_path)), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and expected in err and "extract-date" not in err
+    assert not (tmp_path / "out").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.ingest.delivery import open_delivery
+from pipelines.ingest.delivery import check_extract_date_plausible, open_delivery
 from pipelines.ingest.raw_reader import read_raw
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES
@@ -32,22 +32,25 @@ RECONCILIATION_KEY = dg.AssetKey(["staging", "stg_reconciliation"])
 )
 def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
     """Read the delivery (folder or zip), check its manifest, decode each file and load it."""
-    delivery = open_delivery(Path(audit.extract_path))
-    extract_date = audit.extract_day()
     pseudonymise = Pseudonymiser(key_from_env())
+    delivery = open_delivery(Path(audit.extract_path), pseudonymise)  # names: CPR-shaped tokens pseudonymised
+    extract_date = audit.extract_day()
     facts_of, rows_of = {}, {}
     with duckdb.get_connection() as con:
         con.execute("begin transaction")  # a refused file rolls back every table written before it
         for dfile in FILES:  # one file in memory at a time
-            frame, facts_of[dfile.name] = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise)
+            frame, facts_of[dfile.name] = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise,
+                                                   extract_date)
             rows_of[dfile.name] = frame.height
             con.register("raw_frame", frame)
             con.execute(f"create or replace table {dfile.raw_table} as select * from raw_frame")
             con.unregister("raw_frame")
             del frame
+        check_extract_date_plausible(extract_date, facts_of, "manifest.json" if delivery.manifest_extract_date()
+                                     else "--extract-date")
         con.execute("create or replace table raw_delivery_info (extract_id varchar, source varchar, extract_date date)")
         con.execute("insert into raw_delivery_info values (?, ?, ?::date)",
-                    [delivery.extract_id, Path(audit.extract_path).name, extract_date.isoformat()])
+                    [delivery.extract_id, delivery.source_name, extract_date.isoformat()])
         con.execute("create or replace table raw_file_info (file varchar, sha256 varchar, encoding varchar, line_ending varchar, extra_columns varchar[])")
         for dfile in FILES:
             facts = facts_of[dfile.name]

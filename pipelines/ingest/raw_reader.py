@@ -2,7 +2,13 @@
 
 Nothing is typed here (typing and rules are SQL in ``sql/staging``); this step only decodes,
 splits lines into fields, keeps the physical line number, and replaces every clear CPR by
-its pseudonym — also inside the ``_record`` kept for the quarantine.
+its pseudonym: the ``cpr`` column by the spec's rule, and every CPR-shaped token anywhere
+else (any field, an extra column, a malformed line kept whole for the quarantine) by the
+pseudonym of its ten digits, found by the one detector (``pipelines.lib.cpr``).
+
+The file's shape is bounded before anything large is built from it (``pipelines.lib.limits``):
+header width and column names, line length and field length; a file beyond a bound is
+refused naming the limit.
 """
 
 from __future__ import annotations
@@ -14,14 +20,14 @@ from datetime import date
 
 import polars as pl
 
+from pipelines.lib import cpr as detector
+from pipelines.lib import limits
 from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import DeliveryFile
-from pipelines.lib.pseudonym import CPR_LIKE, Pseudonymiser
+from pipelines.lib.pseudonym import Pseudonymiser
 
 UTF8_BOM = b"\xef\xbb\xbf"
 ASCII_WHITESPACE = " \t\r\n\x0b\x0c"  # what bytes.strip() removes
-# \d is Unicode-aware in both engines, so a CPR typed in full-width or other script digits is caught too.
-CPR_LIKE_POLARS = r"(^|[^0-9A-Za-z])\d{6}-?\d{4}([^0-9A-Za-z]|$)"
 
 
 def decode(name: str, raw: bytes) -> tuple[str, str]:
@@ -49,9 +55,19 @@ def _refuse_undecodable(name: str, raw: bytes, pos: int, tried: str) -> None:
 
 
 def _header(name: str, first_line: str, dfile: DeliveryFile) -> list[str]:
+    if "\r" in first_line:
+        raise DeliveryRefused(name, "the header line holds a carriage return: the file's lines end in a bare CR "
+                                    "(old Mac style); line ends must be LF or CRLF", line=1)
+    width = first_line.count(";") + 1
+    if width > limits.MAX_COLUMNS:
+        raise DeliveryRefused(name, f"the header has {width:,} columns; at most {limits.MAX_COLUMNS:,} are allowed",
+                              line=1)
     columns = [c.strip().strip('"').strip().lower() for c in first_line.split(";")]
     seen = set()
-    for col in columns:
+    for number, col in enumerate(columns, start=1):
+        if len(col) > limits.MAX_COLUMN_NAME_CHARS:
+            raise DeliveryRefused(name, f"column name {number} is {len(col):,} characters long; at most "
+                                        f"{limits.MAX_COLUMN_NAME_CHARS} are allowed", line=1)
         if col in seen and col:
             raise DeliveryRefused(name, f"column {col!r} appears twice in the header", line=1, column=col)
         seen.add(col)
@@ -98,16 +114,22 @@ def _split(frame: pl.DataFrame, n_fields: int) -> pl.DataFrame:
     return pl.concat([plain, quoted]).sort("_line")
 
 
-def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonymiser) -> tuple[pl.DataFrame, dict]:
+def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonymiser,
+             extract_date: date | None = None) -> tuple[pl.DataFrame, dict]:
     """Rows of ``name`` as text columns named by the spec, plus ``_line``, ``_record``,
     ``_malformed`` and (for files with cpr) ``pseudonym`` and ``_cpr_status`` (valid / missing / invalid).
-    Returns the frame and facts about the file (encoding, line ends, extra columns)."""
+    Returns the frame and facts about the file (encoding, line ends, extra columns, and with
+    ``extract_date``: how many rows have a date in the file's first date column and how many
+    of those lie after the extract date)."""
     text, encoding = decode(name, raw)
     first_line, _, rest = text.partition("\n")
     crlf = first_line.endswith("\r")
     if not first_line.strip():
         raise DeliveryRefused(name, "the first line must be the header; it is empty", line=1)
-    columns = _header(name, first_line.rstrip("\r"), dfile)
+    if len(first_line) > limits.MAX_LINE_CHARS:
+        raise DeliveryRefused(name, f"the header line is {len(first_line):,} characters long; at most "
+                                    f"{limits.MAX_LINE_CHARS:,} are allowed", line=1)
+    columns = _header(name, first_line.removesuffix("\r"), dfile)
     position = {col: f"f{i}" for i, col in enumerate(columns)}
 
     # split in polars: millions of Python line objects would cost several times the file's size
@@ -121,28 +143,89 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
         # a line of other white space (e.g. a no-break space) is a row, and malformed
         .filter(pl.col("_text").str.strip_chars(ASCII_WHITESPACE) != "")
     )
+    longest = _check_line_lengths(name, frame)
     frame = _split(frame, len(columns))
+    if longest > limits.MAX_FIELD_CHARS:  # only then can a field be too long
+        _check_field_lengths(name, frame, columns)
 
     if dfile.has_cpr:
         frame = _pseudonymise(frame, position["cpr"], pseudonymise)
+    # every field but cpr (extra columns too: they are in the record), and malformed lines kept
+    # whole, are scrubbed before the record is built from them
+    fields = [position[c] for c in columns if c != "cpr"]
+    frame = _scrub_cpr_like(frame, fields, pseudonymise)
+    if dfile.has_cpr:  # the record: the fields with the pseudonym for the cpr; a malformed line as it is
+        whole = pl.col("_malformed")
         replaced = [pl.col("pseudonym") if col == "cpr" else pl.col(position[col]) for col in columns]
-        record = pl.when(pl.col("_malformed")).then(pl.col("_text")).otherwise(pl.concat_str(replaced, separator=";"))
-        frame = frame.with_columns(record.alias("_record"))
-    else:
-        frame = frame.with_columns(pl.col("_text").alias("_record"))
+    else:  # the line as delivered (a quoted line keeps its quotes), rebuilt from the fields where that is the same
+        whole = pl.col("_malformed") | pl.col("_text").str.contains('"', literal=True)
+        replaced = [pl.col(position[col]) for col in columns]
+    frame = frame.with_columns(_scrub_text_where(frame, frame.select(whole.fill_null(True)).to_series(), pseudonymise))
+    record = pl.when(whole).then(pl.col("_text")).otherwise(pl.concat_str(replaced, separator=";"))
+    frame = frame.with_columns(record.alias("_record"))
 
     keep = [pl.col("_line"), pl.col("_record"), pl.col("_malformed")]
     if dfile.has_cpr:
         keep += [pl.col("pseudonym"), pl.col("_cpr_status")]
     keep += [pl.col(position[c]).alias(c) for c in dfile.columns if c != "cpr"]
+    extra = [c for c in columns if c not in dfile.columns]
     facts = {
         "encoding": encoding,
         "line_ending": "CRLF" if crlf else "LF",
-        "extra_columns": [c for c in columns if c not in dfile.columns],
+        # a column name comes from the delivery: CPR-shaped tokens pseudonymised like any field
+        "extra_columns": [detector.scrub(c, pseudonymise) for c in extra],
     }
     frame = frame.select(keep)
-    text_columns = [c for c in frame.columns if c not in ("_line", "_malformed", "pseudonym", "_cpr_status")]
-    return _scrub_cpr_like(frame, text_columns, pseudonymise), facts
+    if extract_date is not None:
+        facts.update(_dates_after(frame, dfile, extract_date))
+    return frame, facts
+
+
+def _check_line_lengths(name: str, frame: pl.DataFrame) -> int:
+    """Refuse a line beyond the limit (naming it); the longest line's length otherwise."""
+    lengths = frame["_text"].str.len_chars()
+    longest = lengths.max() or 0
+    if longest > limits.MAX_LINE_CHARS:
+        line = frame.filter(lengths > limits.MAX_LINE_CHARS)["_line"][0]
+        raise DeliveryRefused(name, f"the line is longer than {limits.MAX_LINE_CHARS:,} characters "
+                                    f"({longest:,} in the longest)", line=line)
+    return longest
+
+
+def _check_field_lengths(name: str, frame: pl.DataFrame, columns: list[str]) -> None:
+    for i, column in enumerate(columns):
+        lengths = frame[f"f{i}"].str.len_chars()
+        if (lengths.max() or 0) > limits.MAX_FIELD_CHARS:
+            line = frame.filter(lengths > limits.MAX_FIELD_CHARS)["_line"][0]
+            raise DeliveryRefused(name, f"the field is longer than {limits.MAX_FIELD_CHARS:,} characters",
+                                  line=line, column=column)
+    malformed = frame.filter(pl.col("_malformed") & (pl.col("_text").str.len_chars() > limits.MAX_FIELD_CHARS))
+    for line, text in zip(malformed["_line"], malformed["_text"]):  # fields of a malformed line: split it
+        if any(len(part) > limits.MAX_FIELD_CHARS for part in text.split(";")):
+            raise DeliveryRefused(name, f"a field is longer than {limits.MAX_FIELD_CHARS:,} characters", line=line)
+
+
+def _first_date_column(dfile: DeliveryFile) -> str | None:
+    return next((c for c in dfile.columns if c.endswith("_date")), None)
+
+
+DATE_SAMPLE_ROWS = 50_000
+
+
+def _dates_after(frame: pl.DataFrame, dfile: DeliveryFile, extract_date: date) -> dict[str, int]:
+    """Rows with a readable date (dd-mm-yyyy or ISO) in the file's first date column, and how
+    many of them lie after the extract date: the extract date's sanity check. A proportion is
+    all it needs, so a large file is looked at in an even sample of about 50,000 rows."""
+    column = _first_date_column(dfile)
+    if column is None:
+        return {"dated_rows": 0, "rows_after_extract_date": 0}
+    if frame.height > DATE_SAMPLE_ROWS:
+        frame = frame.select(column).gather_every(-(-frame.height // DATE_SAMPLE_ROWS))
+    value = pl.col(column).str.strip_chars()
+    day = pl.coalesce(value.str.to_date("%d-%m-%Y", strict=False), value.str.to_date("%Y-%m-%d", strict=False))
+    dated, after = frame.select(day.is_not_null().sum().alias("dated"),
+                                (day > extract_date).sum().alias("after")).row(0)
+    return {"dated_rows": int(dated or 0), "rows_after_extract_date": int(after or 0)}
 
 
 _CPR_WITH_HYPHEN = re.compile(r"\d{6}-\d{4}")
@@ -167,14 +250,7 @@ def cpr_status(value: str) -> tuple[str, str]:
         return value, "missing"
     if not _CPR_DIGITS.fullmatch(value):
         return value, "invalid"
-    day, month, yy = int(value[0:2]), int(value[2:4]), int(value[4:6])
-    for century in (1900, 2000):
-        try:
-            date(century + yy, month, day)
-            return value, "valid"
-        except ValueError:
-            continue
-    return value, "invalid"
+    return value, "valid" if value[:6] in detector.REAL_DDMMYY else "invalid"
 
 
 def cpr_statuses(delivered: pl.Series) -> pl.DataFrame:
@@ -215,15 +291,26 @@ def _pseudonymise(frame: pl.DataFrame, cpr_field: str, pseudonymise: Pseudonymis
 
 
 def _scrub_cpr_like(frame: pl.DataFrame, columns: list[str], pseudonymise: Pseudonymiser) -> pl.DataFrame:
-    """Anything else that looks like a CPR — in the kept record (a shifted field of a
-    malformed row, an extra column) or in any text field (a CPR typed into a free-text
-    regimen or name) — is replaced by its pseudonym too, before anything reaches DuckDB."""
-    scrub = lambda text: CPR_LIKE.sub(lambda m: pseudonymise(ascii_digits(m.group(1) + m.group(2))), text)  # noqa: E731
+    """A CPR typed into any field (a free-text regimen or name, a code, a date, an extra
+    column, a shifted field of a malformed row) is replaced by the pseudonym of its ten
+    digits before anything reaches DuckDB. Vectorised: a regular expression over each column
+    finds the few candidate values; Python looks only at those."""
     replaced = []
     for column in columns:
-        suspect = frame[column].str.contains(CPR_LIKE_POLARS).fill_null(False)
-        if suspect.any():
-            values = frame[column].to_list()
-            replaced.append(pl.Series(column, [scrub(v) if hit else v for v, hit in zip(values, suspect.to_list())],
-                                      dtype=pl.String))
+        values = frame[column]
+        scrubbed = detector.scrub_series(values, pseudonymise)
+        if scrubbed is not values:
+            replaced.append(scrubbed.alias(column))
     return frame.with_columns(replaced) if replaced else frame
+
+
+def _scrub_text_where(frame: pl.DataFrame, rows: pl.Series, pseudonymise: Pseudonymiser) -> pl.Series:
+    """``_text`` with the lines kept whole as records (malformed lines, and quoted lines of
+    files without cpr) scrubbed: a malformed line still holds its clear CPR. Only those lines
+    are looked at."""
+    text = frame["_text"]
+    if not rows.any():
+        return text
+    where = rows.arg_true()
+    scrubbed = detector.scrub_series(text.gather(where), pseudonymise)
+    return text.clone().scatter(where, scrubbed)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 
+from pipelines.lib import cpr as detector
 from pipelines.lib.errors import AuditError
 
 KEY_ENV = "MYELOMA_AUDIT_KEY"
+MIN_KEY_BYTES = 32
+KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class MissingKeyError(AuditError):
+    pass
+
+
+class WeakKeyError(AuditError):
     pass
 
 
@@ -53,11 +59,22 @@ def key_from_env(required: bool = True) -> bytes | None:
     return None
 
 
-# A CPR-shaped token: 6 + 4 digits, optionally hyphenated, not part of a longer word
-# (so the digits inside a pseudonym such as P1234567890abcdef do not count).
-CPR_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})-?(\d{4})(?![0-9A-Za-z])")
+def user_key_from_env() -> bytes | None:
+    """The key an operator set in the environment, held to the minimum strength: with fewer
+    than 4·10⁸ CPR numbers, a short or guessable key re-identifies every pseudonym. Only the
+    paths an operator uses read the key this way (the command, the inbox, the sensor and
+    schedules); a key passed to ``run_audit(key=...)`` in Python is the caller's business
+    (tests and the spec's worked example use short ones)."""
+    key = key_from_env(required=False)
+    if key is not None and len(key) < MIN_KEY_BYTES:
+        raise WeakKeyError(
+            f"{KEY_ENV} is {len(key)} bytes long; the pseudonym key must be at least {MIN_KEY_BYTES} bytes of "
+            f"random data (whoever guesses a short key can re-identify every pseudonym). Generate one with: {KEY_HINT}"
+            " — and keep it: earlier results can only be compared with later ones under the same key.")
+    return key
 
 
 def scrub(text: str) -> str:
-    """Mask anything shaped like a CPR number in a message meant for a person."""
-    return CPR_LIKE.sub("<cpr>", text)
+    """Mask anything shaped like a CPR number in a message meant for a person (the one
+    detector: ``pipelines.lib.cpr``)."""
+    return detector.scrub(text)

@@ -69,12 +69,13 @@ def add_inbox_command(subparsers) -> argparse.ArgumentParser:
 def ui_environment(args: argparse.Namespace) -> tuple[list[str], dict[str, str], Path, list[str]]:
     """(command, environment, working folder, notes) for ``dagster dev``."""
     from pipelines.audit import DEMO_KEY
-    from pipelines.lib.pseudonym import KEY_ENV
+    from pipelines.lib.pseudonym import KEY_ENV, user_key_from_env
     from pipelines.operations.home import ensure_home
     from pipelines.operations.settings import INBOX_ENV, RESULTS_ENV
 
     if (args.inbox is None) != (args.results is None):
         raise AuditError("give --inbox and --results together (or neither, to look at the bundled sample)")
+    user_key_from_env()  # a key that is set must be at least 32 bytes (refused with a hint otherwise)
     workdir = args.workdir.absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     home = ensure_home(workdir)
@@ -115,7 +116,10 @@ def run_ui(args: argparse.Namespace) -> int:
 
 
 def run_inbox(args: argparse.Namespace) -> int:
+    from pipelines.lib.pseudonym import user_key_from_env
     from pipelines.operations.process import process_inbox
+
+    user_key_from_env()  # a short key is refused before any delivery is looked at
 
     report = process_inbox(args.inbox, args.results, settle_seconds=args.settle, give_up_seconds=args.give_up,
                            wait_for_lock_seconds=args.wait_for_lock, retry_failed=args.retry_failed,
@@ -134,21 +138,14 @@ def run_inbox(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """The two commands on their own (``python -m pipelines.operations.commands``), with the
-    same error handling as ``myeloma-audit``."""
-    from pipelines.cli import _show_progress
+    same handling of failures and stop signals as ``myeloma-audit``."""
+    from pipelines.cli import run_guarded
 
     parser = argparse.ArgumentParser(prog="myeloma-audit")
     sub = parser.add_subparsers(dest="command", required=True)
     add_ui_command(sub)
     add_inbox_command(sub)
-    args = parser.parse_args(argv)
-    _show_progress()
-    os.umask(0o077)
-    try:
-        return args.handler(args)
-    except AuditError as err:
-        print(f"myeloma-audit: {err}", file=sys.stderr)
-        return 1
+    return run_guarded(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,9 @@ class ResultsStore:
     @contextmanager
     def _locked(self):
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".history.lock", "a+") as handle:
+        from pipelines.lib.publish import lock_file
+
+        with lock_file(self.root / ".history.lock") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)  # held for milliseconds only
             try:
                 yield
@@ -104,7 +106,9 @@ class ResultsStore:
         folder = self.root / PERIODS
         folder.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + wait_seconds
-        with open(folder / f".{period}.turn", "a+") as handle:
+        from pipelines.lib.publish import lock_file
+
+        with lock_file(folder / f".{period}.turn") as handle:
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

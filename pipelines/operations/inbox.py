@@ -33,6 +33,40 @@ _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 READY, WAITING = "ready", "waiting"
 
 
+def _names_pseudonymiser():
+    """CPR-shaped tokens in delivery names become their pseudonyms under the installation's key
+    (so names stay distinct), or ``cpr`` without one: a name may be shown, stored in
+    history.json, in the sensor's cursor and in run configuration, never in clear."""
+    from pipelines.lib.pseudonym import Pseudonymiser, key_from_env
+
+    key = key_from_env(required=False)
+    return Pseudonymiser(key) if key else None
+
+
+def shown_name(path: Path, pseudonymise=None) -> str:
+    """A delivery's folder or zip name as it may be shown and stored (``safe_name``)."""
+    from pipelines.ingest.delivery import safe_name
+
+    return safe_name(Path(path).name, pseudonymise if pseudonymise is not None else _names_pseudonymiser())
+
+
+def reference(path: Path) -> str:
+    """How a delivery is named in run configuration: its folder and its shown name."""
+    path = Path(path)
+    return str(path.parent / shown_name(path))
+
+
+def resolve(ref: str | Path) -> Path:
+    """The delivery a ``reference`` names: the path itself when it exists, else the one
+    candidate of its folder whose shown name it is."""
+    ref = Path(ref)
+    if ref.exists():
+        return ref
+    pseudonymise = _names_pseudonymiser()
+    found = [p for p in candidates(ref.parent) if shown_name(p, pseudonymise) == ref.name]
+    return found[0] if len(found) == 1 else ref
+
+
 @dataclass
 class InboxEntry:
     """One thing in the inbox and what the scan made of it."""
@@ -45,10 +79,17 @@ class InboxEntry:
     version: int = 1                 # manifest "version" (optional), for corrected re-deliveries
     key: str = ""                    # identity of this exact delivery: "<id>@<digest>"
     complete: bool = False           # False when handed over after give_up_seconds
+    shown: str = ""                  # the name as it may be shown and stored
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The folder or zip name as it may be shown and stored (CPR-shaped tokens replaced)."""
+        return self.shown or shown_name(self.path)
+
+    @property
+    def reference(self) -> str:
+        """The delivery as named in run configuration and history.json (``resolve`` finds it)."""
+        return str(self.path.parent / self.name)
 
     @property
     def period(self) -> str:
@@ -61,11 +102,15 @@ def period_of(day: date) -> str:
 
 
 def date_in_name(name: str) -> date | None:
+    from pipelines.ingest.delivery import latest_today
+
     for match in _DATE_IN_NAME.finditer(name):
         try:
-            return date(int(match[1]), int(match[2]), int(match[3]))
+            day = date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             continue
+        if day <= latest_today():
+            return day
     return None
 
 
@@ -98,21 +143,30 @@ def signature(path: Path) -> str:
     return h.hexdigest()
 
 
-def _describe(path: Path, manifest: dict | None) -> tuple[str, date | None, int]:
-    delivery_id = str(manifest.get("extract_id")) if manifest and manifest.get("extract_id") else path.name.removesuffix(".zip")
+def _describe(path: Path, manifest: dict | None, pseudonymise=None) -> tuple[str, date | None, int]:
+    """(id, extract date, version) as the run will see them: the manifest's checked
+    ``extract_id`` (else the name made a token), CPR-shaped tokens pseudonymised; a manifest
+    value the run would refuse counts as absent here (the run refuses it with its reason)."""
+    from pipelines.ingest.delivery import delivery_id, parse_extracted_at
+    from pipelines.lib.errors import DeliveryRefused
+
+    pseudonymise = pseudonymise if pseudonymise is not None else _names_pseudonymiser()
+    try:
+        delivery = delivery_id(manifest, path.name, pseudonymise)
+    except DeliveryRefused:
+        delivery = delivery_id(None, path.name, pseudonymise)
     day = None
     if manifest and manifest.get("extracted_at"):
         try:
-            day = date.fromisoformat(str(manifest["extracted_at"])[:10])
-        except ValueError:
+            day = parse_extracted_at(manifest["extracted_at"])
+        except DeliveryRefused:
             day = None
     if day is None and not manifest:
         day = date_in_name(path.name)
-    try:
-        version = int((manifest or {}).get("version", 1))
-    except (TypeError, ValueError):
+    version = (manifest or {}).get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         version = 1
-    return delivery_id, day, version
+    return delivery, day, version
 
 
 def check(path: Path) -> tuple[bool, str, dict | None, bytes | None]:
@@ -120,12 +174,14 @@ def check(path: Path) -> tuple[bool, str, dict | None, bytes | None]:
     from pipelines.ingest.delivery import open_delivery, peek_manifest
     from pipelines.lib.errors import DeliveryRefused
 
+    from pipelines.lib.errors import shown
+
     try:
         delivery = open_delivery(path)
     except DeliveryRefused as err:
         return False, str(err).removeprefix("delivery refused: "), _safe_manifest(path, peek_manifest), None
     except Exception as err:  # a zip still being written, a file vanishing mid-read, …
-        return False, f"not readable yet ({type(err).__name__}: {err})", None, None
+        return False, f"not readable yet ({type(err).__name__}: {shown(err, 300)})", None, None
     raw = _manifest_bytes(path) if delivery.manifest is not None else None
     return True, "", delivery.manifest, raw
 
@@ -138,14 +194,9 @@ def _safe_manifest(path: Path, peek) -> dict | None:
 
 
 def _manifest_bytes(path: Path) -> bytes | None:
-    import zipfile
-    from pathlib import PurePosixPath
+    from pipelines.ingest.delivery import manifest_bytes
 
-    if path.is_dir():
-        return (path / MANIFEST).read_bytes()
-    with zipfile.ZipFile(path) as zf:
-        names = [n for n in zf.namelist() if PurePosixPath(n).name == MANIFEST]
-        return zf.read(names[0]) if len(names) == 1 else None
+    return manifest_bytes(path)
 
 
 @dataclass
@@ -171,21 +222,23 @@ def scan(inbox: Path, state: dict | None, now: float, settle_seconds: float = DE
     old = dict(state or {})
     new: dict[str, dict] = {}
     result = ScanResult(state=new)
+    pseudonymise = _names_pseudonymiser()
     for path in candidates(inbox):
+        name = shown_name(path, pseudonymise)  # the state is stored (sensor cursor): never a clear CPR
         sig = signature(path)
-        seen = dict(old.get(path.name) or {})
+        seen = dict(old.get(name) or {})
         if seen.get("sig") != sig:
             seen = {"sig": sig, "since": now}
         if seen.get("checked") != sig:
             ok, reason, manifest, raw = check(path)
-            delivery_id, day, version = _describe(path, manifest)
+            delivery_id, day, version = _describe(path, manifest, pseudonymise)
             digest = hashlib.sha256(raw).hexdigest() if (ok and raw is not None) else sig
             seen.update(checked=sig, ok=ok, reason=reason, has_manifest=manifest is not None, id=delivery_id,
                         date=day.isoformat() if day else "", version=version, key=f"{delivery_id}@{digest[:16]}")
-        new[path.name] = seen
+        new[name] = seen
         entry = InboxEntry(path=path, state=WAITING, delivery_id=seen["id"],
                            extract_date=date.fromisoformat(seen["date"]) if seen["date"] else None,
-                           version=seen["version"], key=seen["key"])
+                           version=seen["version"], key=seen["key"], shown=name)
         unchanged_for = now - seen["since"]
         if seen["ok"] and seen["has_manifest"]:
             entry.state, entry.complete = READY, True
@@ -209,12 +262,13 @@ def describe(path: Path, now: float, settle_seconds: float = DEFAULT_SETTLE_SECO
     """One delivery looked at once, without earlier observations: a delivery without a
     manifest counts as settled when its newest file is ``settle_seconds`` old."""
     path = Path(path)
+    pseudonymise = _names_pseudonymiser()
     ok, reason, manifest, raw = check(path)
-    delivery_id, day, version = _describe(path, manifest)
+    delivery_id, day, version = _describe(path, manifest, pseudonymise)
     sig = signature(path)
     digest = hashlib.sha256(raw).hexdigest() if (ok and raw is not None) else sig
     entry = InboxEntry(path=path, state=WAITING, delivery_id=delivery_id, extract_date=day, version=version,
-                       key=f"{delivery_id}@{digest[:16]}")
+                       key=f"{delivery_id}@{digest[:16]}", shown=shown_name(path, pseudonymise))
     if ok and manifest is not None:
         entry.state, entry.complete = READY, True
     elif ok:

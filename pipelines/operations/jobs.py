@@ -25,7 +25,8 @@ PARENT_RUN_TAG = "myeloma-audit/started-by-run"
 
 class AuditDeliveryConfig(dg.Config):
     delivery: str
-    """The delivery folder or .zip (in the inbox)."""
+    """The delivery folder or .zip (in the inbox), named as ``inbox.reference`` names it (a
+    CPR-shaped token in its name replaced; ``inbox.resolve`` finds it)."""
     results: str
     """The results folder (periods/, national/, history.json)."""
     delivery_key: str = ""
@@ -84,9 +85,9 @@ def audit_delivery_op(context: dg.OpExecutionContext, config: AuditDeliveryConfi
     import time
     from pathlib import Path
 
-    from pipelines.operations.inbox import describe
+    from pipelines.operations.inbox import describe, resolve
 
-    entry = describe(Path(config.delivery), time.time(), settle_seconds=0)
+    entry = describe(resolve(config.delivery), time.time(), settle_seconds=0)
     if config.delivery_key and entry.key != config.delivery_key:
         context.log.warning(f"{entry.name} changed since the sensor saw it ({config.delivery_key} → {entry.key}); "
                             "auditing what is there now")

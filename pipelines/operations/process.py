@@ -16,7 +16,7 @@ from pipelines.lib.errors import AuditError, DeliveryRefused, QualityBlocked, Ru
 from pipelines.operations.history import (FAILED, KIND_DELIVERY, KIND_NATIONAL, PUBLISHED, REFUSED, SKIPPED,
                                           ResultsStore, utc_now)
 from pipelines.operations.inbox import (DEFAULT_SETTLE_SECONDS, READY, InboxEntry, candidates, describe,
-                                        newest_mtime, peek_period)
+                                        newest_mtime, peek_period, resolve)
 
 DEFAULT_WAIT_FOR_LOCK_SECONDS = 900
 log = logging.getLogger("myeloma_audit")
@@ -37,11 +37,13 @@ def _status_of(err: BaseException) -> str:
 
 
 def _message(err: BaseException) -> str:
-    from pipelines.lib.pseudonym import scrub
+    from pipelines.lib.errors import shown
 
     if isinstance(err, AuditError):
-        return scrub(str(err))
-    return f"internal error ({type(err).__name__}): {scrub(str(err))[:500]}"
+        return shown(err, 2000)
+    if isinstance(err, OSError):  # a path: permission, read-only file system, disk full …
+        return shown(f"cannot use {err.filename or 'a file'}: {err.strerror or type(err).__name__}", 2000)
+    return f"internal error ({type(err).__name__}): {shown(err, 500)}"
 
 
 def run_with_lock_wait(audit_fn: Callable, wait_for_lock_seconds: float, poll_seconds: float = 5.0, **kwargs):
@@ -96,7 +98,7 @@ def audit_delivery(path: Path, results: Path, *, entry: InboxEntry | None = None
     entry = entry or describe(path, now if now is not None else time.time(), settle_seconds=0)
     started, t0 = utc_now(), time.monotonic()
     record = {"kind": KIND_DELIVERY, "trigger": trigger, "delivery_key": entry.key, "delivery_id": entry.delivery_id,
-              "source": str(path), "period": entry.period,
+              "source": entry.reference, "period": entry.period,
               "extract_date": entry.extract_date.isoformat() if entry.extract_date else "",
               "version": entry.version, "started_at": started}
 
@@ -123,6 +125,12 @@ def audit_delivery(path: Path, results: Path, *, entry: InboxEntry | None = None
 def _audit_in_turn(store: ResultsStore, entry: InboxEntry, path: Path, record: dict, finish: Callable,
                    wait_for_lock_seconds: float, audit_fn: Callable | None) -> dict:
     current = store.published(entry.period)
+    if (current and current["delivery_id"] == entry.delivery_id and current["extract_date"] == record["extract_date"]
+            and int(current.get("version", 1)) == entry.version and current.get("delivery_key") != entry.key):
+        return finish(REFUSED, f"delivery refused: duplicate of the delivery already published for {entry.period} "
+                               f"(same extract_id {entry.delivery_id}, extracted_at {record['extract_date']} and version "
+                               f"{entry.version}); it does not replace it. A correction needs a later extracted_at or a "
+                               "higher manifest \"version\"", duplicate_of=current.get("delivery_key", ""))
     if current and current["delivery_id"] != entry.delivery_id and \
             (entry.version, record["extract_date"]) < (int(current.get("version", 1)), current["extract_date"]):
         return finish(REFUSED, f"delivery refused: period {entry.period} already has results from the newer delivery "
@@ -139,7 +147,7 @@ def _audit_in_turn(store: ResultsStore, entry: InboxEntry, path: Path, record: d
         return finish(_status_of(err), _message(err),
                       **({"published_kept": current["delivery_id"]} if current else {}))
     return finish(PUBLISHED, f"published {entry.period} from {entry.delivery_id}", out_dir=str(out_dir),
-                  extract_id=getattr(summary, "extract_id", entry.delivery_id),
+                  extract_id=entry.delivery_id,  # as run.json has it: checked, CPR-shaped tokens pseudonymised
                   previous_results=str(previous) if previous else "", compared_with_previous=compared)
 
 
@@ -210,13 +218,13 @@ def national_report(year: int, results: Path, *, wait_for_lock_seconds: float = 
     source = max(covering, key=lambda r: (r["extract_date"], r["period"]))
     record.update(delivery_key=source["delivery_key"], delivery_id=source["delivery_id"], source=source["source"],
                   extract_date=source["extract_date"], period=source["period"])
-    if not Path(source["source"]).exists():
+    if not resolve(source["source"]).exists():
         return finish(FAILED, f"the delivery {source['delivery_id']} behind the results of {source['period']} is no "
                               f"longer at {source['source']}; put it back to run the national report for {year}")
     out_dir = store.national_dir(year)
     previous = store.previous_national(year)
     try:
-        _, compared = _call(audit_fn or _default_audit(), previous, wait_for_lock_seconds, extract=Path(source["source"]),
+        _, compared = _call(audit_fn or _default_audit(), previous, wait_for_lock_seconds, extract=resolve(source["source"]),
                             out_dir=out_dir, extract_date=date.fromisoformat(source["extract_date"]))
     except Exception as err:
         return finish(_status_of(err), _message(err))
@@ -245,7 +253,9 @@ def process_inbox(inbox: Path, results: Path, *, settle_seconds: float = DEFAULT
     give_up_seconds = DEFAULT_GIVE_UP_SECONDS if give_up_seconds is None else give_up_seconds
     store = ResultsStore(results)
     store.root.mkdir(parents=True, exist_ok=True)
-    with open(store.root / ".inbox.lock", "a+") as handle:
+    from pipelines.lib.publish import lock_file
+
+    with lock_file(store.root / ".inbox.lock") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -62,7 +62,7 @@ def evaluate_inbox(cursor_text: str | None, inbox: Path, results: Path, now: flo
                      + (f" — {entry.reason}" if entry.reason else ""))
         requests.append(dg.RunRequest(
             run_key=entry.key,
-            run_config=delivery_run_config(str(entry.path), str(results), entry.key),
+            run_config=delivery_run_config(entry.reference, str(results), entry.key),  # no clear CPR in a name
             tags={RESULTS_TAG: results_tag(results), PERIOD_TAG: entry.period or "unknown",
                   DELIVERY_TAG: entry.delivery_id[:60]}))
     notes += [f"{entry.name}: {entry.reason}" for entry in scanned.waiting]

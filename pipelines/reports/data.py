@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from pipelines.indicators.catalogue import CATALOGUE
+from pipelines.lib.labels import extract_label_of
 from pipelines.lib.sql_loader import SQL_DIR, create_table, sql_text
 
 STATUSES = ("met", "not_met", "unknown", "justified", "excluded", "pending")
@@ -149,7 +150,8 @@ def load(con: duckdb.DuckDBPyConnection, report_year: int | None = None, *, pati
     extract_id = extract_date = None
     info = _optional_table(con, "raw_delivery_info")
     if info is not None and info.height and {"extract_id", "extract_date"} <= set(info.columns):
-        extract_id, extract_date = info["extract_id"][0], info["extract_date"][0]
+        # pages show the extract by a safe label (date and checksum), never a delivered string
+        extract_id, extract_date = extract_label_of(con), info["extract_date"][0]
     return ReportData(summary=summary, patients=patient_rows, departments=departments, quality_flags=flags,
                       years=years, extract_id=extract_id, extract_date=extract_date,
                       guideline_versions=guideline_versions())

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.delivery_builder import write_delivery
-from tests.hardening.hardening_deck import HOSTILE, MANIFEST
+from tests.hardening.hardening_deck import DELIVERY_NAME, HOSTILE, HOSTILE_REPLACE, MANIFEST
 
 REPO = Path(__file__).resolve().parents[2]
-KEY = "hardening-secret-key-Zq7!"
+KEY = "hardening-secret-key-Zq7!-of-32-bytes-at-least"
 
 DRIVER = """
 import sys
@@ -44,16 +44,20 @@ class WholeRun:
     key: str = KEY
 
 
-@pytest.fixture(scope="session")
-def hostile_run(tmp_path_factory) -> WholeRun:
-    root = tmp_path_factory.mktemp("hostile")
-    delivery = write_delivery(root / "DMDB-hostile", HOSTILE, manifest=MANIFEST)
-    out = root / "o'brien results" / "out"          # a quote in the output path, too
+def whole_run(root: Path, delivery: Path, out: Path, key: str = KEY) -> WholeRun:
+    """The real command in a subprocess, its Dagster run recorded in ``root/dagster_home``."""
     home = root / "dagster_home"
     home.mkdir()
-    env = dict(os.environ, MYELOMA_AUDIT_KEY=KEY, DAGSTER_HOME=str(home))
+    env = dict(os.environ, MYELOMA_AUDIT_KEY=key, DAGSTER_HOME=str(home))
     env.pop("MYELOMA_AUDIT_DEBUG", None)
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, str(home), "run", "--extract", str(delivery), "--out", str(out)],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
-    return WholeRun(root, delivery, out, home, proc.returncode, proc.stdout, proc.stderr)
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+    return WholeRun(root, delivery, out, home, proc.returncode, proc.stdout, proc.stderr, key)
+
+
+@pytest.fixture(scope="session")
+def hostile_run(tmp_path_factory) -> WholeRun:
+    root = tmp_path_factory.mktemp("hostile")
+    delivery = write_delivery(root / DELIVERY_NAME, HOSTILE, replace=HOSTILE_REPLACE, manifest=MANIFEST)
+    return whole_run(root, delivery, root / "o'brien results" / "out")   # a quote in the output path, too

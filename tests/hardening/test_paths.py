@@ -5,14 +5,13 @@ the run must not delete."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.reports.files import WINDOWS_RESERVED, child_dir, safe_names
-from tests.hardening.hardening_deck import EXTRACT_ID, HOSTILE_CODES
+from tests.hardening.hardening_deck import DELIVERY_NAME, HOSTILE_CODES
 
 SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
@@ -25,9 +24,10 @@ def run(hostile_run):
 
 def test_run_writes_only_inside_its_output_folder(run):
     beside = sorted(p.name for p in run.out.parent.iterdir())
-    assert beside == [".out.lock", "out"]
+    assert beside == [".out.myeloma-audit", "out"]   # the run's own folder: only its lock is left
+    assert [p.name for p in (run.out.parent / ".out.myeloma-audit").iterdir()] == ["lock"]
     top = sorted(p.name for p in run.root.iterdir())
-    assert top == ["DMDB-hostile", "dagster_home", "o'brien results"]
+    assert top == [DELIVERY_NAME, "dagster_home", "o'brien results"]
     for path in run.out.rglob("*"):
         assert not path.is_symlink(), path
         assert path.resolve().is_relative_to(run.out.resolve()), path
@@ -44,13 +44,18 @@ def test_every_hostile_department_gets_one_safe_folder_of_its_own(run):
             p.name for p in (run.out / "departments" / folder).iterdir()}
 
 
-def test_extract_id_and_delivery_name_are_only_text(run):
+def test_extract_id_and_delivery_name_are_only_text_with_their_cpr_pseudonymised(run):
+    """Issue 13, 3: a CPR in the manifest's extract_id and in the delivery folder's name is
+    stored as its pseudonym (run.json, DuckDB) — the extract id must be a short safe token,
+    so a path-like or HTML id is refused (test_issue13_attacks)."""
     import json
 
+    from pipelines.lib.pseudonym import pseudonym
+
+    key = run.key.encode()
     record = json.loads((run.out / "run.json").read_text())
-    assert record["extract_id"] == EXTRACT_ID
-    assert record["delivery"] == "DMDB-hostile"
-    assert not Path("/tmp/evil-extract<script>alert(2)</script>").exists()
+    assert record["extract_id"] == "DMDB-" + pseudonym(key, "1505702223")
+    assert record["delivery"] == f"DMDB-{pseudonym(key, '0807580128')}-hostile"
 
 
 codes = st.lists(st.one_of(st.text(max_size=80), st.sampled_from(HOSTILE_CODES + ["", ".", "..", "CON", "con.txt",
@@ -87,15 +92,16 @@ def test_child_dir_refuses_a_name_that_is_not_a_plain_folder_name(tmp_path, name
 def test_leftover_cleanup_never_touches_another_output_folder(tmp_path):
     """Fixed in pipelines/lib/publish.py: the leftover glob used the output folder's name
     unescaped, so for ``--out 'res[1]'`` it deleted ``.res1.incoming-*`` (the staging folder of
-    a run publishing to ``res1``, mid-run) and kept its own leftovers."""
-    from pipelines.lib.publish import remove_leftovers
+    a run publishing to ``res1``, mid-run) and kept its own leftovers. Since issue 13 a run's
+    leftovers live in its own folder (``.res[1].myeloma-audit/``), the only place it cleans."""
+    from pipelines.lib.publish import incoming_dir, remove_leftovers
 
-    other = tmp_path / ".res1.incoming-0123456789ab"
-    mine = tmp_path / ".res[1].incoming-0123456789ab"
-    other.mkdir()
-    mine.mkdir()
+    other = incoming_dir(tmp_path / "res1")
+    beside = tmp_path / ".res[1].incoming-0123456789ab"   # not the run's: never touched
+    beside.mkdir()
+    mine = incoming_dir(tmp_path / "res[1]")
     remove_leftovers(tmp_path / "res[1]")
-    assert other.is_dir() and not mine.exists()
+    assert other.is_dir() and beside.is_dir() and not mine.exists()
 
 
 def test_output_folder_is_owner_only_whatever_the_umask(tmp_path):
@@ -138,3 +144,22 @@ def test_blocked_runs_quality_report_is_owner_only_whatever_the_umask(tmp_path):
         os.umask(old)
     report = tmp_path / "out.blocked-quality"
     assert stat.S_IMODE(report.stat().st_mode) & 0o077 == 0
+    assert (report / "index.html").is_file()
+
+
+def test_blocked_report_never_replaces_a_folder_it_did_not_write(tmp_path):
+    """Issue 13, 4 (nothing deleted that the run did not write): ``<out>.blocked-quality`` was
+    removed with rmtree whatever it held. Now it is replaced only when it holds an earlier
+    blocked report and nothing else; otherwise the report goes to the run's own folder."""
+    from pipelines.audit import _blocked
+
+    precious = tmp_path / "out.blocked-quality"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    staging = tmp_path / "staging"
+    (staging / "quality").mkdir(parents=True)
+    (staging / "quality" / "index.html").write_text("<html></html>")
+    message = str(_blocked(staging, tmp_path / "out"))
+    assert (precious / "notes.txt").read_text() == "mine"
+    assert (tmp_path / ".out.myeloma-audit" / "blocked-quality" / "index.html").is_file()
+    assert ".out.myeloma-audit/blocked-quality/index.html" in message

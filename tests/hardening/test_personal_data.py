@@ -23,36 +23,8 @@ from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import FILES_BY_NAME
 from pipelines.lib.pseudonym import Pseudonymiser, pseudonym, scrub
 from tests.delivery_builder import CLEAR_CPRS, stage, write_delivery
-from tests.hardening.hardening_deck import (FREE_TEXT_CPRS, STRUCTURAL_NEEDLES, cpr_needles, duckdb_haystacks,
-                                            leaks, read_any)
-
-
-def run_haystacks(run) -> dict[str, str]:
-    """stdout, stderr, every file the run left (outputs, quality report, lock, blocked report),
-    every DuckDB table, every Dagster event and every file of the Dagster home."""
-    import dagster as dg
-    from dagster._serdes import serialize_value
-
-    hay = {"stdout": run.stdout, "stderr": run.stderr}
-    for path in sorted(run.out.parent.rglob("*")):
-        if path.is_file():
-            hay[str(path.relative_to(run.root))] = read_any(path)
-    hay.update(duckdb_haystacks(run.out / "audit.duckdb"))
-    instance = dg.DagsterInstance.local_temp(str(run.dagster_home))
-    try:
-        records = instance.get_runs()
-        assert len(records) == 1, "the run was not recorded in the temporary Dagster instance"
-        for record in records:
-            hay[f"dagster run {record.run_id}"] = serialize_value(record)
-            events = instance.all_logs(record.run_id)
-            assert len(events) > 100, "expected the run's whole event log"
-            hay[f"dagster events {record.run_id}"] = "\n".join(serialize_value(e) for e in events)
-    finally:
-        instance.dispose()
-    for path in sorted(run.dagster_home.rglob("*")):
-        if path.is_file():
-            hay[f"DAGSTER_HOME/{path.relative_to(run.dagster_home)}"] = read_any(path)
-    return hay
+from tests.hardening.hardening_deck import (FREE_TEXT_CPRS, STRUCTURAL_NEEDLES, cpr_needles, leaks, read_any,
+                                            run_haystacks)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +86,8 @@ def test_publication_outputs_hold_no_pseudonyms(hostile_run):
 
 def test_outputs_are_readable_by_the_owner_only(hostile_run):
     """The command sets umask 077: every file and folder it creates has no group/other bits."""
-    created = [hostile_run.out, *hostile_run.out.rglob("*"), hostile_run.out.parent / ".out.lock"]
+    work = hostile_run.out.parent / ".out.myeloma-audit"
+    created = [hostile_run.out, *hostile_run.out.rglob("*"), work, *work.rglob("*")]
     loose = [(str(p.relative_to(hostile_run.root)), oct(stat.S_IMODE(p.lstat().st_mode)))
              for p in created if stat.S_IMODE(p.lstat().st_mode) & 0o077]
     assert loose == []
@@ -169,7 +142,7 @@ def test_command_scrubs_refusal_messages(tmp_path, monkeypatch):
     """Fixed in pipelines/cli.py: whatever a refusal says, the command prints it scrubbed."""
     from pipelines import cli
 
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k" * 32)
     folder = write_delivery(tmp_path / "d", replace={"labs": ["1203614417;03-09-2024;1203614417;3,1;mg/L"]},
                             manifest=False)
     out, err = io.StringIO(), io.StringIO()
@@ -216,7 +189,10 @@ def test_stage_tables_hold_no_clear_cpr_and_pseudonyms_change_with_the_key(tmp_p
     assert len(found[b"key-A"]) == 2 and found[b"key-A"].isdisjoint(found[b"key-B"])
 
 
-def test_scrub_masks_every_cpr_shape_but_not_pseudonyms_or_dates():
+def test_scrub_masks_every_cpr_shape_but_not_dates_or_other_numbers():
+    """Since issue 13 a CPR touching letters is masked too (``pt0102031237``): a pseudonym
+    whose hex digits happen to hold one is masked in a message (over-scrubbing is accepted)."""
     assert scrub("a 1203614417 b 120361-4417 c") == "a <cpr> b <cpr> c"
-    assert scrub("P1203614417abcdef 2025-12-01 12345678901") == "P1203614417abcdef 2025-12-01 12345678901"
+    assert scrub("2025-12-01 12345678901 01-02-2003 1,5E-06 K1000001") == "2025-12-01 12345678901 01-02-2003 1,5E-06 K1000001"
+    assert scrub("P1203614417abcdef") == "P<cpr>abcdef"
 

@@ -124,7 +124,7 @@ def test_zip_refusal_through_the_command_is_one_line_and_publishes_nothing(tmp_p
     from pipelines import cli
     import os
 
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k" * 32)
     zpath = make_zip(tmp_path, [("../../evil.csv", b"x")])
     old = os.umask(0o022)
     try:
@@ -135,3 +135,4 @@ def test_zip_refusal_through_the_command_is_one_line_and_publishes_nothing(tmp_p
     assert code == 1
     assert err.strip().splitlines()[-1].startswith("myeloma-audit: delivery refused: DMDB-TEST.zip: zip entry")
     assert not (tmp_path / "out").exists()
+    assert not (tmp_path / ".out.myeloma-audit").exists()  # refused before anything was created

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def start(args: list[str], **env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *args], cwd=REPO, env=dict(os.environ, MYELOMA_AUDIT_KEY="conc-key", **env),
+    return subprocess.Popen([sys.executable, *args], cwd=REPO, env=dict(os.environ, MYELOMA_AUDIT_KEY="conc-key-" + "c" * 32, **env),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -43,7 +43,7 @@ def test_two_runs_at_once_on_one_output_never_mix(tmp_path):
     assert (out / "patient_results.csv").stat().st_size > 0
     with duckdb.connect(str(out / "audit.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from rpt_patient_results").fetchone()[0] > 0
-    assert not list(tmp_path.glob(".out.incoming-*")) and not list(tmp_path.glob(".out.previous-*"))
+    assert [p.name for p in (tmp_path / ".out.myeloma-audit").iterdir()] == ["lock"]  # no run's leftovers
 
 
 def test_second_inbox_pass_at_once_stops_with_a_clear_message(tmp_path):

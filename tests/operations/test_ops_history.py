@@ -28,7 +28,7 @@ def audit(path, results, fake, **kw):
 def test_each_period_has_one_folder_and_a_corrected_redelivery_replaces_it(tmp_path):
     results, fake = tmp_path / "results", FakeAudit()
     first = audit(delivery(tmp_path / "in" / "DMDB-2026-11-01"), results, fake)
-    corrected = delivery(tmp_path / "in" / "DMDB-2026-11-01-rettet", extract_id="DMDB-2026-11-01",
+    corrected = delivery(tmp_path / "in" / "DMDB-2026-11-01-rettet", extract_id="DMDB-2026-11-01", version=2,
                          extra={"labs": ["1203614417;04-09-2024;ldh;200;U/L"]})
     second = audit(corrected, results, fake)
     assert first["delivery_key"] != second["delivery_key"]
@@ -79,7 +79,7 @@ def test_previous_period_results_feed_the_comparison(tmp_path):
     results, fake = tmp_path / "results", FakeAudit()
     audit(delivery(tmp_path / "oct", extract_id="OCT", extracted_at=date(2026, 10, 1)), results, fake)
     audit(delivery(tmp_path / "nov", extract_id="NOV"), results, fake)
-    audit(delivery(tmp_path / "nov2", extract_id="NOV", extra={"labs": ["1203614417;04-09-2024;ldh;200;U/L"]}),
+    audit(delivery(tmp_path / "nov2", extract_id="NOV", version=2, extra={"labs": ["1203614417;04-09-2024;ldh;200;U/L"]}),
           results, fake)
     store = ResultsStore(results)
     assert fake.calls[0]["previous_results"] is None
@@ -152,17 +152,18 @@ def test_monthly_audit_picks_the_highest_version_of_the_period(tmp_path):
 
 def test_national_report_uses_a_delivery_after_the_year_and_compares_with_last_year(tmp_path):
     results, fake = tmp_path / "results", FakeAudit()
-    with pytest.raises(OperationFailed, match="no good results from a delivery extracted after 31-12-2026"):
-        national_report(2026, results, audit_fn=fake)
-    audit(delivery(tmp_path / "jan26", extract_id="JAN26", extracted_at=date(2026, 1, 1)), results, fake)
-    national_report(2025, results, audit_fn=fake)
-    audit(delivery(tmp_path / "dec26", extract_id="DEC26", extracted_at=date(2026, 12, 1)), results, fake)
-    audit(delivery(tmp_path / "feb27", extract_id="FEB27", extracted_at=date(2027, 2, 1)), results, fake)
-    record = national_report(2026, results, audit_fn=fake)
+    # a year earlier than the other tests: an extract date in the future is refused (issue 13)
+    with pytest.raises(OperationFailed, match="no good results from a delivery extracted after 31-12-2025"):
+        national_report(2025, results, audit_fn=fake)
+    audit(delivery(tmp_path / "jan25", extract_id="JAN25", extracted_at=date(2025, 1, 1)), results, fake)
+    national_report(2024, results, audit_fn=fake)
+    audit(delivery(tmp_path / "dec25", extract_id="DEC25", extracted_at=date(2025, 12, 1)), results, fake)
+    audit(delivery(tmp_path / "feb26", extract_id="FEB26", extracted_at=date(2026, 2, 1)), results, fake)
+    record = national_report(2025, results, audit_fn=fake)
     store = ResultsStore(results)
-    assert record["delivery_id"] == "FEB27" and record["out_dir"] == str(store.national_dir(2026))
-    assert fake.calls[-1]["previous_results"] == store.national_dir(2025) / "patient_results.csv"
-    assert published_id(store.national_dir(2026)) == "FEB27"
+    assert record["delivery_id"] == "FEB26" and record["out_dir"] == str(store.national_dir(2025))
+    assert fake.calls[-1]["previous_results"] == store.national_dir(2024) / "patient_results.csv"
+    assert published_id(store.national_dir(2025)) == "FEB26"
 
 
 def test_inbox_pass_processes_each_delivery_once_oldest_first(tmp_path):
@@ -209,3 +210,20 @@ def test_two_deliveries_of_one_period_take_turns(tmp_path):
             audit(delivery(tmp_path / "d"), results, FakeAudit(), wait_for_lock_seconds=0.2)
     assert err.value.record["status"] == "failed"
     assert audit(delivery(tmp_path / "d"), results, FakeAudit())["status"] == "published"  # its turn now
+
+
+def test_a_second_delivery_with_the_same_id_and_date_is_a_duplicate_not_a_replacement(tmp_path):
+    """Issue 13, 9: two inbox deliveries with the same extract_id and extracted_at (and version)
+    — the second silently replaced the first. Now it is refused as a duplicate, reported in
+    history.json, and the first stays published."""
+    inbox, results, fake = tmp_path / "inbox", tmp_path / "results", FakeAudit()
+    delivery(inbox / "a-first", extract_id="DMDB-2026-11-01")
+    delivery(inbox / "b-second", extract_id="DMDB-2026-11-01", extra={"labs": ["1203614417;04-09-2024;ldh;200;U/L"]})
+    report = process_inbox(inbox, results, audit_fn=fake, now=lambda: NOW, settle_seconds=0)
+    assert [r["source"].rsplit("/", 1)[-1] for r in report["published"]] == ["a-first"]
+    [refused] = report["refused"]
+    assert refused["message"].startswith("delivery refused: duplicate of the delivery already published for 2026-11")
+    assert refused["duplicate_of"] == report["published"][0]["delivery_key"]
+    store = ResultsStore(results)
+    assert store.published("2026-11")["delivery_key"] == report["published"][0]["delivery_key"]
+    assert len(fake.calls) == 1

@@ -55,9 +55,12 @@ def test_ui_with_an_inbox_needs_the_real_key_and_never_uses_the_demo_key(tmp_pat
     with pytest.raises(AuditError, match="MYELOMA_AUDIT_KEY is not set"):
         ui_environment(parse(args))
     monkeypatch.setenv("MYELOMA_AUDIT_KEY", "registry-key")
+    with pytest.raises(AuditError, match="at least 32 bytes"):  # issue 13: a short key is refused with a hint
+        ui_environment(parse(args))
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "registry-key-" + "r" * 32)
     _, env, _, _ = ui_environment(parse(args))
     assert env["MYELOMA_AUDIT_INBOX"] == str(tmp_path / "in") and env["MYELOMA_AUDIT_RESULTS"] == str(tmp_path / "res")
-    assert env["MYELOMA_AUDIT_KEY"] == "registry-key"
+    assert env["MYELOMA_AUDIT_KEY"] == "registry-key-" + "r" * 32
     with pytest.raises(AuditError, match="--inbox and --results together"):
         ui_environment(parse(["ui", "--workdir", str(tmp_path), "--inbox", str(tmp_path / "in")]))
 

@@ -202,7 +202,7 @@ def test_sensor_run_audits_for_real_and_a_refused_delivery_keeps_the_last_good_r
     """End to end with the real run_audit: the November delivery is published; the December
     one lacks a column, is refused, publishes nothing, and is not retried."""
     inbox, results = folders
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "sensor-test-key")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "sensor-test-key-" + "s" * 32)
     november_delivery = delivery(inbox / "DMDB-2026-11-01")
     clock = Clock()
     sensor = make_inbox_sensor(inbox, results, clock=clock)

@@ -77,25 +77,26 @@ def test_unconfigured_schedules_skip_with_what_to_set(monkeypatch):
 
 
 def test_schedule_run_configs_execute_the_jobs(tmp_path, monkeypatch):
+    # dates in the past: an extract date in the future is refused (issue 13)
     inbox, results = tmp_path / "inbox", tmp_path / "results"
-    delivery(inbox / "DMDB-2027-01-01", extract_id="DMDB-2027-01-01", extracted_at=date(2027, 1, 1))
+    delivery(inbox / "DMDB-2026-01-01", extract_id="DMDB-2026-01-01", extracted_at=date(2026, 1, 1))
     fake = FakeAudit()
     monkeypatch.setattr(process, "_default_audit", lambda: fake)
     monthly, yearly = make_schedules(inbox, results)
 
-    [january] = evaluate(monthly, datetime(2027, 1, 5, 6, tzinfo=CPH)).run_requests
+    [january] = evaluate(monthly, datetime(2026, 1, 5, 6, tzinfo=CPH)).run_requests
     assert monthly_audit_job.execute_in_process(run_config=january.run_config).success
-    [national] = evaluate(yearly, datetime(2027, 3, 1, 7, tzinfo=CPH)).run_requests
+    [national] = evaluate(yearly, datetime(2026, 3, 1, 7, tzinfo=CPH)).run_requests
     assert national_report_job.execute_in_process(run_config=national.run_config).success
     store = ResultsStore(results)
-    assert (store.period_dir("2027-01") / "patient_results.csv").is_file()
-    assert (store.national_dir(2026) / "patient_results.csv").is_file()
+    assert (store.period_dir("2026-01") / "patient_results.csv").is_file()
+    assert (store.national_dir(2025) / "patient_results.csv").is_file()
 
-    [february] = evaluate(monthly, datetime(2027, 2, 5, 6, tzinfo=CPH)).run_requests
+    [february] = evaluate(monthly, datetime(2026, 2, 5, 6, tzinfo=CPH)).run_requests
     missing = monthly_audit_job.execute_in_process(run_config=february.run_config, raise_on_error=False)
     assert not missing.success
     failure = [e for e in missing.all_events if e.is_step_failure][0]
-    assert "no complete delivery for 2027-02" in failure.step_failure_data.error.message
+    assert "no complete delivery for 2026-02" in failure.step_failure_data.error.message
 
 
 def test_exports_load_together_with_the_audit_definitions():

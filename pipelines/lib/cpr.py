@@ -1,0 +1,194 @@
+"""The one CPR detector: what counts as a CPR number wherever text leaves ingest.
+
+A *CPR-shaped token* is ten digits whose first six are a real date ``DDMMYY`` (in 19YY or
+20YY), found
+
+- in any run of digits, however long and whatever touches it (``pt0102031237``,
+  ``0102031238x``, ``130647310004-06-2017``): every ten-digit window of the run is checked;
+- written with separators people type between the 6th and 7th digit: hyphen, space, en and
+  em dash, non-breaking hyphen, minus sign, ``/``, ``.``, ``,``, ``_``, a double quote (a
+  CSV line quoting half of it) and the usual non-breaking and narrow spaces (one to three of
+  them: ``010203 - 1234``);
+- in any script's digits (full-width, Arabic-Indic, Devanagari …: Unicode category Nd);
+- with invisible characters (format characters such as zero-width spaces and soft hyphens,
+  combining marks) between the characters, which are ignored.
+
+Over-scrubbing a number that is not a CPR is accepted; leaving one clear is not. The modulus-11
+check is deliberately not applied (the spec: it does not hold for all numbers since 2007).
+
+Two uses: :func:`scrub` for one text (messages, names, log lines; by default the token becomes
+the neutral placeholder ``<cpr>``) and :func:`scrub_series` for a whole polars column (a regular
+expression over the column finds the few candidate values in Rust; Python looks only at those).
+Both take ``replace``: a function from the ten normalised digits to the replacement text (the
+pseudonym, in data, so joins still work).
+
+This is a leaf module: no imports from the project.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable
+
+import polars as pl
+
+PLACEHOLDER = "<cpr>"
+
+# What people type between the date part and the serial number.
+SEPARATORS = (" \t\u00a0\u2002\u2003\u2007\u2009\u200a\u202f\u3000"      # spaces (plain, no-break, narrow, ideographic)
+              "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"  # hyphens, dashes, minus
+              "/\uff0f.\uff0e,_\"")                                         # slash, full stop, comma, underscore, quote
+MAX_SEPARATORS = 3
+
+_SEP_CLASS = "[" + "".join("\\" + c if c in "-\\]^[" else c for c in SEPARATORS) + "]"
+# On normalised text (ASCII digits, invisible characters removed): runs of ten or more digits
+# (every 10-digit window of a run is looked at), and the separated form: six digits right
+# before 1-3 separators, four digits right after them.
+_RUN = re.compile(r"[0-9]{10,}")
+_SEPARATED = re.compile(rf"([0-9]{{6}})(?=({_SEP_CLASS}{{1,{MAX_SEPARATORS}}})([0-9]{{4}}))")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+# The polars (Rust regex) pre-filter on raw text: a superset of what the two patterns find.
+# \d is Unicode (category Nd) there as in Python; _INVISIBLE may sit between any two characters.
+_INVISIBLE = r"[\p{Cf}\p{Mn}\p{Me}]*"
+CANDIDATE = (rf"\d(?:{_INVISIBLE}\d){{5}}{_INVISIBLE}(?:{_SEP_CLASS}{_INVISIBLE}){{0,{MAX_SEPARATORS}}}"
+             rf"\d(?:{_INVISIBLE}\d){{3}}")
+_INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}
+
+
+def _real_ddmmyy() -> frozenset[str]:
+    found = set()
+    for yy in range(100):
+        for century in (1900, 2000):
+            for month in range(1, 13):
+                for day in range(1, calendar.monthrange(century + yy, month)[1] + 1):
+                    found.add(f"{day:02d}{month:02d}{yy:02d}")
+    return frozenset(found)
+
+
+REAL_DDMMYY = _real_ddmmyy()
+
+
+@dataclass(frozen=True)
+class Found:
+    start: int    # span in the original text (separators and invisible characters included)
+    end: int
+    digits: str   # the ten digits, ASCII, without separator: what the pseudonym is taken of
+
+
+def _matters(char: str) -> bool:
+    return char.isdecimal() or unicodedata.category(char) in _INVISIBLE_CATEGORIES
+
+
+def _normalise(text: str) -> tuple[str, list[int] | None]:
+    """ASCII digits for every script's digits, invisible characters dropped; with the index
+    of each kept character in ``text`` (None when nothing changed: the common case, decided
+    by looking at the non-ASCII characters only)."""
+    if text.isascii() or not any(_matters(c) for run in _NON_ASCII_RUN.findall(text) for c in run):
+        return text, None
+    out, index = [], []
+    for i, char in enumerate(text):
+        if not char.isascii():
+            if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+                continue
+            if char.isdecimal():
+                char = str(unicodedata.digit(char))
+        out.append(char)
+        index.append(i)
+    index.append(len(text))
+    return "".join(out), index
+
+
+def find(text: str, *, dated: bool = True) -> list[Found]:
+    """Every CPR-shaped token of ``text``, overlapping ones merged (the merged span keeps the
+    digits of its first token). ``dated=False`` drops the date test: every ten-digit window
+    (for scanning outputs for known numbers)."""
+    if not text:
+        return []
+    normal, index = _normalise(text)
+    spans: list[tuple[int, int, str]] = []
+    for match in _RUN.finditer(normal):
+        run, base = match.group(), match.start()
+        for i in range(len(run) - 9):
+            digits = run[i:i + 10]
+            if not dated or digits[:6] in REAL_DDMMYY:
+                spans.append((base + i, base + i + 10, digits))
+    for match in _SEPARATED.finditer(normal):
+        head, separators, tail = match.group(1), match.group(2), match.group(3)
+        if not dated or head in REAL_DDMMYY:
+            spans.append((match.start(), match.end() + len(separators) + 4, head + tail))
+    if not spans:
+        return []
+    spans.sort()
+    merged: list[list] = [list(spans[0])]
+    for start, end, digits in spans[1:]:
+        if start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, digits])
+    if index is None:
+        return [Found(s, e, d) for s, e, d in merged]
+    return [Found(index[s], index[e - 1] + 1, d) for s, e, d in merged]
+
+
+def contains(text: str) -> bool:
+    return bool(find(text))
+
+
+def _in_a_number(text: str, token: Found) -> bool:
+    """The token touches more digits, or follows a decimal point or comma after a digit
+    (``0.0102031234``): part of a number in a file a program reads (JSON, CSV)."""
+    before = text[token.start - 1] if token.start else ""
+    after = text[token.end] if token.end < len(text) else ""
+    if before.isdecimal() or after.isdecimal():
+        return True
+    return before in ".," and token.start >= 2 and text[token.start - 2].isdecimal()
+
+
+def _zeros(text: str) -> str:
+    return "".join("0" if c.isdecimal() else c for c in text)
+
+
+def scrub(text: str, replace: str | Callable[[str], str] = PLACEHOLDER) -> str:
+    """``text`` with every CPR-shaped token replaced: by ``replace(digits)`` (the pseudonym,
+    in data), or by the text ``replace`` (the placeholder, in messages) — except inside a
+    number, whose digits become zeros so the number stays a number (a JSON or CSV file
+    stays readable)."""
+    if not isinstance(text, str):
+        text = str(text)
+    found = find(text)
+    if not found:
+        return text
+    parts, last = [], 0
+    for token in found:
+        parts.append(text[last:token.start])
+        if callable(replace):
+            parts.append(replace(token.digits))
+        elif _in_a_number(text, token):
+            parts.append(_zeros(text[token.start:token.end]))
+        else:
+            parts.append(replace)
+        last = token.end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def candidates(series: pl.Series) -> pl.Series:
+    """Boolean mask of the values that may hold a CPR-shaped token: one pass of a regular
+    expression over the column, in Rust (measured: as fast as the plain ASCII pattern)."""
+    return series.cast(pl.String).str.contains(CANDIDATE).fill_null(False)
+
+
+def scrub_series(series: pl.Series, replace: str | Callable[[str], str] = PLACEHOLDER) -> pl.Series:
+    """``scrub`` applied to a text column: Python runs only on the candidate values. Returns
+    ``series`` itself (the same object) when nothing had to change."""
+    if series.dtype != pl.String or series.len() == 0:
+        return series
+    mask = candidates(series)
+    if not mask.any():
+        return series
+    where = mask.arg_true()
+    values = [scrub(v, replace) for v in series.gather(where).to_list()]
+    return series.clone().scatter(where, pl.Series(values, dtype=pl.String))

@@ -98,6 +98,23 @@ def _split_quoted(lines: pl.DataFrame, n_fields: int) -> pl.DataFrame:
     )
 
 
+_BARE_CR = re.compile(r"\r(?!\n)")
+
+
+def _lines(text: str) -> pl.Series:
+    """The physical lines of ``text`` (the CR of a CRLF removed), never as millions of Python
+    objects: polars' native CSV reader cuts them, reading each line as one field (separated
+    by a character deliveries do not use; quotes are not interpreted here). A text holding
+    that character or a bare CR, which the reader would treat otherwise, is split plainly."""
+    if not text:
+        return pl.Series("_text", [], dtype=pl.String)
+    if "\x1f" in text or _BARE_CR.search(text):
+        return pl.Series("_text", [text], dtype=pl.String).str.split("\n").explode().str.strip_suffix("\r")
+    read = pl.read_csv(text.encode("utf-8"), has_header=False, separator="\x1f", quote_char=None,
+                       infer_schema=False, new_columns=["_text"])
+    return read.to_series().fill_null("")  # an empty line reads as null
+
+
 def _split(frame: pl.DataFrame, n_fields: int) -> pl.DataFrame:
     """Fields ``f0 … f{n-1}`` of every line (null for a line with the wrong field count)."""
     has_quote = frame["_text"].str.contains('"', literal=True)
@@ -132,13 +149,12 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
     columns = _header(name, first_line.removesuffix("\r"), dfile)
     position = {col: f"f{i}" for i, col in enumerate(columns)}
 
-    # split in polars: millions of Python line objects would cost several times the file's size
-    lines = pl.Series("_text", [rest], dtype=pl.String).str.split("\n").explode()
+    lines = _lines(rest)
     del text, rest
     frame = (
         lines.to_frame()
         .with_row_index("_line", offset=2)
-        .with_columns(pl.col("_line").cast(pl.Int64), pl.col("_text").str.strip_suffix("\r"))
+        .with_columns(pl.col("_line").cast(pl.Int64))
         # blank = only ASCII white space, exactly as the manifest counts rows (count_data_rows);
         # a line of other white space (e.g. a no-break space) is a row, and malformed
         .filter(pl.col("_text").str.strip_chars(ASCII_WHITESPACE) != "")
@@ -279,15 +295,13 @@ def _pseudonymise(frame: pl.DataFrame, cpr_field: str, pseudonymise: Pseudonymis
     as delivered. Each distinct value is checked and hashed once."""
     delivered = frame[cpr_field].fill_null("").unique()
     checked = cpr_statuses(delivered)
-    mapping = pl.DataFrame(
-        {cpr_field: delivered, "pseudonym": pseudonymise.many(checked["normalised"].to_list()),
-         "_cpr_status": checked["status"]},
-        schema={cpr_field: pl.String, "pseudonym": pl.String, "_cpr_status": pl.String},
-    )
-    frame = frame.with_columns(pl.col(cpr_field).fill_null(""))
-    frame = frame.join(mapping, on=cpr_field, how="left", maintain_order="left")
+    pseudonyms = pseudonymise.series(checked["normalised"])
+    cpr = pl.col(cpr_field).fill_null("")
     return frame.with_columns(
-        pl.when(pl.col("_malformed")).then(pl.lit("invalid")).otherwise(pl.col("_cpr_status")).alias("_cpr_status"))
+        cpr.replace_strict(delivered, pseudonyms, return_dtype=pl.String).alias("pseudonym"),
+        pl.when(pl.col("_malformed")).then(pl.lit("invalid"))
+        .otherwise(cpr.replace_strict(delivered, checked["status"], return_dtype=pl.String)).alias("_cpr_status"),
+        cpr.alias(cpr_field))
 
 
 def _scrub_cpr_like(frame: pl.DataFrame, columns: list[str], pseudonymise: Pseudonymiser) -> pl.DataFrame:

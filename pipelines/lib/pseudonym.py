@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import os
 
+import polars as pl
+
 from pipelines.lib import cpr as detector
 from pipelines.lib.errors import AuditError
 
@@ -27,24 +29,45 @@ def pseudonym(key: bytes, cpr: str) -> str:
 
 
 class Pseudonymiser:
-    """Pseudonyms for one delivery: the keyed HMAC state is prepared once and every CPR is
-    hashed once, however many files and rows it appears in."""
+    """Pseudonyms for one delivery: the key's HMAC pads are hashed once, every CPR is hashed
+    once however many files and rows it appears in, and whole columns are mapped at once
+    (``series``): only values not seen before reach Python."""
 
     def __init__(self, key: bytes):
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        # HMAC-SHA256 by its definition (RFC 2104), with the padded key's states prepared once:
+        # twice as fast per value as copying an hmac object (tested equal to hmac.new)
+        block = hashlib.sha256().block_size
+        padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded)).copy
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded)).copy
         self._known: dict[str, str] = {}
+        self._frame = pl.DataFrame(schema={"_value": pl.String, "_pseudonym": pl.String})
+
+    def _hash(self, cpr: str) -> str:
+        inner = self._inner()
+        inner.update(cpr.encode("utf-8"))
+        outer = self._outer()
+        outer.update(inner.digest())
+        return "P" + outer.hexdigest()[:16]
 
     def __call__(self, cpr: str) -> str:
         found = self._known.get(cpr)
         if found is None:
-            h = self._keyed.copy()
-            h.update(cpr.encode("utf-8"))
-            found = self._known[cpr] = "P" + h.hexdigest()[:16]
+            found = self._known[cpr] = self._hash(cpr)
         return found
 
     def many(self, cprs: list[str]) -> list[str]:
-        known = self._known
-        return [known.get(c) or self(c) for c in cprs]
+        return [self(c) for c in cprs]
+
+    def series(self, values: pl.Series) -> pl.Series:
+        """The pseudonym of every value of ``values`` (normalised CPRs), in order."""
+        frame = values.alias("_value").to_frame()
+        new = frame.unique().join(self._frame, on="_value", how="anti")["_value"].to_list()
+        if new:
+            self._frame = pl.concat([self._frame, pl.DataFrame(
+                {"_value": new, "_pseudonym": [self(v) for v in new]},
+                schema={"_value": pl.String, "_pseudonym": pl.String})], rechunk=True)
+        return frame.join(self._frame, on="_value", how="left", maintain_order="left")["_pseudonym"]
 
 
 def key_from_env(required: bool = True) -> bytes | None:

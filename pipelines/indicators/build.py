@@ -50,7 +50,7 @@ class Model:
 
 def _description(relpath: str) -> str:
     lines = []
-    for line in sql_text(relpath).splitlines():
+    for line in (SQL_DIR / relpath).read_text(encoding="utf-8").splitlines():
         if not line.startswith("--"):
             break
         lines.append(line[2:].strip())
@@ -58,7 +58,7 @@ def _description(relpath: str) -> str:
 
 
 def _reads(relpath: str, known: set[str], table: str) -> tuple[str, ...]:
-    words = set(re.findall(r"\b(?:stg|ref|int|ind|rpt)_[a-z0-9_]+\b", sql_text(relpath)))
+    words = set(re.findall(r"\b(?:stg|ref|int|ind|rpt)_[a-z0-9_]+\b", (SQL_DIR / relpath).read_text(encoding="utf-8")))
     return tuple(sorted((words & known) - {table}))
 
 
@@ -142,7 +142,7 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
     if model.layer == "indicators":
         con.execute(f"create or replace temp view judged as\n{sql_text(model.relpath).strip().rstrip(';')}")
         set_variables(con, {"indicator_id": BY_TABLE[model.table].indicator_id})
-        rows = create_table(con, model.table, RESULT_SHAPE)
+        rows = create_table(con, model.table, RESULT_SHAPE, columns=con.sql("select * from judged limit 0").columns)
         con.execute("drop view judged")
         return rows
     rows = create_table(con, model.table, model.relpath)

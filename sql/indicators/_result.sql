@@ -1,6 +1,7 @@
 -- The result shape every indicator shares (indicators.md §1 "Statuses", "Guideline version in
 -- force", §3). The loader puts one ind_ file's judged rows in the temp view `judged`
--- (pseudonym, department_code, index_date, decision_date, pending_until, o, drill_down) and
+-- (pseudonym, department_code, index_date, o, drill_down; decision_date when it is not the
+-- index date; pending_until when the indicator has a window: the first day it is closed) and
 -- the indicator's id in the variable indicator_id; this file turns them into the result:
 -- excluded / GUIDELINE_VERSION when the decision date lies before the version that introduced
 -- the indicator (exclusions come first); pending / WINDOW_OPEN in place of not_met or unknown
@@ -34,7 +35,12 @@ decided as (
                  || c.valid_from_version || ' (in force from ' || iso(c.in_force_from)
                  || '), which introduced the recommendation: excluded')
              else j.o end                                                                as o
-    from judged as j
+    from (
+        select
+            *{% if 'decision_date' not in columns %}, index_date as decision_date{% endif %}
+            {%- if 'pending_until' not in columns %}, null::date as pending_until{% endif %}
+        from judged
+    ) as j
     cross join catalogue as c
     join ref_guideline_versions as v on j.decision_date >= v.valid_from and j.decision_date < v.valid_to
 ),

@@ -16,11 +16,7 @@ with population as (
     where age_at_diagnosis <= getvariable('hdt_age_limit')
 )
 
-select
-    pseudonym,
-    department_code,
-    diagnosis_date                                                      as index_date,
-    diagnosis_date                                                      as decision_date,
+select pseudonym, department_code, diagnosis_date as index_date,
     diagnosis_date + getvariable('mm01_window_days')                    as pending_until,
     case
         when ecog_ps >= 2 then outcome('excluded', 'PS_2_OR_MORE',

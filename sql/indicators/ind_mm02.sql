@@ -10,14 +10,11 @@
 -- cycle length missing (none known to be shorter) could still be met: CYCLES_UNKNOWN.
 with population as (
     select
-        d.pseudonym,
-        d.department_code,
-        t.first_asct_date                                                     as index_date,
+        d.pseudonym, d.department_code, t.first_asct_date as index_date,
         coalesce(t.first_leukaferese_date, t.first_asct_date)                 as cutoff_date,
         i.course_ids,
         i.regimen_category,
-        i.regimen_text_da,
-        i.regimen_text_en,
+        i.regimen_text_da, i.regimen_text_en,
         i.cycles_text_da,
         i.cycles_text_en,
         i.cycles_total,
@@ -52,12 +49,7 @@ described as (
     from population
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
-    null::date                                                          as pending_until,
+select pseudonym, department_code, index_date,
     case
         when recommended and (cycles_total = getvariable('mm02_cycles')
                               or (cycles_total = getvariable('mm02_cycles_long') and all_cycles_long))

@@ -38,8 +38,7 @@ described as (
         k.course_id is not null                                                       as has_cyclophosphamide,
         k.dose_mg_m2,
         k.dose_mg_m2_at_least,
-        k.dose_text_da,
-        k.dose_text_en,
+        k.dose_text_da, k.dose_text_en,
         k.dose_unknown_reason,
         k.bsa_m2,
         k.bsa_measure_date,
@@ -58,12 +57,7 @@ described as (
     left join int_course_doses as k on k.course_id = g.course_id and k.substance = 'cyclophosphamide'
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
-    null::date                                                          as pending_until,
+select pseudonym, department_code, index_date,
     case
         when near(dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance'))
             then outcome('met', 'MET',
@@ -88,14 +82,10 @@ select
                 facts_en || ': cyclophosphamide at least ' || num_en(dose_mg_m2_at_least, 0) || ' mg/m² given ('
                     || dose_text_en || '); ' || expected_en)
         when dose_unknown_reason = 'BSA_UNKNOWN' then outcome('unknown', 'BSA_UNKNOWN',
-            facts_da || ': cyclophosphamid ' || dose_text_da || ', men ingen højde og vægt inden for '
-                || getvariable('bsa_lookback_days') || ' dage før forløbet: BSA ukendt',
-            facts_en || ': cyclophosphamide ' || dose_text_en || ' and no height and weight within '
-                || getvariable('bsa_lookback_days') || ' days before the course: BSA unknown')
-        else outcome('unknown', 'DOSE_UNKNOWN',
-            facts_da || ': cyclophosphamid ' || dose_text_da || ': dosis pr. m² ukendt',
-            facts_en || ': cyclophosphamide ' || dose_text_en || ': dose per m² unknown')
-    end                                                                 as o,
+            facts_da || ': cyclophosphamid ' || dose_text_da || no_bsa_da(),
+            facts_en || ': cyclophosphamide ' || dose_text_en || no_bsa_en())
+        else outcome('unknown', 'DOSE_UNKNOWN', facts_da || ': cyclophosphamid ' || dose_text_da || ': dosis pr. m² ukendt',
+                     facts_en || ': cyclophosphamide ' || dose_text_en || ': dose per m² unknown') end as o,
     {
         'priming_course': course_id,
         'priming_start_date': priming_start_date,

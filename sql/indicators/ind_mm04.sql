@@ -21,8 +21,7 @@ described as (
         p.*,
         m.dose_mg_m2,
         m.dose_mg_m2_at_least,
-        m.dose_text_da,
-        m.dose_text_en,
+        m.dose_text_da, m.dose_text_en,
         m.dose_unknown_reason,
         m.bsa_m2,
         m.bsa_measure_date,
@@ -56,12 +55,7 @@ texts as (
     from described
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
-    null::date                                                          as pending_until,
+select pseudonym, department_code, index_date,
     case
         when near(dose_mg_m2, expected_mg_m2, getvariable('mm04_tolerance')) then outcome('met', 'MET',
             expected_da || '; ' || given_da, expected_en || '; ' || given_en)
@@ -92,14 +86,9 @@ select
             crcl_en || ' before conditioning on ' || iso(index_date) || '; '
                 || coalesce(given_en, 'melphalan ' || dose_text_en))
         when dose_unknown_reason = 'BSA_UNKNOWN' then outcome('unknown', 'BSA_UNKNOWN',
-            expected_da || '; melphalan ' || dose_text_da || ', men ingen højde og vægt inden for '
-                || getvariable('bsa_lookback_days') || ' dage før forløbet: BSA ukendt',
-            expected_en || '; melphalan ' || dose_text_en || ' and no height and weight within '
-                || getvariable('bsa_lookback_days') || ' days before the course: BSA unknown')
-        else outcome('unknown', 'DOSE_UNKNOWN',
-            expected_da || '; melphalan ' || dose_text_da || ': dosis pr. m² ukendt',
-            expected_en || '; melphalan ' || dose_text_en || ': dose per m² unknown')
-    end                                                                 as o,
+            expected_da || '; melphalan ' || dose_text_da || no_bsa_da(), expected_en || '; melphalan ' || dose_text_en || no_bsa_en())
+        else outcome('unknown', 'DOSE_UNKNOWN', expected_da || '; melphalan ' || dose_text_da || ': dosis pr. m² ukendt',
+                     expected_en || '; melphalan ' || dose_text_en || ': dose per m² unknown') end as o,
     {
         'conditioning_course': course_id,
         'crcl_ml_min': crcl_ml_min,

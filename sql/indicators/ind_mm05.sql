@@ -23,8 +23,7 @@ with population as (
         t.first_asct_date,
         t.first_asct_date - d.diagnosis_date                               as asct_day,
         k.risk,
-        k.risk_text_da,
-        k.risk_text_en,
+        k.risk_text_da, k.risk_text_en,
         coalesce(d.diagnosis_date >= v20.valid_from, false)                as v20_at_diagnosis
     from int_index_diagnosis as d
     left join int_transplants as t on t.pseudonym = d.pseudonym
@@ -103,11 +102,7 @@ described as (
     left join best_response as m on m.pseudonym = p.pseudonym
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
+select pseudonym, department_code, index_date,
     index_date + getvariable('mm05_window_days')                        as pending_until,
     case
         when death_date <= index_date + getvariable('mm05_window_days')

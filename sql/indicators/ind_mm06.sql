@@ -99,11 +99,7 @@ described as (
     from events
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
+select pseudonym, department_code, index_date,
     case when course_id is null then window_end end                     as pending_until,
     case
         when event_code is not null then outcome('excluded', event_code,

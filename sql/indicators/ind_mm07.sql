@@ -66,12 +66,7 @@ described as (
     left join int_creatinine_clearance as k on k.course_id = p.course_id
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
-    null::date                                                          as pending_until,
+select pseudonym, department_code, index_date,
     case
         when dose_ok and schedule_ok then outcome('met', 'MET', facts_da, facts_en)
         when not dose_missing and dose_below and renal_reduction then outcome('justified', 'RENAL_DOSE_REDUCTION',

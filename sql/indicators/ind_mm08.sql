@@ -6,12 +6,9 @@
 -- quintuplet_cd38. Not met: HIGH_RISK_INDUCTION, naming the regimen.
 with population as (
     select
-        d.pseudonym,
-        d.department_code,
-        t.first_asct_date                                                     as index_date,
+        d.pseudonym, d.department_code, t.first_asct_date as index_date,
         coalesce(f.first_induction_date, t.first_asct_date)                   as decision_date,
-        k.risk_text_da,
-        k.risk_text_en,
+        k.risk_text_da, k.risk_text_en,
         i.regimen_category,
         i.carfilzomib_based,
         i.regimen_text_da,
@@ -34,12 +31,8 @@ described as (
     from population
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
+select pseudonym, department_code, index_date,
     decision_date,
-    null::date                                                          as pending_until,
     case
         when regimen_category = 'quintuplet_cd38' or (regimen_category = 'quadruplet_cd38' and carfilzomib_based)
             then outcome('met', 'MET', facts_da, facts_en)

@@ -24,12 +24,7 @@ with population as (
     where k.risk = 'high'
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
-    null::date                                                          as pending_until,
+select pseudonym, department_code, index_date,
     case
         when has_lenalidomide and has_cd38 then outcome('met', 'MET', facts_da, facts_en)
         else outcome('not_met', 'NO_DUAL_MAINTENANCE',

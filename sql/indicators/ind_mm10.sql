@@ -44,12 +44,7 @@ described as (
     left join response as r on r.pseudonym = p.pseudonym
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
-    null::date                                                          as pending_until,
+select pseudonym, department_code, index_date,
     case
         when risk = 'high' and response in ('VGPR', 'PR') then outcome('met', 'MET',
             facts_da || ': gavn uden CR', facts_en || ': benefit without CR')

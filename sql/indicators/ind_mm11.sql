@@ -19,11 +19,7 @@ referral as (
     group by p.pseudonym
 )
 
-select
-    p.pseudonym,
-    p.department_code,
-    p.index_date,
-    p.index_date                                                        as decision_date,
+select p.pseudonym, p.department_code, p.index_date,
     p.index_date + getvariable('mm11_window_days')                      as pending_until,
     case
         when r.referral_date is null and p.death_date <= p.index_date + getvariable('mm11_window_days')

@@ -5,9 +5,7 @@
 -- quintuplet_cd38. Not met: NO_CD38_INDUCTION, naming the regimen.
 with population as (
     select
-        d.pseudonym,
-        d.department_code,
-        t.first_asct_date                                                     as index_date,
+        d.pseudonym, d.department_code, t.first_asct_date as index_date,
         coalesce(f.first_induction_date, t.first_asct_date)                   as decision_date,
         i.regimen_category,
         'induktion: ' || coalesce(i.regimen_text_da, 'ingen registreret')     as facts_da,
@@ -19,12 +17,8 @@ with population as (
     where t.first_asct_date is not null
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
+select pseudonym, department_code, index_date,
     decision_date,
-    null::date                                                          as pending_until,
     case
         when regimen_category in ('quadruplet_cd38', 'quintuplet_cd38') then outcome('met', 'MET', facts_da, facts_en)
         else outcome('not_met', 'NO_CD38_INDUCTION',

@@ -13,8 +13,7 @@ with population as (
         d.department_code,
         c.first_start_date                                                    as index_date,
         c.regimen_category,
-        c.regimen_text_da,
-        c.regimen_text_en,
+        c.regimen_text_da, c.regimen_text_en,
         c.cycles_text_da,
         c.cycles_text_en,
         c.cycles_total,
@@ -45,12 +44,7 @@ described as (
     from population
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
-    null::date                                                          as pending_until,
+select pseudonym, department_code, index_date,
     case
         when regimen_category = induction_category and cycles_total <= max_cycles
             then outcome('met', 'MET', facts_da || ' (' || limit_da || ')', facts_en || ' (' || limit_en || ')')

@@ -14,11 +14,7 @@ described as (
     from population
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
+select pseudonym, department_code, index_date,
     case when not coalesce(died_in_window, false) then index_date + getvariable('mm14_window_days') end
                                                                         as pending_until,
     case

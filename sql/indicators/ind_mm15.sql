@@ -35,12 +35,7 @@ described as (
     from tested
 )
 
-select
-    pseudonym,
-    department_code,
-    index_date,
-    index_date                                                          as decision_date,
-    null::date                                                          as pending_until,
+select pseudonym, department_code, index_date,
     case
         when len(missing) = 0 then outcome('met', 'MET',
             'del(17p), t(4;14) og 1q undersøgt senest ved induktionsstart ' || dato(index_date),

@@ -186,6 +186,14 @@ create or replace temp macro crcl_text_en(k, threshold) as
             case when k.creatinine_sample_date is not null and k.weight_date is not null then 'sex not recorded' end)
         || ' within ' || getvariable('crcl_lookback_days') || ' days' end;
 
+-- A dose per m² that cannot be computed (MM03, MM04): no BSA for a dose in mg or mg/kg, or a
+-- dose, unit or days missing.
+create or replace temp macro no_bsa_da() as
+    ', men ingen højde og vægt inden for ' || getvariable('bsa_lookback_days') || ' dage før forløbet: BSA ukendt';
+
+create or replace temp macro no_bsa_en() as
+    ' and no height and weight within ' || getvariable('bsa_lookback_days') || ' days before the course: BSA unknown';
+
 -- Days between an index date and the extract date (indicators.md, "Extract date").
 create or replace temp macro days_to_extract(index_date) as
     getvariable('extract_date') - index_date;

@@ -1,7 +1,7 @@
 """Staging tables from given rows, for the indicator-engine tests.
 
 ``create_staging(con, rows)`` creates all ten ``stg_`` tables with the staging layer's exact
-schema (the lead's contract) and inserts the given rows (dicts; missing columns are NULL,
+schema (read from the staging layer itself: ``staging_schemas``) and inserts the given rows (dicts; missing columns are NULL,
 ``_line`` is numbered). ``Deck`` writes such rows per test patient with a few defaults, so a
 test states only what its rule needs.
 """
@@ -12,56 +12,37 @@ import hashlib
 import re
 from collections import defaultdict
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
+from pipelines import parameters
 from pipelines.indicators.build import build_all, build_model, models, prepare_session
 from pipelines.indicators.catalogue import BY_ID
+from pipelines.ingest.raw_reader import read_raw
+from pipelines.ingest.staging import build_staging
+from pipelines.lib.extract_format import FILES
+from pipelines.lib.pseudonym import Pseudonymiser
 from pipelines.lib.sql_loader import set_variables
 
-SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
-    "stg_departments": (
-        ("department_code", "VARCHAR"), ("department_name", "VARCHAR"), ("hospital", "VARCHAR"),
-        ("region", "VARCHAR"),
-    ),
-    "stg_patients": (
-        ("pseudonym", "VARCHAR"), ("sex", "VARCHAR"), ("birth_date", "DATE"), ("death_date", "DATE"),
-    ),
-    "stg_diagnoses": (
-        ("pseudonym", "VARCHAR"), ("diagnosis_date", "DATE"), ("icd10", "VARCHAR"),
-        ("department_code", "VARCHAR"), ("ecog_ps", "INTEGER"), ("comorbidity", "VARCHAR"),
-        ("iss_stage", "INTEGER"), ("extramedullary", "VARCHAR"), ("hdt_evaluated", "BOOLEAN"),
-        ("hdt_evaluation_date", "DATE"), ("hdt_candidate", "BOOLEAN"),
-        ("hdt_not_candidate_reason", "VARCHAR"),
-    ),
-    "stg_labs": (
-        ("pseudonym", "VARCHAR"), ("sample_date", "DATE"), ("analysis", "VARCHAR"), ("value", "DOUBLE"),
-        ("unit", "VARCHAR"), ("value_std", "DOUBLE"), ("unit_std", "VARCHAR"),
-    ),
-    "stg_anthropometrics": (
-        ("pseudonym", "VARCHAR"), ("measure_date", "DATE"), ("height_cm", "DOUBLE"), ("weight_kg", "DOUBLE"),
-    ),
-    "stg_cytogenetics": (
-        ("pseudonym", "VARCHAR"), ("sample_date", "DATE"), ("aberration", "VARCHAR"), ("result", "VARCHAR"),
-        ("clonal_fraction_pct", "DOUBLE"),
-    ),
-    "stg_treatment_courses": (
-        ("pseudonym", "VARCHAR"), ("course_id", "VARCHAR"), ("phase", "VARCHAR"), ("regimen", "VARCHAR"),
-        ("start_date", "DATE"), ("end_date", "DATE"), ("cycles", "INTEGER"), ("cycle_length_days", "INTEGER"),
-    ),
-    "stg_drugs": (
-        ("course_id", "VARCHAR"), ("atc", "VARCHAR"), ("drug_name", "VARCHAR"), ("dose", "DOUBLE"),
-        ("dose_unit", "VARCHAR"), ("days", "VARCHAR"), ("n_days", "INTEGER"),
-    ),
-    "stg_procedures": (
-        ("pseudonym", "VARCHAR"), ("procedure_date", "DATE"), ("procedure", "VARCHAR"), ("sks_code", "VARCHAR"),
-    ),
-    "stg_responses": (
-        ("pseudonym", "VARCHAR"), ("assessment_date", "DATE"), ("timepoint", "VARCHAR"), ("response", "VARCHAR"),
-        ("mrd", "VARCHAR"), ("mrd_sensitivity", "DOUBLE"),
-    ),
-}
+
+@lru_cache(maxsize=1)
+def staging_schemas() -> dict[str, tuple[tuple[str, str], ...]]:
+    """The ``stg_`` tables' columns and types, as the staging layer makes them: an empty
+    delivery (headers only) is read and staged, so the schema is written nowhere but there."""
+    con = duckdb.connect()
+    pseudonymise = Pseudonymiser(b"schema")
+    for dfile in FILES:
+        frame, _ = read_raw(dfile.filename, (";".join(dfile.columns) + "\n").encode(), dfile, pseudonymise)
+        con.register("raw_frame", frame)
+        con.execute(f"create table {dfile.raw_table} as select * from raw_frame")
+        con.unregister("raw_frame")
+    set_variables(con, {**parameters.resolve(), "extract_date": date(2026, 1, 1)})
+    build_staging(con)
+    return {f.stg_table: tuple((name, kind) for name, kind, *_ in con.execute(f"describe {f.stg_table}").fetchall()
+                               if name != "_line") for f in FILES}
+
 
 CREATININE_UMOL_PER_MG_DL = 88.4
 
@@ -69,10 +50,11 @@ CREATININE_UMOL_PER_MG_DL = 88.4
 def create_staging(con: duckdb.DuckDBPyConnection, rows: dict[str, list[dict]] | None = None) -> None:
     """All ten stg_ tables, empty unless ``rows[table]`` gives rows."""
     rows = rows or {}
-    unknown = set(rows) - set(SCHEMAS)
+    schemas = staging_schemas()
+    unknown = set(rows) - set(schemas)
     if unknown:
         raise KeyError(f"not a staging table: {sorted(unknown)}")
-    for table, columns in SCHEMAS.items():
+    for table, columns in schemas.items():
         ddl = ", ".join(f"{name} {kind}" for name, kind in columns)
         con.execute(f"create or replace table {table} ({ddl}, _line INTEGER)")
         names = [name for name, _ in columns]

@@ -39,8 +39,8 @@ def _parent(dfile: DeliveryFile) -> Parent | None:
     return PATIENT if dfile.has_cpr and dfile.name != "patients" else None
 
 
-def _typed_columns(con: duckdb.DuckDBPyConnection, body: str) -> list[str]:
-    return [c for c in con.sql(f"select * from ({body}) limit 0").columns if not c.startswith("_")]
+def _typed_columns(con: duckdb.DuckDBPyConnection, typed: str) -> list[str]:
+    return [c for c in con.sql(f"select * from ({typed}) limit 0").columns if not c.startswith("_")]
 
 
 def _date_columns(columns: list[str], dfile: DeliveryFile) -> list[str]:
@@ -55,9 +55,9 @@ def build_staging(con: duckdb.DuckDBPyConnection) -> None:
     run_sql(con, "staging/create_staging_outputs.sql")
     columns: dict[str, list[str]] = {}
     for dfile in FILES:  # FILES lists every parent before its children
-        body = sql_text(f"staging/{dfile.stg_table}.sql", f=dfile)
-        columns[dfile.name] = _typed_columns(con, body)
-        run_sql(con, "staging/_judge_rows.sql", f=dfile, body=body, key=list(dfile.staged_key),
+        typed = sql_text("staging/_typed_rows.sql", f=dfile, body=sql_text(f"staging/{dfile.stg_table}.sql", f=dfile))
+        columns[dfile.name] = _typed_columns(con, typed)
+        run_sql(con, "staging/_judge_rows.sql", f=dfile, typed=typed, key=list(dfile.staged_key),
                 columns=columns[dfile.name], date_columns=_date_columns(columns[dfile.name], dfile),
                 parent=_parent(dfile))
     for dfile in FILES:

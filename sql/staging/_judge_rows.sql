@@ -15,7 +15,7 @@ select
              || ' is after the extract date ' || strftime(getvariable('extract_date'), '%d-%m-%Y'))
     {%- endfor %}) as _rule
 from (
-{{ body }}
+{{ typed }}
 );
 
 -- The keys more than one row shares (cheap to find); only their rows are compared in full.

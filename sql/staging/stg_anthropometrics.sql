@@ -1,10 +1,6 @@
 -- Height and weight; either may be missing on a row.
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select *, to_date(t_measure_date) as measure_date, to_dec(t_height_cm) as height_cm, to_dec(t_weight_kg) as weight_kg
     from fields
 )

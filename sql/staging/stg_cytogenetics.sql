@@ -1,10 +1,6 @@
 -- FISH / mutation results, one row per aberration tested.
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select *, to_date(t_sample_date) as sample_date, lower(t_aberration) as aberration, lower(t_result) as result,
            to_dec(t_clonal_fraction_pct) as clonal_fraction_pct
     from fields

@@ -1,9 +1,5 @@
 -- Departments (reference): code kept as text with its leading zeros.
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-)
-
 select
     _line, _record,
     t_department_code as department_code,

@@ -1,10 +1,6 @@
 -- Diagnoses: ICD-10 in SKS form (DC900), codes lower-case, J/N as booleans.
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select
         *,
         to_date(t_diagnosis_date)                                   as diagnosis_date,

@@ -1,10 +1,6 @@
 -- Drugs per course. ATC as delivered (upper-case); old codes are mapped in int_drug_exposures.
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select
         *,
         t_course_id                    as course_id,

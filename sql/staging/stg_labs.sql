@@ -2,11 +2,7 @@
 -- its first unit (creatinine mg/dL × 88,4 = µmol/L) so every later step reads one unit per
 -- analysis. Units and plausible ranges: pipelines/lib/extract_format.py (LAB_UNITS, RANGES).
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select
         *,
         to_date(t_sample_date)   as sample_date,

@@ -1,10 +1,6 @@
 -- Patients: one row per pseudonymised person.
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select *, upper(t_sex) as sex, to_date(t_birth_date) as birth_date, to_date(t_death_date) as death_date
     from fields
 )

@@ -1,10 +1,6 @@
 -- Procedures: harvest, transplant (ASCT = HDT day 0), rehabilitation referral.
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select *, to_date(t_procedure_date) as procedure_date, lower(t_procedure) as procedure, upper(t_sks_code) as sks_code
     from fields
 )

@@ -1,10 +1,6 @@
 -- IMWG responses; response spelled as IMWG writes it (sCR, CR, VGPR, PR, SD, PD).
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select
         *,
         to_date(t_assessment_date)      as assessment_date,

@@ -1,10 +1,6 @@
 -- Treatment courses; the free-text regimen is kept for display only.
 {% import 'staging/_rules.sql' as r -%}
-with fields as (
-    {{ r.fields(f) }}
-),
-
-typed as (
+with typed as (
     select
         *,
         t_course_id                    as course_id,

@@ -11,6 +11,9 @@ from pathlib import Path
 INBOX_ENV = "MYELOMA_AUDIT_INBOX"
 RESULTS_ENV = "MYELOMA_AUDIT_RESULTS"
 SETTLE_ENV = "MYELOMA_AUDIT_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 120          # a delivery without manifest.json: unchanged this long
+DEFAULT_GIVE_UP_SECONDS = 6 * 3600    # an incomplete delivery unchanged this long is refused once
+DEFAULT_WAIT_FOR_LOCK_SECONDS = 900   # a run waits this long for another one on the same results
 NOT_CONFIGURED = (f"not configured: set {INBOX_ENV} (the inbox folder deliveries are dropped into) and "
                   f"{RESULTS_ENV} (the results folder), e.g. with myeloma-audit ui --inbox DIR --results DIR")
 
@@ -29,8 +32,6 @@ def is_configured() -> bool:
 
 
 def settle_seconds(given: float | None = None) -> float:
-    from pipelines.operations.inbox import DEFAULT_SETTLE_SECONDS
-
     if given is not None:
         return given
     return float(os.environ.get(SETTLE_ENV) or DEFAULT_SETTLE_SECONDS)

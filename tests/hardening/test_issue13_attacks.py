@@ -508,15 +508,12 @@ def test_duckdb_gets_a_memory_limit_and_spills_into_the_runs_folder(tmp_path, mo
     """Bounded resources: DuckDB is given a memory limit (half the machine, or the setting) and
     a temp directory inside the run's folder, so beyond the limit it spills instead of taking
     the machine."""
-    from pipelines.definitions import build_definitions, duckdb_memory_limit
-    from pipelines.resources import AuditConfig
+    from pipelines.resources import duckdb_memory_limit, duckdb_resource
 
-    audit = AuditConfig(extract_path=str(tmp_path), output_dir=str(tmp_path))
     for given, expected in (("", duckdb_memory_limit()), ("1GB", "1GB")):
         monkeypatch.setenv("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT", given)
         database = tmp_path / f"a{len(given)}.duckdb"
-        defs = build_definitions(database, audit, temp_directory=tmp_path / "spill")
-        resource = defs.resources["duckdb"]
+        resource = duckdb_resource(database, temp_directory=tmp_path / "spill")  # as each run opens its own
         with resource.get_connection() as con:
             limit, temp = con.execute("select current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
         assert temp == str(tmp_path / "spill")

@@ -98,7 +98,7 @@ def _failure_of(info) -> tuple[str, str]:
         text = rest
     if name in _subclass_names(DeliveryRefused, QualityBlocked):
         return REFUSED, shown(text, 2000)
-    if name in _subclass_names(AuditError):
+    if name in _subclass_names(AuditError) or name == "Failure":  # Failure: a step's own refusal (dg.Failure)
         return FAILED, shown(text, 2000)
     if name in _subclass_names(OSError) and (errno := _ERRNO.match(text)):
         return FAILED, shown(f"cannot use {errno['filename'] or 'a file'}: {errno['strerror']}", 2000)

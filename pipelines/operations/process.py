@@ -178,7 +178,8 @@ def process_inbox(inbox: Path, results: Path, *, job: dg.JobDefinition, instance
                 report["already"].append({"name": entry.name, **done})
                 continue
             try:
-                report["published"].append(audit_delivery(entry.path, results, job=job, entry=entry, trigger="inbox",
+                report["published"].append(audit_delivery(entry.path, results, job=job, entry=entry,
+                                                          trigger=run_config.TRIGGER_INBOX,
                                                           wait_for_lock_seconds=wait_for_lock_seconds,
                                                           instance=instance, progress=progress))
             except OperationFailed as err:

@@ -19,6 +19,8 @@ RESULTS_TAG = "myeloma-audit/results"   # dagster.yaml limits runs to one per va
 PERIOD_TAG = "myeloma-audit/period"
 DELIVERY_TAG = "myeloma-audit/delivery"
 YEAR_TAG = "myeloma-audit/year"
+# what started a run, as history.json records it (the sensor records its own name)
+TRIGGER_INBOX, TRIGGER_MONTHLY, TRIGGER_YEARLY = "inbox", "monthly", "yearly"
 
 
 def _run_config(settings: dict, destination: dict, progress: bool) -> dict:
@@ -69,7 +71,7 @@ def national(source: dict, year: int, results: Path, *,
     """The national report of ``year`` from the delivery behind the published results
     ``source`` (a history.json record) into ``results/national/<year>``."""
     return _run_config({"extract_path": source["source"], "extract_date": source["extract_date"]},
-                       {"results": str(Path(results).absolute()), "national_year": int(year), "trigger": "yearly",
+                       {"results": str(Path(results).absolute()), "national_year": int(year), "trigger": TRIGGER_YEARLY,
                         "delivery_key": source["delivery_key"], "wait_for_lock_seconds": int(wait_for_lock_seconds)},
                        progress=False)
 

@@ -34,7 +34,6 @@ MONTHLY_CRON = "0 6 5 * *"
 YEARLY_CRON = "0 7 1 3 *"
 MONTHLY_SCHEDULE = "monthly_department_audit"
 YEARLY_SCHEDULE = "yearly_national_report"
-KIND_MONTHLY_TRIGGER, KIND_YEARLY_TRIGGER = "monthly", "yearly"
 
 
 def _local(context: dg.ScheduleEvaluationContext) -> datetime:
@@ -64,10 +63,10 @@ def monthly_request(when: datetime, inbox: Path, results: Path, settle: float,
         return dg.SkipReason(decision.message)
     if decision.action == RUN:
         return dg.RunRequest(run_key=f"monthly-{period}", tags={**delivery_tags(decision.entry, results), **tags},
-                             run_config=run_config.period(decision.entry, results, trigger=KIND_MONTHLY_TRIGGER))
+                             run_config=run_config.period(decision.entry, results, trigger=run_config.TRIGGER_MONTHLY))
     assert decision.action == FAIL
     return dg.RunRequest(run_key=f"monthly-{period}", tags=tags,
-                         run_config=run_config.failure(decision.message, results, trigger=KIND_MONTHLY_TRIGGER,
+                         run_config=run_config.failure(decision.message, results, trigger=run_config.TRIGGER_MONTHLY,
                                                        period=period, recorded=decision.recorded))
 
 
@@ -80,7 +79,7 @@ def yearly_request(when: datetime, results: Path) -> dg.RunRequest:
                              run_config=run_config.national(decision.source, year, results))
     source_key = (decision.source or {}).get("delivery_key", "")
     return dg.RunRequest(run_key=f"national-{year}", tags=tags,
-                         run_config=run_config.failure(decision.message, results, trigger=KIND_YEARLY_TRIGGER,
+                         run_config=run_config.failure(decision.message, results, trigger=run_config.TRIGGER_YEARLY,
                                                        year=year, delivery_key=source_key))
 
 

@@ -1,6 +1,7 @@
 """Where the inbox and the results folder are, for the sensor and the schedules: from the
 environment, read when they are evaluated (so ``myeloma-audit ui --inbox … --results …``,
-a systemd unit or a shell profile configures them without code)."""
+a systemd unit or a shell profile configures them without code), and the operations' default
+waiting times. Standard library only: the command's ``--help`` reads this module."""
 
 from __future__ import annotations
 
@@ -25,10 +26,6 @@ def configured_paths(inbox: Path | str | None = None, results: Path | str | None
     if not inbox or not results:
         return None
     return Path(inbox).expanduser().absolute(), Path(results).expanduser().absolute()
-
-
-def is_configured() -> bool:
-    return configured_paths() is not None
 
 
 def settle_seconds(given: float | None = None) -> float:

@@ -123,7 +123,7 @@ def audit_delivery(path: Path, results: Path, *, job: dg.JobDefinition, entry: I
     entry = entry or describe(Path(path).absolute(), now if now is not None else time.time(), settle_seconds=0)
     before = len(_records_of(store, entry.key))
     result = job.execute_in_process(
-        run_config=run_config.period(entry, store.root, trigger=trigger, wait_for_lock_seconds=int(wait_for_lock_seconds),
+        run_config=run_config.period(entry, store.root, trigger=trigger, wait_for_lock_seconds=wait_for_lock_seconds,
                                      progress=progress),
         instance=instance, tags=delivery_tags(entry, store.root), raise_on_error=False)
     records = _records_of(store, entry.key)

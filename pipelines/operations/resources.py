@@ -133,7 +133,7 @@ class Destination(dg.ConfigurableResource):
     """With results: the delivery's identity as the sensor or schedule saw it (<id>@<digest>)."""
     trigger: str = "manual"
     """With results: what started the run, as history.json records it (inbox_sensor, inbox, monthly, yearly, manual)."""
-    wait_for_lock_seconds: int = 0
+    wait_for_lock_seconds: float = 0
     """Wait this long for another run publishing to the same folder (0: refuse at once)."""
     failure: str = ""
     """Fail at once with this message, publishing nothing (a schedule that found no delivery to audit)."""
@@ -144,7 +144,6 @@ class Destination(dg.ConfigurableResource):
 
     audit_settings: AuditConfig
 
-    _stack: ExitStack | None = PrivateAttr(default=None)
     _delivery: Path | None = PrivateAttr(default=None)
     _out: Path | None = PrivateAttr(default=None)
     _folder: Path | None = PrivateAttr(default=None)
@@ -186,7 +185,6 @@ class Destination(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext):
         with ExitStack() as stack:
-            self._stack = stack
             self._started = time.monotonic()
             self._prepare(context, stack)
             try:

@@ -58,21 +58,21 @@ def output_folder(delivery: Path, out_dir: Path, *, extract_date: date | None = 
 
 
 def period(entry: InboxEntry, results: Path, *, trigger: str,
-           wait_for_lock_seconds: int = DEFAULT_WAIT_FOR_LOCK_SECONDS, progress: bool = False) -> dict:
+           wait_for_lock_seconds: float = DEFAULT_WAIT_FOR_LOCK_SECONDS, progress: bool = False) -> dict:
     """A delivery from the inbox into ``results/periods/<its period>`` (sensor, monthly
     schedule, ``myeloma-audit inbox``)."""
     return _run_config(_settings(entry.path, entry.extract_date),
                        {"results": str(Path(results).absolute()), "delivery_key": entry.key, "trigger": trigger,
-                        "wait_for_lock_seconds": int(wait_for_lock_seconds)}, progress)
+                        "wait_for_lock_seconds": float(wait_for_lock_seconds)}, progress)
 
 
 def national(source: dict, year: int, results: Path, *,
-             wait_for_lock_seconds: int = DEFAULT_WAIT_FOR_LOCK_SECONDS) -> dict:
+             wait_for_lock_seconds: float = DEFAULT_WAIT_FOR_LOCK_SECONDS) -> dict:
     """The national report of ``year`` from the delivery behind the published results
     ``source`` (a history.json record) into ``results/national/<year>``."""
     return _run_config({"extract_path": source["source"], "extract_date": source["extract_date"]},
                        {"results": str(Path(results).absolute()), "national_year": int(year), "trigger": TRIGGER_YEARLY,
-                        "delivery_key": source["delivery_key"], "wait_for_lock_seconds": int(wait_for_lock_seconds)},
+                        "delivery_key": source["delivery_key"], "wait_for_lock_seconds": float(wait_for_lock_seconds)},
                        progress=False)
 
 

@@ -1,38 +1,37 @@
-"""One whole audit of one delivery: ingest → staging → indicators → reports, run as a
-Dagster job in this process, published atomically into the output folder."""
+"""The audit from Python and from the command: ``audit_job`` run in this process.
+
+``run_audit`` audits one delivery into one output folder (``myeloma-audit run``);
+``audit_inbox`` makes one pass over an inbox (``myeloma-audit inbox``). Both run the same
+job the UI, the sensor and the schedules run, configured the same way
+(``operations/run_config.py``), on the Dagster instance of ``DAGSTER_HOME`` when it is set
+(so the runs appear in the UI) or else on a throwaway one.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import re
-import shutil
-import tempfile
-import time
-from contextlib import ExitStack, contextmanager
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.errors import DagsterAssetCheckFailedError  # not re-exported at top level in 1.13
+from dagster._core.errors import DagsterAssetCheckFailedError, DagsterResourceFunctionError  # not re-exported in 1.13
 
-from pipelines.ingest.delivery import check_container, resolve_extract_date, safe_name
-from pipelines.lib import signals
-from pipelines.lib.errors import QualityBlocked, shown
-from pipelines.lib.progress import progress_logger_for
-from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, Pseudonymiser, user_key_from_env
-from pipelines.lib.publish import (FILE_LIST, OutputRefused, check_output_path, check_replaceable, incoming_dir,
-                                   publish, publish_lock, work_dir)
+from pipelines.definitions import defs
+from pipelines.ingest.delivery import resolve_extract_date, safe_name
+from pipelines.lib.environment import DEMO_KEY, KEY_ENV, SAMPLE_DELIVERY
+from pipelines.lib.errors import QualityBlocked
+from pipelines.lib.publish import FILE_LIST
+from pipelines.operations import run_config
+from pipelines.operations.process import process_inbox
+from pipelines.operations.resources import MESSAGE_TAG
+from pipelines.resources import PseudonymKey, key_for
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DELIVERY = REPO_ROOT / "data_samples" / "sample_delivery"
-# Only for the bundled synthetic sample: a key anyone may know, since nothing real is behind it.
-DEMO_KEY = b"myeloma-audit-demo-key (synthetic sample only)"
-DATABASE_NAME = "audit.duckdb"
-SPILL_DIR = ".duckdb-spill"   # DuckDB's temp_directory inside the run's folder; removed before publishing
-AUDIT_JOB = "audit_job"
+__all__ = ["DEMO_KEY", "SAMPLE_DELIVERY", "RunSummary", "audit_inbox", "audit_job", "dagster_instance", "run_audit"]
 
 log = logging.getLogger("myeloma_audit")
 
@@ -49,70 +48,22 @@ class RunSummary:
     seconds: float = 0.0
 
 
-def choose_key(extract: Path, key: bytes | None) -> tuple[bytes, bool]:
-    """The explicit key, else MYELOMA_AUDIT_KEY (at least 32 bytes: ``user_key_from_env``),
-    else the demo key for the bundled sample. A key passed in Python is not checked."""
-    if key:
-        return key, False
-    from_env = user_key_from_env()
-    if from_env:
-        return from_env, False
-    if extract.resolve() == SAMPLE_DELIVERY.resolve():
-        return DEMO_KEY, True
-    raise MissingKeyError(
-        f"{KEY_ENV} is not set. Every delivery other than the bundled synthetic sample needs the "
-        f"registry's pseudonym key: export {KEY_ENV}=... (it is never printed or stored)."
-    )
-
-
-_GLOB = re.compile(r"[*?\[\]{}]")
+def audit_job() -> dg.JobDefinition:
+    return defs.resolve_job_def(run_config.AUDIT_JOB)
 
 
 @contextmanager
-def _private_temp():
-    """A private temporary folder (0700), removed afterwards, also when the run is stopped."""
-    folder = Path(tempfile.mkdtemp(prefix="myeloma-audit-"))
-    try:
-        with signals.owned(folder):
-            yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def _key_in_environment(key: bytes):
-    previous = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = key.decode("utf-8")
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(KEY_ENV, None)
-        else:
-            os.environ[KEY_ENV] = previous
-
-
-def _blocked(staging: Path, out_dir: Path) -> QualityBlocked:
-    """Keep the failed run's quality report (not its results) where the user can read it:
-    ``<out>.blocked-quality`` (replaced only when it holds an earlier blocked report and
-    nothing else; otherwise inside the run's own folder)."""
-    report = out_dir.parent / f"{out_dir.name}.blocked-quality"
-    failed = []
-    if (staging / "quality").is_dir():
-        new = incoming_dir(out_dir)
-        shutil.copytree(staging / "quality", new, dirs_exist_ok=True)
-        new.chmod(0o700)  # failing rows are personal data, whatever the caller's umask
-        try:
-            check_replaceable(report)
-        except OutputRefused:
-            report = work_dir(out_dir) / "blocked-quality"
-            shutil.rmtree(report, ignore_errors=True)
-        publish(new, report, results=False)
-        failed = sorted(p.stem for p in (report / "failing_rows").glob("*.csv")) if (report / "failing_rows").is_dir() else []
-    return QualityBlocked(
-        "blocking data-quality checks failed" + (f" on {', '.join(failed)}" if failed else "")
-        + f"; indicators were not computed and nothing was published. See {shown(report / 'index.html', 300)}"
-    )
+def dagster_instance(instance: dg.DagsterInstance | None = None):
+    """The given instance; else the one of ``DAGSTER_HOME`` when it is set (the UI's, with
+    ``myeloma-audit ui``); else a throwaway one."""
+    if instance is not None:
+        yield instance
+    elif os.environ.get("DAGSTER_HOME"):
+        with dg.DagsterInstance.get() as home:
+            yield home
+    else:
+        with dg.DagsterInstance.ephemeral() as ephemeral:
+            yield ephemeral
 
 
 def run_audit(
@@ -125,62 +76,46 @@ def run_audit(
     instance: dg.DagsterInstance | None = None,
     tags: dict[str, str] | None = None,
 ) -> RunSummary:
-    """Run the audit; raises ``AuditError`` (clear message, nothing published) on failure.
+    """Audit ``extract`` into ``out_dir``: one run of ``audit_job`` in this process, published
+    atomically. Raises the run's error (``AuditError`` with a clear message for anything a
+    delivery, a path or the installation causes; nothing published) on failure.
 
-    ``instance``: the Dagster instance that records the run (the sensor's and schedules'
-    runs pass their own, so row counts, check results and proportions reach the asset
-    graph in the UI); by default a throwaway one."""
-    from pipelines.definitions import build_definitions
-    from pipelines.resources import AuditConfig
-
-    started = time.monotonic()
+    ``key``: a pseudonym key given in Python (any length; tests use short ones), passed to the
+    run as its ``pseudonym_key`` resource; by default ``MYELOMA_AUDIT_KEY`` (at least 32
+    bytes), or the demo key for the bundled sample. ``instance``: the Dagster instance that
+    records the run (default: ``dagster_instance()``)."""
     extract, out_dir = Path(extract), Path(out_dir).absolute()
-    # everything that can refuse the run is checked before anything is created
-    key, used_demo_key = choose_key(extract, key)
-    if used_demo_key:
+    given = PseudonymKey(key) if key else None
+    chosen = given or key_for(extract)
+    if chosen.problem:  # before anything is created
+        raise chosen.problem
+    if chosen.demo:
         log.info(f"using the documented demo pseudonym key for the bundled synthetic sample ({KEY_ENV} not set)")
     day = resolve_extract_date(extract, extract_date)
-    check_container(extract)
-    check_output_path(out_dir, extract)
-    log.info(f"delivery {safe_name(extract.name, Pseudonymiser(key))} — extract date {day.isoformat()}")
+    log.info(f"delivery {safe_name(extract.name, chosen.pseudonymiser())} — extract date {day.isoformat()}")
 
-    with publish_lock(out_dir, extract), ExitStack() as tempdir:
-        staging = incoming_dir(out_dir)
-        with signals.owned(staging):
-            try:
-                # the run to compare with: given, else what is published in out_dir until the swap
-                previous = Path(previous_results) if previous_results else out_dir / "patient_results.csv"
-                if previous.is_file() and _GLOB.search(str(previous)):  # polars would read the path as a pattern
-                    previous = shutil.copy2(previous, Path(tempdir.enter_context(_private_temp())) / previous.name)
-                audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
-                                    output_dir=str(staging), parameters=json.dumps(parameters or {}),
-                                    previous_results=str(previous) if previous.is_file() else "")
-                timings: dict[str, float] = {}
-                peak_rss_mb: dict[str, float] = {}
-                table_seconds: dict[str, float] = {}
-                defs = build_definitions(staging / DATABASE_NAME, audit, progress_logger_for(timings, peak_rss_mb, table_seconds),
-                                         temp_directory=staging / SPILL_DIR)
-                with _key_in_environment(key):
-                    try:
-                        defs.resolve_job_def(AUDIT_JOB).execute_in_process(
-                            instance=instance or dg.DagsterInstance.ephemeral(), tags=tags,
-                            run_config={"loggers": {"progress": {}}})
-                    except DagsterAssetCheckFailedError:
-                        raise _blocked(staging, out_dir) from None
-                shutil.rmtree(staging / SPILL_DIR, ignore_errors=True)
-                record = json.loads((staging / "run.json").read_text(encoding="utf-8"))
-                record["seconds"] = round(time.monotonic() - started, 2)
-                record["step_seconds"] = timings
-                record["peak_rss_mb_after_step"] = peak_rss_mb
-                record["table_seconds"] = table_seconds
-                record["used_demo_key"] = used_demo_key
-                (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
-                publish(staging, out_dir)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
+    config = run_config.output_folder(extract, out_dir, extract_date=extract_date, parameters=parameters,
+                                      previous_results=previous_results, progress=True)
+    run_id = str(uuid.uuid4())
+    with dagster_instance(instance) as dagster:
+        try:
+            audit_job().execute_in_process(run_config=config, instance=dagster, tags=tags, run_id=run_id,
+                                           resources={"pseudonym_key": given} if given else None)
+        except DagsterAssetCheckFailedError:  # the destination kept the quality report and says where
+            message = dagster.get_run_by_id(run_id).tags.get(MESSAGE_TAG, "blocking data-quality checks failed")
+            raise QualityBlocked(message) from None
+        except DagsterResourceFunctionError as err:  # refused when the run started (delivery, output folder, lock)
+            raise (err.__cause__ or err) from None
+    record = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
     return RunSummary(
         out_dir=out_dir, extract_id=record["extract_id"], extract_date=record["extract_date"],
-        rows=record["rows"], files=record["files"], used_demo_key=used_demo_key,
+        rows=record["rows"], files=record["files"], used_demo_key=record["used_demo_key"],
         outputs=sorted(p.name for p in out_dir.iterdir() if p.name != FILE_LIST), seconds=record["seconds"],
     )
+
+
+def audit_inbox(inbox: Path, results: Path, **options) -> dict:
+    """One pass over ``inbox`` into ``results`` (``process.process_inbox``), each new
+    delivery one in-process run of ``audit_job``."""
+    with dagster_instance() as dagster:
+        return process_inbox(inbox, results, job=audit_job(), instance=dagster, progress=True, **options)

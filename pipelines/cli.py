@@ -1,4 +1,9 @@
-"""The ``myeloma-audit`` command."""
+"""The ``myeloma-audit`` command: ``run``, ``synth``, ``ui`` and ``inbox``.
+
+Only the standard library and light modules of this package are imported before the
+arguments are parsed, so ``--help`` answers at once; each command imports what it needs
+(Dagster, DuckDB, polars, Great Expectations) when it runs.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.lib import signals
-from pipelines.lib.errors import AuditError
-from pipelines.lib.pseudonym import KEY_ENV, scrub
+from pipelines.lib.environment import KEY_ENV, SAMPLE_DELIVERY
+from pipelines.operations.settings import DEFAULT_GIVE_UP_SECONDS, DEFAULT_SETTLE_SECONDS, DEFAULT_WAIT_FOR_LOCK_SECONDS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+WEBSERVER_PIN = "dagster-webserver==1.13.27"
 
 
 def _iso_date(text: str) -> date:
@@ -24,8 +30,6 @@ def _iso_date(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from pipelines.audit import SAMPLE_DELIVERY
-
     parser = argparse.ArgumentParser(
         prog="myeloma-audit",
         description="Guideline-adherence audit (DMSG HDT guideline, indicators MM01-MM12) of a "
@@ -51,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--extract-date", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                      help="the delivery's extract date; required when the delivery has no manifest.json, "
                           "and must agree with manifest.json's extracted_at when it has one")
+    run.set_defaults(handler=_run)
 
     synth = sub.add_parser(
         "synth", help="write a synthetic delivery (no real persons) for testing and demos",
@@ -65,16 +70,59 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--utf8", action="store_true", help="write UTF-8 instead of Windows-1252")
     synth.add_argument("--stats", action="store_true",
                        help="also print the planted scenarios per indicator (the cohort summary is always printed)")
+    synth.set_defaults(handler=_synth)
 
-    from pipelines.operations.commands import add_inbox_command, add_ui_command
+    ui = sub.add_parser(
+        "ui", help="start the Dagster UI (dagster dev) with run history, schedules and the inbox sensor",
+        description="Start dagster dev on pipelines.definitions with DAGSTER_HOME in <workdir>/.dagster_home "
+                    "(telemetry off, run history kept). \"Materialize all\" audits the bundled synthetic sample "
+                    "into <workdir>/out, published as myeloma-audit run publishes (the demo key is used when "
+                    f"{KEY_ENV} is not set). With --inbox and --results the inbox sensor and both schedules audit "
+                    "the deliveries dropped into the inbox. The daemon inside dagster dev fires them; stop with Ctrl-C.",
+    )
+    ui.add_argument("--port", type=int, default=3000, help="web port (default 3000)")
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only; the UI shows pseudonymised "
+                         "results and has no login)")
+    ui.add_argument("--workdir", type=Path, default=Path("."), metavar="DIR",
+                    help="working folder: holds .dagster_home/ and the sample's results out/ (default: the current folder)")
+    ui.add_argument("--inbox", type=Path, metavar="DIR", help="inbox folder deliveries are dropped into")
+    ui.add_argument("--results", type=Path, metavar="DIR", help="results folder (periods/, national/, history.json)")
+    ui.set_defaults(handler=_ui)
 
-    add_ui_command(sub)
-    add_inbox_command(sub)
+    inbox = sub.add_parser(
+        "inbox", help="audit every complete new delivery in an inbox folder once (no daemon needed)",
+        description="One pass over the inbox, as the inbox sensor does it: every complete delivery (folder or "
+                    ".zip) not handled before is audited into <results>/periods/<YYYY-MM> (a corrected "
+                    "re-delivery of a period replaces that period's results), recorded in <results>/history.json, "
+                    "and <results>/latest points at the newest good results. Half-copied deliveries are left for "
+                    "the next pass; refused ones are reported and not tried again. Suits cron. Exit code 1 when "
+                    "a delivery was refused or failed in this pass.",
+    )
+    inbox.add_argument("--inbox", type=Path, required=True, metavar="DIR", help="inbox folder")
+    inbox.add_argument("--results", type=Path, required=True, metavar="DIR", help="results folder")
+    inbox.add_argument("--settle", type=float, default=DEFAULT_SETTLE_SECONDS, metavar="SECONDS",
+                       help=f"a delivery without manifest.json must stay unchanged this long (default {DEFAULT_SETTLE_SECONDS})")
+    inbox.add_argument("--give-up", type=float, default=DEFAULT_GIVE_UP_SECONDS, metavar="SECONDS",
+                       help="an incomplete delivery unchanged this long is refused with its reason "
+                            f"(default {DEFAULT_GIVE_UP_SECONDS})")
+    inbox.add_argument("--wait-for-lock", type=float, default=DEFAULT_WAIT_FOR_LOCK_SECONDS, metavar="SECONDS",
+                       help="wait this long for another run publishing to the same period "
+                            f"(default {DEFAULT_WAIT_FOR_LOCK_SECONDS})")
+    inbox.add_argument("--no-wait", action="store_true",
+                       help="do not wait for deliveries without manifest to settle; leave them for the next pass")
+    inbox.add_argument("--retry-failed", action="store_true",
+                       help="try again deliveries whose run failed for a reason outside the delivery "
+                            "(missing key, lock held); refused deliveries are never retried")
+    inbox.set_defaults(handler=_inbox)
     return parser
 
 
+# --- the commands (each imports what it needs when it runs: Dagster and the rest are slow to load) ---
+
 def _run(args: argparse.Namespace) -> int:
     from pipelines.audit import run_audit
+    from pipelines.lib.pseudonym import scrub
 
     summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date)
     rows = summary.rows
@@ -89,6 +137,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from pipelines.lib.errors import AuditError
     from pipelines.synth.generator import write_delivery_with_stats
     from pipelines.synth.stats import format_planted, format_summary
 
@@ -105,10 +154,63 @@ def _synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ui(args: argparse.Namespace) -> int:
+    from pipelines.lib.errors import AuditError
+    from pipelines.lib.pseudonym import user_key_from_env
+    from pipelines.operations.home import ui_environment
+
+    if (args.inbox is None) != (args.results is None):
+        raise AuditError("give --inbox and --results together (or neither, to look at the bundled sample)")
+    user_key_from_env()  # a key that is set must be at least 32 bytes (refused with a hint otherwise)
+    if args.inbox is not None and not os.environ.get(KEY_ENV):
+        raise AuditError(f"{KEY_ENV} is not set: the deliveries in the inbox need the registry's pseudonym key "
+                         f"(export {KEY_ENV}=... before starting the UI; it is never printed or stored)")
+    try:
+        import dagster_webserver  # noqa: F401
+    except ImportError:
+        raise AuditError(f"the Dagster UI is not installed: pip install {WEBSERVER_PIN}") from None
+    workdir = args.workdir.absolute()
+    workdir.mkdir(parents=True, exist_ok=True)
+    for folder in (args.inbox, args.results):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+    command, env, notes = ui_environment(workdir, args.host, args.port, args.inbox, args.results)
+    for note in notes:
+        print(note, file=sys.stderr)
+    print(f"Dagster UI on http://{args.host}:{args.port} — Ctrl-C stops it", file=sys.stderr, flush=True)
+    os.chdir(workdir)
+    sys.stdout.flush()
+    os.execve(command[0], command, env)  # dagster dev takes over this process (signals reach it directly)
+
+
+def _inbox(args: argparse.Namespace) -> int:
+    from pipelines.audit import audit_inbox
+    from pipelines.lib.pseudonym import user_key_from_env
+
+    user_key_from_env()  # a short key is refused before any delivery is looked at
+    report = audit_inbox(args.inbox, args.results, settle_seconds=args.settle, give_up_seconds=args.give_up,
+                         wait_for_lock_seconds=args.wait_for_lock, retry_failed=args.retry_failed,
+                         wait_to_settle=not args.no_wait)
+    for record in report["published"]:
+        print(f"published  {record['period']}  {record['delivery_id']}  → {record['out_dir']} ({record['seconds']:.0f} s)")
+    for status in ("refused", "failed"):
+        for record in report[status]:
+            print(f"{status:<10} {record.get('period') or '?':<8} {record['delivery_id']}: {record['message']}")
+    for entry in report["waiting"]:
+        print(f"waiting    {entry['name']}: {entry['reason']}")
+    if not any(report[k] for k in ("published", "refused", "failed", "waiting")):
+        print(f"nothing new in {args.inbox}" + (f" ({len(report['already'])} handled before)" if report["already"] else ""))
+    return EXIT_FAILED if report["refused"] or report["failed"] else EXIT_OK
+
+
+# --- every way out is one line ------------------------------------------------------------------
+
 class _ProgressToStderr(logging.Handler):
     """Progress lines to whatever ``sys.stderr`` is at the moment (stdout stays for results)."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        from pipelines.lib.pseudonym import scrub  # loaded by then: the command that logs has imported it
+
         print(scrub(self.format(record)), file=sys.stderr, flush=True)
 
 
@@ -122,6 +224,8 @@ def _show_progress() -> None:
 
 def _failure(err: BaseException) -> str | None:
     """The one line for a failure that a delivery, a path or the machine can cause (None: a bug)."""
+    from pipelines.lib.errors import AuditError
+
     if isinstance(err, AuditError):  # scrubbed too: a refusal may quote a header cell or a zip entry name
         return str(err)
     if isinstance(err, OSError):  # a path: permission, read-only file system, disk full, name too long …
@@ -140,8 +244,7 @@ def run_guarded(args: argparse.Namespace) -> int:
     os.umask(0o077)  # outputs hold pseudonymised patient data: owner-only by default
     with signals.stop_cleanly():
         try:
-            handler = getattr(args, "handler", None) or {"run": _run, "synth": _synth}[args.command]
-            return handler(args)
+            return args.handler(args)
         except BaseException as err:  # noqa: BLE001 — every way out is one line
             # a stop signal being handled prints its own line (Dagster turns it into a BaseException)
             signals.wait_if_stopping(0.02 if isinstance(err, Exception) else 0.5)
@@ -150,6 +253,8 @@ def run_guarded(args: argparse.Namespace) -> int:
             if isinstance(err, KeyboardInterrupt):
                 print(signals.STOPPED, file=sys.stderr)
                 return 128 + 2
+            from pipelines.lib.pseudonym import scrub  # the CPR detector: loaded only when there is something to say
+
             message = _failure(err)
             if message is None and os.environ.get("MYELOMA_AUDIT_DEBUG"):
                 raise

@@ -12,9 +12,9 @@ and builds the layer's tables in dependency order.
 # No "from __future__ import annotations": Dagster reads the context annotation at runtime.
 import time
 
-from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue,
-                     multi_asset)
+from dagster import AssetExecutionContext, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
+from pipelines.asset_keys import table_key as asset_key
 from pipelines.indicators.build import (
     LAYERS,
     Model,
@@ -24,13 +24,7 @@ from pipelines.indicators.build import (
     prepare_session,
     status_counts,
 )
-
-_LAYER_OF_PREFIX = {"stg": "staging", "ref": "reference", "int": "intermediate", "ind": "indicators", "rpt": "reports"}
-
-
-def asset_key(table: str) -> AssetKey:
-    """``int_risk`` → ``AssetKey(["intermediate", "int_risk"])``."""
-    return AssetKey([_LAYER_OF_PREFIX[table.split("_", 1)[0]], table])
+from pipelines.ingest.assets import extract_day
 
 
 def _metadata(con, model: Model, rows: int) -> dict[str, object]:
@@ -63,7 +57,7 @@ def _layer_asset(layer: str, layer_models: list[Model]) -> AssetsDefinition:
         audit = context.resources.audit
         selected = context.selected_asset_keys
         with context.resources.duckdb.get_connection() as con:
-            prepare_session(con, audit.extract_day(), audit.parameters)
+            prepare_session(con, extract_day(audit), audit.parameters)
             for model in (m for m in layer_models if asset_key(m.table) in selected):
                 started = time.perf_counter()
                 rows = build_model(con, model)

@@ -4,23 +4,28 @@ Each layer is loaded by one multi-asset in one DuckDB transaction, so a delivery
 either wholly in the database or not at all."""
 
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.ingest.delivery import check_extract_date_plausible, open_delivery
+from pipelines.asset_keys import QUARANTINE_KEY, RAW_KEYS, RECONCILIATION_KEY, STG_KEYS
+from pipelines.ingest.delivery import check_extract_date_plausible, open_delivery, resolve_extract_date
 from pipelines.ingest.raw_reader import read_raw
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES
-from pipelines.lib.pseudonym import Pseudonymiser, key_from_env
 from pipelines.lib.sql_loader import set_variables
-from pipelines.resources import AuditConfig
+from pipelines.resources import AuditConfig, PseudonymKey
 
-RAW_KEYS = {f.name: dg.AssetKey(["raw", f.raw_table]) for f in FILES}
-STG_KEYS = {f.name: dg.AssetKey(["staging", f.stg_table]) for f in FILES}
-QUARANTINE_KEY = dg.AssetKey(["staging", "stg_quarantine"])
-RECONCILIATION_KEY = dg.AssetKey(["staging", "stg_reconciliation"])
+__all__ = ["QUARANTINE_KEY", "RAW_KEYS", "RECONCILIATION_KEY", "STG_KEYS", "extract_day", "raw_delivery",
+           "staging_tables"]
+
+
+def extract_day(audit: AuditConfig) -> date:
+    """The configured extract date, else the delivery manifest's ``extracted_at``."""
+    given = date.fromisoformat(audit.extract_date) if audit.extract_date else None
+    return resolve_extract_date(Path(audit.extract_path), given)
 
 
 @dg.multi_asset(
@@ -30,11 +35,12 @@ RECONCILIATION_KEY = dg.AssetKey(["staging", "stg_reconciliation"])
         for f in FILES
     ],
 )
-def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
+def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig,
+                 pseudonym_key: dg.ResourceParam[PseudonymKey]):
     """Read the delivery (folder or zip), check its manifest, decode each file and load it."""
-    pseudonymise = Pseudonymiser(key_from_env())
+    pseudonymise = pseudonym_key.pseudonymiser()
     delivery = open_delivery(Path(audit.extract_path), pseudonymise)  # names: CPR-shaped tokens pseudonymised
-    extract_date = audit.extract_day()
+    extract_date = extract_day(audit)
     facts_of, rows_of = {}, {}
     with duckdb.get_connection() as con:
         con.execute("begin transaction")  # a refused file rolls back every table written before it
@@ -84,7 +90,7 @@ def staging_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource, au
     """Type every row, apply the format's rules, split clean rows from the quarantine."""
     with duckdb.get_connection() as con:
         con.execute("begin transaction")
-        set_variables(con, audit.parameter_values() | {"extract_date": audit.extract_day()})
+        set_variables(con, audit.parameter_values() | {"extract_date": extract_day(audit)})
         build_staging(con)
         counts = {r[0]: r[1:] for r in con.execute("select * from stg_reconciliation").fetchall()}
         reasons = con.execute("select reason_code, count(*) from stg_quarantine group by 1 order by 2 desc").fetchall()

@@ -9,9 +9,9 @@ import os
 import polars as pl
 
 from pipelines.lib import cpr as detector
+from pipelines.lib.environment import KEY_ENV
 from pipelines.lib.errors import AuditError
 
-KEY_ENV = "MYELOMA_AUDIT_KEY"
 MIN_KEY_BYTES = 32
 KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 

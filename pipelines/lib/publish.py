@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.lib import signals
-from pipelines.lib.errors import AuditError, RunLocked, shown
+from pipelines.lib.errors import AuditError, QualityBlocked, RunLocked, shown
 
 
 class OutputRefused(AuditError):
@@ -296,3 +296,28 @@ def publish_lock(out_dir: Path, extract: Path | None = None):
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         os.close(handle)
+
+
+def keep_quality_report(run_folder: Path, out_dir: Path) -> QualityBlocked:
+    """A run stopped by blocking data-quality checks keeps its quality report (not its results)
+    where the user can read it: ``<out>.blocked-quality`` (replaced only when it holds an
+    earlier blocked report and nothing else; otherwise inside the run's own folder). Returns
+    the error that says so."""
+    report = Path(out_dir).parent / f"{Path(out_dir).name}.blocked-quality"
+    failed = []
+    if (Path(run_folder) / "quality").is_dir():
+        new = incoming_dir(out_dir)
+        shutil.copytree(Path(run_folder) / "quality", new, dirs_exist_ok=True)
+        new.chmod(0o700)  # failing rows are personal data, whatever the caller's umask
+        try:
+            check_replaceable(report)
+        except OutputRefused:
+            report = work_dir(out_dir) / "blocked-quality"
+            shutil.rmtree(report, ignore_errors=True)
+        publish(new, report, results=False)
+        failing = report / "failing_rows"
+        failed = sorted(p.stem for p in failing.glob("*.csv")) if failing.is_dir() else []
+    return QualityBlocked(
+        "blocking data-quality checks failed" + (f" on {', '.join(failed)}" if failed else "")
+        + f"; indicators were not computed and nothing was published. See {shown(report / 'index.html', 300)}"
+    )

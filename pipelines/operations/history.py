@@ -26,13 +26,16 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipelines.lib.errors import RunLocked
+from pipelines.lib.publish import lock_file
+
 HISTORY = "history.json"
 PERIODS = "periods"
 NATIONAL = "national"
 LATEST = "latest"
 
 PUBLISHED, REFUSED, FAILED, SKIPPED = "published", "refused", "failed", "skipped"
-KIND_DELIVERY, KIND_NATIONAL = "delivery", "national"
+KIND_DELIVERY, KIND_NATIONAL, KIND_MONTHLY = "delivery", "national", "monthly"
 
 
 def utc_now() -> str:
@@ -60,8 +63,6 @@ class ResultsStore:
     @contextmanager
     def _locked(self):
         self.root.mkdir(parents=True, exist_ok=True)
-        from pipelines.lib.publish import lock_file
-
         with lock_file(self.root / ".history.lock") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)  # held for milliseconds only
             try:
@@ -101,13 +102,9 @@ class ResultsStore:
     def period_turn(self, period: str, wait_seconds: float, poll_seconds: float = 1.0):
         """One delivery of a period at a time, from deciding whether it may replace the
         published one until it is published (waits up to ``wait_seconds``)."""
-        from pipelines.lib.errors import RunLocked
-
         folder = self.root / PERIODS
         folder.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + wait_seconds
-        from pipelines.lib.publish import lock_file
-
         with lock_file(folder / f".{period}.turn") as handle:
             while True:
                 try:

@@ -23,9 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pipelines.ingest.delivery import (delivery_id, latest_today, manifest_bytes, open_delivery, parse_extracted_at,
+                                       peek_manifest, safe_name)
+from pipelines.lib.errors import DeliveryRefused, shown
+from pipelines.lib.pseudonym import Pseudonymiser, key_from_env
+from pipelines.operations.settings import DEFAULT_GIVE_UP_SECONDS, DEFAULT_SETTLE_SECONDS
+
 MANIFEST = "manifest.json"
-DEFAULT_SETTLE_SECONDS = 120
-DEFAULT_GIVE_UP_SECONDS = 6 * 3600
 # names copy tools give files and folders that are not finished yet
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".download", ".copying")
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
@@ -37,16 +41,12 @@ def _names_pseudonymiser():
     """CPR-shaped tokens in delivery names become their pseudonyms under the installation's key
     (so names stay distinct), or ``cpr`` without one: a name may be shown, stored in
     history.json, in the sensor's cursor and in run configuration, never in clear."""
-    from pipelines.lib.pseudonym import Pseudonymiser, key_from_env
-
     key = key_from_env(required=False)
     return Pseudonymiser(key) if key else None
 
 
 def shown_name(path: Path, pseudonymise=None) -> str:
     """A delivery's folder or zip name as it may be shown and stored (``safe_name``)."""
-    from pipelines.ingest.delivery import safe_name
-
     return safe_name(Path(path).name, pseudonymise if pseudonymise is not None else _names_pseudonymiser())
 
 
@@ -102,8 +102,6 @@ def period_of(day: date) -> str:
 
 
 def date_in_name(name: str) -> date | None:
-    from pipelines.ingest.delivery import latest_today
-
     for match in _DATE_IN_NAME.finditer(name):
         try:
             day = date(int(match[1]), int(match[2]), int(match[3]))
@@ -147,9 +145,6 @@ def _describe(path: Path, manifest: dict | None, pseudonymise=None) -> tuple[str
     """(id, extract date, version) as the run will see them: the manifest's checked
     ``extract_id`` (else the name made a token), CPR-shaped tokens pseudonymised; a manifest
     value the run would refuse counts as absent here (the run refuses it with its reason)."""
-    from pipelines.ingest.delivery import delivery_id, parse_extracted_at
-    from pipelines.lib.errors import DeliveryRefused
-
     pseudonymise = pseudonymise if pseudonymise is not None else _names_pseudonymiser()
     try:
         delivery = delivery_id(manifest, path.name, pseudonymise)
@@ -171,11 +166,6 @@ def _describe(path: Path, manifest: dict | None, pseudonymise=None) -> tuple[str
 
 def check(path: Path) -> tuple[bool, str, dict | None, bytes | None]:
     """(complete?, reason when not, manifest, manifest bytes) — reads the whole delivery."""
-    from pipelines.ingest.delivery import open_delivery, peek_manifest
-    from pipelines.lib.errors import DeliveryRefused
-
-    from pipelines.lib.errors import shown
-
     try:
         delivery = open_delivery(path)
     except DeliveryRefused as err:
@@ -194,8 +184,6 @@ def _safe_manifest(path: Path, peek) -> dict | None:
 
 
 def _manifest_bytes(path: Path) -> bytes | None:
-    from pipelines.ingest.delivery import manifest_bytes
-
     return manifest_bytes(path)
 
 
@@ -289,8 +277,6 @@ def newest_mtime(path: Path) -> float:
 
 def peek_period(path: Path) -> str:
     """The period from the manifest or the name alone (cheap; '' when unknown)."""
-    from pipelines.ingest.delivery import peek_manifest
-
     try:
         manifest = peek_manifest(path)
     except Exception:

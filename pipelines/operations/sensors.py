@@ -19,10 +19,11 @@ from typing import Callable
 
 import dagster as dg
 
+from pipelines.operations import run_config
 from pipelines.operations.history import FAILED, REFUSED, ResultsStore
-from pipelines.operations.inbox import DEFAULT_GIVE_UP_SECONDS, scan
-from pipelines.operations.jobs import DELIVERY_TAG, PERIOD_TAG, RESULTS_TAG, audit_delivery_job, delivery_run_config
-from pipelines.operations.settings import NOT_CONFIGURED, configured_paths, is_configured, results_tag, settle_seconds
+from pipelines.operations.inbox import scan
+from pipelines.operations.process import delivery_tags
+from pipelines.operations.settings import DEFAULT_GIVE_UP_SECONDS, NOT_CONFIGURED, configured_paths, settle_seconds
 
 INBOX_SENSOR = "inbox_sensor"
 CURSOR_VERSION = 1
@@ -62,9 +63,8 @@ def evaluate_inbox(cursor_text: str | None, inbox: Path, results: Path, now: flo
                      + (f" — {entry.reason}" if entry.reason else ""))
         requests.append(dg.RunRequest(
             run_key=entry.key,
-            run_config=delivery_run_config(entry.reference, str(results), entry.key),  # no clear CPR in a name
-            tags={RESULTS_TAG: results_tag(results), PERIOD_TAG: entry.period or "unknown",
-                  DELIVERY_TAG: entry.delivery_id[:60]}))
+            run_config=run_config.period(entry, results, trigger=INBOX_SENSOR),  # no clear CPR in a name
+            tags=delivery_tags(entry, results)))
     notes += [f"{entry.name}: {entry.reason}" for entry in scanned.waiting]
     new_cursor = json.dumps({"v": CURSOR_VERSION, "seen": scanned.state, "done": done}, sort_keys=True)
     if requests:
@@ -77,18 +77,17 @@ def evaluate_inbox(cursor_text: str | None, inbox: Path, results: Path, now: flo
 def make_inbox_sensor(inbox: Path | str | None = None, results: Path | str | None = None, *,
                       settle: float | None = None, give_up: float = DEFAULT_GIVE_UP_SECONDS,
                       name: str = INBOX_SENSOR, minimum_interval_seconds: int = 60,
-                      default_status: dg.DefaultSensorStatus | None = None,
+                      default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
                       clock: Callable[[], float] = time.time) -> dg.SensorDefinition:
     """The sensor on ``inbox`` (else ``MYELOMA_AUDIT_INBOX``) publishing into ``results`` (else
-    ``MYELOMA_AUDIT_RESULTS``). Running by default when both are configured."""
-    if default_status is None:
-        default_status = (dg.DefaultSensorStatus.RUNNING if (inbox and results) or is_configured()
-                          else dg.DefaultSensorStatus.STOPPED)
+    ``MYELOMA_AUDIT_RESULTS``), both read when it is evaluated: running by default, it skips
+    with what to set while they are not configured."""
 
-    @dg.sensor(name=name, job=audit_delivery_job, minimum_interval_seconds=minimum_interval_seconds,
+    @dg.sensor(name=name, job_name=run_config.AUDIT_JOB, minimum_interval_seconds=minimum_interval_seconds,
                default_status=default_status,
-               description="Starts one audit_delivery_job run for each new, complete delivery (folder or .zip) "
-                           "in the inbox; half-copied deliveries wait, refused ones are reported and not retried.")
+               description="Starts one audit_job run for each new, complete delivery (folder or .zip) in the inbox, "
+                           "into results/periods/<YYYY-MM>; half-copied deliveries wait, refused ones are reported "
+                           "and not retried.")
     def _inbox_sensor(context: dg.SensorEvaluationContext):
         paths = configured_paths(inbox, results)
         if paths is None:
@@ -100,4 +99,3 @@ def make_inbox_sensor(inbox: Path | str | None = None, results: Path | str | Non
 
 
 inbox_sensor = make_inbox_sensor()
-SENSORS = [inbox_sensor]

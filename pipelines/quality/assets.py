@@ -3,14 +3,13 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.asset_keys import QUALITY_FLAGS_KEY, SUMMARY_KEY
 from pipelines.indicators.build import indicator_inputs
 from pipelines.quality.completeness import quality_flags
 from pipelines.resources import AuditConfig
 
-SUMMARY_KEY = dg.AssetKey(["reports", "rpt_indicator_summary"])
 
-
-@dg.asset(key=["reports", "rpt_quality_flags"], group_name="reports", deps=[SUMMARY_KEY])
+@dg.asset(key=QUALITY_FLAGS_KEY, group_name="reports", deps=[SUMMARY_KEY])
 def rpt_quality_flags(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig) -> dg.MaterializeResult:
     """Per indicator × unit: inputs that failed a blocking expectation, and variables the
     indicator needs that are present in fewer than `completeness_threshold` of patients."""

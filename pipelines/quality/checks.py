@@ -24,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.ingest.assets import STG_KEYS
+from pipelines.asset_keys import STG_KEYS
 from pipelines.lib.extract_format import FILES
 from pipelines.quality.suites import expectations, has_blocking
 from pipelines.resources import AuditConfig

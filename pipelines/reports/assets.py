@@ -7,17 +7,13 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.ingest.assets import STG_KEYS
-from pipelines.reports.contract import PATIENT_RESULTS_KEY, SUMMARY_KEY
+from pipelines.asset_keys import (DASHBOARDS_KEY, DEPARTMENT_LISTS_KEY, NATIONAL_REPORT_KEY, PATIENT_RESULTS_KEY,
+                                  QUALITY_FLAGS_KEY, STG_KEYS, SUMMARY_KEY)
 from pipelines.reports.writer import write_dashboards, write_departments, write_national, write_reports
 from pipelines.resources import AuditConfig
 
 __all__ = ["REPORT_ASSETS", "ReportsConfig", "write_reports"]
 
-NATIONAL_REPORT_KEY = dg.AssetKey(["reports", "rpt_national_report"])
-DEPARTMENT_LISTS_KEY = dg.AssetKey(["reports", "rpt_department_lists"])
-DASHBOARDS_KEY = dg.AssetKey(["reports", "rpt_dashboards"])
-QUALITY_FLAGS_KEY = dg.AssetKey(["reports", "rpt_quality_flags"])  # optional input: read when present
 INPUTS = [PATIENT_RESULTS_KEY, SUMMARY_KEY, STG_KEYS["departments"]]
 
 
@@ -43,7 +39,7 @@ def _metadata(values: dict, out_dir: Path, files: list[str]) -> dict:
     return meta
 
 
-@dg.asset(key=NATIONAL_REPORT_KEY, group_name="reports", deps=[*INPUTS, QUALITY_FLAGS_KEY])
+@dg.asset(key=NATIONAL_REPORT_KEY, group_name="reports", deps=[*INPUTS, QUALITY_FLAGS_KEY])  # flags: read when present
 def rpt_national_report(context: dg.AssetExecutionContext, config: ReportsConfig, duckdb: DuckDBResource,
                         audit: AuditConfig) -> dg.MaterializeResult:
     """National report (national_report.html, internal and unsuppressed, with the comparison

@@ -8,13 +8,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines import __version__
-from pipelines.ingest.assets import QUARANTINE_KEY, RECONCILIATION_KEY
+from pipelines.asset_keys import (PATIENT_RESULTS_KEY, QUALITY_FLAGS_KEY, QUARANTINE_KEY, RECONCILIATION_KEY,
+                                  RESULTS_CONTRACT_KEY, SUMMARY_KEY)
 from pipelines.lib.sql_loader import sql_text
 from pipelines.resources import AuditConfig
 
-PATIENT_RESULTS_KEY = dg.AssetKey(["reports", "rpt_patient_results"])
-SUMMARY_KEY = dg.AssetKey(["reports", "rpt_indicator_summary"])
-QUALITY_FLAGS_KEY = dg.AssetKey(["reports", "rpt_quality_flags"])
+__all__ = ["PATIENT_RESULTS_KEY", "SUMMARY_KEY", "results_contract", "run_record", "write_contract"]
 
 CONTRACT_FILES = {
     "patient_results": "reports/contract_patient_results.sql",
@@ -71,7 +70,7 @@ def run_record(con, audit: AuditConfig) -> dict:
 
 
 @dg.asset(
-    key=["reports", "results_contract"],
+    key=RESULTS_CONTRACT_KEY,
     group_name="reports",
     deps=[PATIENT_RESULTS_KEY, SUMMARY_KEY, QUALITY_FLAGS_KEY, QUARANTINE_KEY, RECONCILIATION_KEY],
 )

@@ -170,7 +170,7 @@ def test_names_with_a_cpr_are_pseudonymised_and_public_pages_show_a_safe_label(h
 def test_inbox_names_with_a_cpr_never_reach_history_state_or_run_configuration(tmp_path, monkeypatch):
     """Issue 13, 3 (history.json) in the operations layer: a delivery whose folder name and
     extract id hold CPR numbers is recorded, observed (sensor cursor, inbox state) and handed to
-    its Dagster run (run configuration, tags) under its shown name; the op finds it again."""
+    its Dagster run (run configuration, tags) under its shown name; the run finds it again."""
     from pipelines.operations.inbox import resolve
     from pipelines.operations.process import process_inbox
     from pipelines.operations.sensors import evaluate_inbox
@@ -181,10 +181,11 @@ def test_inbox_names_with_a_cpr_never_reach_history_state_or_run_configuration(t
     folder = delivery(inbox / "DMDB-0807580128-2026-11-01", extract_id="DMDB-1505702223")
     sensor = evaluate_inbox(None, inbox, results, now=time.time(), settle=0, give_up=3600)
     [request] = sensor.run_requests
-    ref = request.run_config["ops"]["audit_delivery"]["config"]["delivery"]
+    ref = request.run_config["resources"]["audit_settings"]["config"]["extract_path"]
     assert resolve(ref) == folder
-    report = process_inbox(inbox, results, audit_fn=FakeAudit(), settle_seconds=0)
-    assert len(report["published"]) == 1
+    fake = FakeAudit()
+    report = process_inbox(inbox, results, job=fake.job, settle_seconds=0)
+    assert len(report["published"]) == 1 and fake.calls[0]["extract"] == folder  # the run finds it again
     hay = {"history.json": (results / "history.json").read_text(), "state": (results / ".inbox-state.json").read_text(),
            "cursor": sensor.cursor, "run config": json.dumps(request.run_config), "tags": json.dumps(request.tags),
            "run key": request.run_key}
@@ -508,15 +509,12 @@ def test_duckdb_gets_a_memory_limit_and_spills_into_the_runs_folder(tmp_path, mo
     """Bounded resources: DuckDB is given a memory limit (half the machine, or the setting) and
     a temp directory inside the run's folder, so beyond the limit it spills instead of taking
     the machine."""
-    from pipelines.definitions import build_definitions, duckdb_memory_limit
-    from pipelines.resources import AuditConfig
+    from pipelines.resources import duckdb_memory_limit, duckdb_resource
 
-    audit = AuditConfig(extract_path=str(tmp_path), output_dir=str(tmp_path))
     for given, expected in (("", duckdb_memory_limit()), ("1GB", "1GB")):
         monkeypatch.setenv("MYELOMA_AUDIT_DUCKDB_MEMORY_LIMIT", given)
         database = tmp_path / f"a{len(given)}.duckdb"
-        defs = build_definitions(database, audit, temp_directory=tmp_path / "spill")
-        resource = defs.resources["duckdb"]
+        resource = duckdb_resource(database, temp_directory=tmp_path / "spill")  # as each run opens its own
         with resource.get_connection() as con:
             limit, temp = con.execute("select current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
         assert temp == str(tmp_path / "spill")

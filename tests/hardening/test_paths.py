@@ -124,14 +124,15 @@ def test_output_folder_is_owner_only_whatever_the_umask(tmp_path):
 
 
 def test_blocked_runs_quality_report_is_owner_only_whatever_the_umask(tmp_path):
-    """Finding (pipelines/audit.py, _blocked): a blocked run copies its quality report (failing
+    """Finding (pipelines/audit.py, _blocked; now lib/publish.py, keep_quality_report): a blocked
+    run copies its quality report (failing
     rows: pseudonyms, delivered course ids and department codes) to ``<out>.blocked-quality``
     with ``copytree``, which copies the modes of a folder made under the caller's umask: under
     the Python API with umask 022 it is world-readable. Proposed: ``report.chmod(0o700)``."""
     import os
     import stat
 
-    from pipelines.audit import _blocked
+    from pipelines.lib.publish import keep_quality_report
 
     old = os.umask(0o022)
     try:
@@ -139,7 +140,7 @@ def test_blocked_runs_quality_report_is_owner_only_whatever_the_umask(tmp_path):
         (staging / "quality" / "failing_rows").mkdir(parents=True)
         (staging / "quality" / "failing_rows" / "stg_drugs.csv").write_text("table,expectation,severity,line,id\n")
         (staging / "quality" / "index.html").write_text("<html></html>")
-        _blocked(staging, tmp_path / "out")
+        keep_quality_report(staging, tmp_path / "out")
     finally:
         os.umask(old)
     report = tmp_path / "out.blocked-quality"
@@ -151,7 +152,7 @@ def test_blocked_report_never_replaces_a_folder_it_did_not_write(tmp_path):
     """Issue 13, 4 (nothing deleted that the run did not write): ``<out>.blocked-quality`` was
     removed with rmtree whatever it held. Now it is replaced only when it holds an earlier
     blocked report and nothing else; otherwise the report goes to the run's own folder."""
-    from pipelines.audit import _blocked
+    from pipelines.lib.publish import keep_quality_report
 
     precious = tmp_path / "out.blocked-quality"
     precious.mkdir()
@@ -159,7 +160,7 @@ def test_blocked_report_never_replaces_a_folder_it_did_not_write(tmp_path):
     staging = tmp_path / "staging"
     (staging / "quality").mkdir(parents=True)
     (staging / "quality" / "index.html").write_text("<html></html>")
-    message = str(_blocked(staging, tmp_path / "out"))
+    message = str(keep_quality_report(staging, tmp_path / "out"))
     assert (precious / "notes.txt").read_text() == "mine"
     assert (tmp_path / ".out.myeloma-audit" / "blocked-quality" / "index.html").is_file()
     assert ".out.myeloma-audit/blocked-quality/index.html" in message

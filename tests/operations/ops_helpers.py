@@ -1,5 +1,8 @@
-"""Deliveries with chosen ids, dates and versions, and a fast stand-in for ``run_audit`` that
-publishes the way the real one does (lock, fresh folder, atomic swap)."""
+"""Deliveries with chosen ids, dates and versions, and a fast stand-in for the audit: a job
+of the real resources and the real ``publish/published`` asset, whose upstream is one small
+asset that writes a tiny patient_results.csv and run.json instead of auditing. Everything a
+run does around the audit (the destination's checks, turns and locks, publishing, the record
+in history.json) is the product's own."""
 
 from __future__ import annotations
 
@@ -7,10 +10,15 @@ import json
 import zipfile
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 
+import dagster as dg
+
+from pipelines.definitions import RESOURCES
 from pipelines.ingest.delivery import peek_manifest
-from pipelines.lib.publish import incoming_dir, publish, publish_lock
+from pipelines.lib.progress import progress_logger
+from pipelines.operations.assets import LAST_RESULTS, published, step_memory
+from pipelines.operations.run_config import AUDIT_JOB
+from pipelines.resources import AuditConfig
 from tests.delivery_builder import write_delivery
 
 
@@ -35,30 +43,55 @@ def zipped(folder: Path, target: Path) -> Path:
 
 
 class FakeAudit:
-    """Records every call; publishes a tiny patient_results.csv naming the delivery, or
-    raises ``fail`` (an exception, or a list of them consumed one per call)."""
+    """``job``: ``audit_job`` with the audit replaced. Records every run's settings as the
+    assets saw them (``calls``); raises ``fail`` (an exception, or a list of them consumed one
+    per run) instead of writing results."""
 
     def __init__(self, fail=None):
         self.calls: list[dict] = []
         self.fail = fail
 
-    def __call__(self, extract, out_dir, key=None, extract_date=None, parameters=None, previous_results=None):
-        self.calls.append({"extract": Path(extract), "out_dir": Path(out_dir), "extract_date": extract_date,
-                           "previous_results": previous_results})
-        fail = self.fail.pop(0) if isinstance(self.fail, list) and self.fail else (
-            None if isinstance(self.fail, list) else self.fail)
-        if fail is not None:
-            raise fail
-        manifest = peek_manifest(Path(extract)) or {}
-        extract_id = manifest.get("extract_id") or Path(extract).name
-        out_dir = Path(out_dir)
-        with publish_lock(out_dir):
-            staging = incoming_dir(out_dir)
-            (staging / "patient_results.csv").write_text(f"extract_id\n{extract_id}\n", encoding="utf-8")
-            (staging / "run.json").write_text(json.dumps({"extract_id": extract_id}), encoding="utf-8")
-            publish(staging, out_dir)
-        return SimpleNamespace(extract_id=extract_id)
+        @dg.multi_asset(specs=[dg.AssetSpec(key) for key in LAST_RESULTS], name="fake_audit")
+        def fake_audit(audit: AuditConfig):
+            self.calls.append({"extract": Path(audit.extract_path), "out_dir": Path(audit.output_dir),
+                               "extract_date": audit.extract_date, "previous_results":
+                                   Path(audit.previous_results) if audit.previous_results else None})
+            failure = self.fail.pop(0) if isinstance(self.fail, list) and self.fail else (
+                None if isinstance(self.fail, list) else self.fail)
+            if failure is not None:
+                raise failure
+            extract_id = (peek_manifest(Path(audit.extract_path)) or {}).get("extract_id") or Path(audit.extract_path).name
+            out = Path(audit.output_dir)
+            (out / "patient_results.csv").write_text(f"extract_id\n{extract_id}\n", encoding="utf-8")
+            (out / "run.json").write_text(json.dumps({"extract_id": extract_id, "extract_date": audit.extract_date,
+                                                      "rows": {"in": 1}}), encoding="utf-8")
+            for key in LAST_RESULTS:
+                yield dg.MaterializeResult(asset_key=key)
+
+        defs = dg.Definitions(assets=[a.with_hooks({step_memory}) for a in (fake_audit, published)],
+                              jobs=[dg.define_asset_job(AUDIT_JOB, selection=dg.AssetSelection.all())],
+                              resources=RESOURCES, loggers={"progress": progress_logger}, executor=dg.in_process_executor)
+        self.job = defs.resolve_job_def(AUDIT_JOB)
+
+    def run(self, request: dg.RunRequest, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+        """A schedule's or the sensor's request, run as the daemon would (failures in the result)."""
+        return self.job.execute_in_process(run_config=request.run_config, tags=request.tags, instance=instance,
+                                           raise_on_error=False)
 
 
 def published_id(folder: Path) -> str:
     return json.loads((folder / "run.json").read_text(encoding="utf-8"))["extract_id"]
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """What the failed run says: its failed step's error, or its failure to start (the
+    destination refusing when the run started)."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            return event.step_failure_data.error.to_string()
+        if event.event_type == dg.DagsterEventType.RUN_FAILURE or event.is_resource_init_failure:
+            data = event.event_specific_data
+            error = getattr(data, "error", None)
+            if error is not None:
+                return error.to_string()
+    return ""

@@ -54,7 +54,7 @@ def test_second_inbox_pass_at_once_stops_with_a_clear_message(tmp_path):
 
     with open(results / ".inbox.lock", "a+") as held:  # a first pass is busy
         fcntl.flock(held, fcntl.LOCK_EX)
-        second = start(["-m", "pipelines.operations.commands", "inbox", "--inbox", str(inbox), "--results", str(results)])
+        second = start(["-m", "pipelines.cli", "inbox", "--inbox", str(inbox), "--results", str(results)])
         code = second.wait(timeout=60)
         stderr = second.stderr.read()
         second.stdout.close()

@@ -8,12 +8,13 @@ from datetime import date
 import dagster as dg
 import pytest
 
+from pipelines.definitions import defs
 from pipelines.lib.errors import DeliveryRefused
-from pipelines.operations import process
 from pipelines.operations.history import ResultsStore
-from pipelines.operations.jobs import AUDIT_DELIVERY_JOB, OP_AUDIT_DELIVERY, audit_delivery_job
 from pipelines.operations.sensors import make_inbox_sensor
-from tests.operations.ops_helpers import FakeAudit, delivery, zipped
+from tests.operations.ops_helpers import FakeAudit, delivery, failure_message, zipped
+
+audit_job = defs.resolve_job_def("audit_job")
 
 
 class Clock:
@@ -44,11 +45,14 @@ def test_a_complete_delivery_starts_exactly_one_run_even_after_a_restart(folders
     requests, cursor, _ = tick(make_inbox_sensor(inbox, results, clock=clock))
     assert len(requests) == 1
     request = requests[0]
-    assert request.run_key.startswith("DMDB-2026-11-01@")
+    assert request.run_key.startswith("DMDB-2026-11-01@") and request.job_name in (None, "audit_job")
     assert request.tags["myeloma-audit/period"] == "2026-11"
-    config = request.run_config["ops"][OP_AUDIT_DELIVERY]["config"]
-    assert config["delivery"] == str(inbox / "DMDB-2026-11-01") and config["results"] == str(results)
-    assert dg.validate_run_config(audit_delivery_job, request.run_config)
+    resources = request.run_config["resources"]
+    assert resources["audit_settings"]["config"] == {"extract_path": str(inbox / "DMDB-2026-11-01"),
+                                                     "extract_date": "2026-11-01"}
+    assert resources["destination"]["config"] == {"results": str(results), "delivery_key": request.run_key,
+                                                  "trigger": "inbox_sensor", "wait_for_lock_seconds": 900}
+    assert dg.validate_run_config(audit_job, request.run_config)
 
     clock.t += 3600
     again = make_inbox_sensor(inbox, results, clock=clock)  # a new sensor object: the daemon restarted
@@ -122,19 +126,17 @@ def test_zip_is_picked_up_only_when_fully_written_and_partial_names_are_ignored(
     assert [r.run_key.split("@")[0] for r in requests] == ["DMDB-2026-11-01"]
 
 
-def test_refused_delivery_is_reported_and_never_requested_again(folders, monkeypatch):
+def test_refused_delivery_is_reported_and_never_requested_again(folders):
     inbox, results = folders
     delivery(inbox / "DMDB-2026-11-01")
     refusing = FakeAudit(fail=DeliveryRefused("labs.csv", "required column unit is missing"))
-    monkeypatch.setattr(process, "_default_audit", lambda: refusing)
     sensor = make_inbox_sensor(inbox, results, clock=Clock())
     requests, cursor, _ = tick(sensor)
     assert len(requests) == 1
 
-    run = audit_delivery_job.execute_in_process(run_config=requests[0].run_config, raise_on_error=False)
+    run = refusing.run(requests[0])
     assert not run.success
-    failure = [e for e in run.all_events if e.is_step_failure][0]
-    assert "delivery refused: labs.csv: required column unit is missing" in failure.step_failure_data.error.message
+    assert "delivery refused: labs.csv: required column unit is missing" in failure_message(run)
     [record] = ResultsStore(results).records()
     assert record["status"] == "refused" and record["delivery_id"] == "DMDB-2026-11-01"
 
@@ -148,11 +150,11 @@ def test_refused_delivery_is_reported_and_never_requested_again(folders, monkeyp
     assert requests == [] and "already refused" in skip
 
 
-def test_incomplete_delivery_unchanged_for_hours_is_handed_over_once_and_refused(folders, monkeypatch):
+def test_incomplete_delivery_unchanged_for_hours_is_handed_over_once_and_refused(folders):
     inbox, results = folders
     target = delivery(inbox / "DMDB-2026-11-01")
     (target / "responses.csv").unlink()  # the copy died and nobody noticed
-    monkeypatch.setattr(process, "_default_audit", lambda: FakeAudit())
+    fake = FakeAudit()
     clock = Clock()
     sensor = make_inbox_sensor(inbox, results, give_up=6 * 3600, clock=clock)
     requests, cursor, _ = tick(sensor)
@@ -160,8 +162,9 @@ def test_incomplete_delivery_unchanged_for_hours_is_handed_over_once_and_refused
     clock.t += 7 * 3600
     requests, cursor, _ = tick(sensor, cursor)
     assert len(requests) == 1
-    run = audit_delivery_job.execute_in_process(run_config=requests[0].run_config, raise_on_error=False)
-    assert not run.success
+    run = fake.run(requests[0])
+    assert not run.success and fake.calls == []  # refused when the run started: nothing audited
+    assert "responses.csv" in failure_message(run)
     record = ResultsStore(results).records()[-1]
     assert record["status"] == "refused" and "responses.csv" in record["message"]
     clock.t += 3600
@@ -182,10 +185,12 @@ def test_corrected_redelivery_gets_its_own_run(folders):
 
 
 def test_not_configured_sensor_says_what_to_set(monkeypatch):
+    """The folders are read when the sensor is evaluated, never when the code is loaded: it runs
+    by default and says what to set while they are missing."""
     monkeypatch.delenv("MYELOMA_AUDIT_INBOX", raising=False)
     monkeypatch.delenv("MYELOMA_AUDIT_RESULTS", raising=False)
     sensor = make_inbox_sensor()
-    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     result = sensor.evaluate_tick(dg.build_sensor_context())
     assert result.run_requests == [] and "MYELOMA_AUDIT_INBOX" in result.skip_message
 
@@ -199,8 +204,9 @@ def _check_evaluations(run_id, instance) -> list:
 
 @pytest.mark.slow
 def test_sensor_run_audits_for_real_and_a_refused_delivery_keeps_the_last_good_results(folders, monkeypatch):
-    """End to end with the real run_audit: the November delivery is published; the December
-    one lacks a column, is refused, publishes nothing, and is not retried."""
+    """End to end with the real audit job: the November delivery is published; the December
+    one lacks a column, is refused, publishes nothing, and is not retried. Each request is one
+    run of audit_job, recorded on the instance, so the asset graph shows its figures."""
     inbox, results = folders
     monkeypatch.setenv("MYELOMA_AUDIT_KEY", "sensor-test-key-" + "s" * 32)
     november_delivery = delivery(inbox / "DMDB-2026-11-01")
@@ -208,15 +214,14 @@ def test_sensor_run_audits_for_real_and_a_refused_delivery_keeps_the_last_good_r
     sensor = make_inbox_sensor(inbox, results, clock=clock)
     requests, cursor, _ = tick(sensor)
     instance = dg.DagsterInstance.ephemeral()
-    run = audit_delivery_job.execute_in_process(run_config=requests[0].run_config, instance=instance,
-                                                tags=requests[0].tags)
+    run = audit_job.execute_in_process(run_config=requests[0].run_config, instance=instance, tags=requests[0].tags)
     assert run.success
-    run_ids = [run.run_id]
     store = ResultsStore(results)
     november = store.period_dir("2026-11")
     assert (november / "patient_results.csv").is_file()
     assert json.loads((november / "run.json").read_text())["extract_id"] == "DMDB-2026-11-01"
     assert (results / "latest").resolve() == november.resolve()
+    assert store.latest_good()["trigger"] == "inbox_sensor"
     before = {p.name: p.read_bytes() for p in november.iterdir() if p.is_file()}
 
     december = delivery(inbox / "DMDB-2026-12-01", extract_id="DMDB-2026-12-01", extracted_at=date(2026, 12, 1))
@@ -230,32 +235,27 @@ def test_sensor_run_audits_for_real_and_a_refused_delivery_keeps_the_last_good_r
     clock.t += 600
     requests, cursor, _ = tick(sensor, cursor)
     assert len(requests) == 1
-    run = audit_delivery_job.execute_in_process(run_config=requests[0].run_config, instance=instance,
-                                                raise_on_error=False)
+    run = audit_job.execute_in_process(run_config=requests[0].run_config, instance=instance, tags=requests[0].tags,
+                                       raise_on_error=False)
     assert not run.success
     refused = store.records()[-1]
     assert refused["status"] == "refused" and "labs.csv" in refused["message"] and "unit" in refused["message"]
+    assert instance.get_run_by_id(run.run_id).tags["myeloma-audit/outcome"] == "refused"
     assert not store.period_dir("2026-12").exists()
     assert {p.name: p.read_bytes() for p in november.iterdir() if p.is_file()} == before
     assert (results / "latest").resolve() == november.resolve()
     assert store.latest_good()["delivery_id"] == "DMDB-2026-11-01"
     requests, _, skip = tick(sensor, cursor)
     assert requests == [] and "refused, not retried" in skip
-    jobs = [r.job_name for r in instance.get_runs()]
-    assert jobs.count(AUDIT_DELIVERY_JOB) == 2
-    # the audit the sensor's run started is recorded on the same instance, so the asset graph
-    # shows its metadata: row counts, check results and national proportions
-    # (the refused December audit is there too, failed at ingest, and materialised nothing downstream)
-    audits = sorted((r for r in instance.get_runs() if r.job_name == "audit_job"),
-                    key=lambda r: instance.get_run_record_by_id(r.run_id).create_timestamp)
-    assert [r.status for r in audits] == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
-    assert audits[0].tags["myeloma-audit/started-by-run"] == run_ids[0]
+    runs = sorted(instance.get_runs(), key=lambda r: instance.get_run_record_by_id(r.run_id).create_timestamp)
+    assert [(r.job_name, r.status) for r in runs] == [("audit_job", dg.DagsterRunStatus.SUCCESS),
+                                                      ("audit_job", dg.DagsterRunStatus.FAILURE)]
     summary = instance.get_latest_materialization_event(dg.AssetKey(["reports", "rpt_indicator_summary"]))
-    assert summary is not None and summary.run_id == audits[0].run_id
+    assert summary is not None and summary.run_id == runs[0].run_id
     staged = instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_patients"])).asset_materialization
     assert staged.metadata["rows"].value == len((november_delivery / "patients.csv").read_text(
         encoding="utf-8").strip().splitlines()) - 1
     mm01 = instance.get_latest_materialization_event(dg.AssetKey(["indicators", "ind_mm01"])).asset_materialization
     assert 0 <= mm01.metadata["national_proportion"].value <= 1
-    evaluations = _check_evaluations(audits[0].run_id, instance)
+    evaluations = _check_evaluations(runs[0].run_id, instance)
     assert evaluations and all(e.passed for e in evaluations)

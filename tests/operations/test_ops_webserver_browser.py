@@ -1,7 +1,9 @@
-"""The documented UI command (``myeloma-audit ui``) starts the Dagster webserver on a free
-local port with DAGSTER_HOME in a temporary working folder; headless Chromium renders the
-global asset graph, which shows every layer as a group and lists each layer's assets.
-Dagster's GraphQL endpoint is asked the same question as a second check."""
+"""The documented UI command (``myeloma-audit ui``) in an empty folder: the Dagster webserver on
+a free local port with DAGSTER_HOME in that folder. Headless Chromium (Playwright, the
+``browser`` fixture) renders the global asset graph with every layer as a group; "Materialize
+all" launched through Dagster's GraphQL API, as the button does, audits the bundled sample
+into ``./out`` with every asset materialised; then ``myeloma-audit run`` in the same folder
+succeeds on what the UI published."""
 
 import json
 import os
@@ -15,15 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.operations.ops_chromium import Chromium, chromium_available
-
 REPO = Path(__file__).resolve().parents[2]
 LAYERS = {"raw": "raw_patients", "staging": "stg_patients", "intermediate": "int_risk",
-          "indicators": "ind_mm01", "reports": "rpt_patient_results"}
+          "indicators": "ind_mm01", "reports": "rpt_patient_results", "publish": "published"}
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not chromium_available(),
-                                 reason="Chromium is not installed (apt-get install -y chromium): no browser test")]
+pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:
@@ -53,25 +51,33 @@ def get(url: str, timeout: float = 5.0) -> bytes:
         return answer.read()
 
 
-def graphql(base: str, query: str) -> dict:
-    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query}).encode(),
+def graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())["data"]
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        body = json.loads(answer.read())
+    assert "errors" not in body, body
+    return body["data"]
 
 
-@pytest.fixture
-def webserver(tmp_path):
+def clean_env() -> dict[str, str]:
+    drop = ("MYELOMA_AUDIT_INBOX", "MYELOMA_AUDIT_RESULTS", "DAGSTER_HOME", "MYELOMA_AUDIT_KEY")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+@pytest.fixture(scope="module")
+def webserver(tmp_path_factory):
+    """``myeloma-audit ui`` in an empty folder, as a new user starts it (no key: the sample's demo key)."""
     pytest.importorskip("dagster_webserver", reason="dagster-webserver==1.13.27 is not installed")
-    port, work = free_port(), tmp_path / "work"
-    env = {k: v for k, v in os.environ.items() if k not in ("MYELOMA_AUDIT_INBOX", "MYELOMA_AUDIT_RESULTS", "DAGSTER_HOME")}
-    log = open(tmp_path / "ui.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "pipelines.operations.commands", "ui", "--port", str(port),
-                               "--workdir", str(work)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    root = tmp_path_factory.mktemp("ui")
+    port, work = free_port(), root / "work"
+    log = open(root / "ui.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ui", "--port", str(port), "--workdir", str(work)],
+                              cwd=REPO, env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)  # its own process group: dagster dev and its children
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 120
         while True:
             try:
                 get(f"{base}/server_info", timeout=2)
@@ -79,11 +85,11 @@ def webserver(tmp_path):
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail(f"the webserver did not come up:\n{(tmp_path / 'ui.log').read_text()[-3000:]}")
+                    pytest.fail(f"the webserver did not come up:\n{(root / 'ui.log').read_text()[-3000:]}")
                 time.sleep(0.5)
-        yield base, port, work
+        yield base, port, work, root
     finally:
-        for sig, wait in ((signal.SIGINT, 3), (signal.SIGKILL, 10)):
+        for sig, wait in ((signal.SIGINT, 5), (signal.SIGKILL, 10)):
             if server.poll() is not None:
                 break
             os.killpg(server.pid, sig)  # the group started above, nothing else
@@ -98,8 +104,15 @@ def webserver(tmp_path):
         log.close()
 
 
-def test_asset_graph_in_the_browser_shows_every_layer(webserver, tmp_path):
-    base, port, work = webserver
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1600, "height": 2400}, bypass_csp=True)  # wait_for_function evaluates
+    yield context.new_page()
+    context.close()
+
+
+def test_asset_graph_in_the_browser_shows_every_layer(webserver, page, tmp_path):
+    base, port, work, _ = webserver
     assert listening_addresses(port) == {"0100007F"}, "the webserver must listen on 127.0.0.1 only"
     home = work / ".dagster_home"
     assert "enabled: false" in (home / "dagster.yaml").read_text()
@@ -114,76 +127,106 @@ def test_asset_graph_in_the_browser_shows_every_layer(webserver, tmp_path):
         assert any(n["assetKey"]["path"][-1] == example for n in by_group.get(layer, [])), (layer, sorted(by_group))
         assert all(n["description"] for n in by_group[layer]), f"assets without description in {layer}"
 
-    browser = Chromium(tmp_path / "chromium-profile", width=1600, height=2400)
-    try:
-        browser.open(f"{base}/asset-groups")
-        groups_js = ("Array.from(document.querySelectorAll('[class*=CollapsedGroupNode_collapsedGroupNodeBox]'))"
-                     ".map(e => e.innerText.trim().split('\\n')[0])")
-        browser.wait_for(f"(() => {{ const g = {groups_js}; return {json.dumps(list(LAYERS))}.every(l => g.includes(l)); }})()",
-                         timeout=40)
-        graph_groups = set(browser.evaluate(groups_js) or [])
-        assert set(LAYERS) <= graph_groups, f"the asset graph shows the groups {sorted(graph_groups)}"
-        # open every group in the graph's sidebar (the caret button before each group's name)
-        opened = browser.evaluate("""(() => {
-            const layers = %s; const buttons = Array.from(document.querySelectorAll('button')); let n = 0;
-            buttons.forEach((b, i) => {
-              const name = b.innerText.split('\\n')[0].trim();
-              if (layers.includes(name) && buttons[i - 1] && buttons[i - 1].innerText.trim() === '') { buttons[i - 1].click(); n++; }
-            });
-            return n; })()""" % json.dumps(list(LAYERS)))
-        assert opened >= len(LAYERS)
-        wanted = json.dumps(list(LAYERS.values()))
-        browser.wait_for(f"{wanted}.every(a => document.body.innerText.includes(a))", timeout=20)
-        text = browser.evaluate("document.body.innerText")
-        browser.screenshot(tmp_path / "asset-graph.png")
-    finally:
-        browser.close()
+    page.goto(f"{base}/asset-groups")
+    groups_js = ("Array.from(document.querySelectorAll('[class*=CollapsedGroupNode_collapsedGroupNodeBox]'))"
+                 ".map(e => e.innerText.trim().split('\\n')[0])")
+    page.wait_for_function(f"(() => {{ const g = {groups_js}; return {json.dumps(list(LAYERS))}.every(l => g.includes(l)); }})()",
+                           timeout=60_000)
+    # open every group in the graph's sidebar (the caret button before each group's name)
+    opened = page.evaluate("""(layers) => {
+        const buttons = Array.from(document.querySelectorAll('button')); let n = 0;
+        buttons.forEach((b, i) => {
+          const name = b.innerText.split('\\n')[0].trim();
+          if (layers.includes(name) && buttons[i - 1] && buttons[i - 1].innerText.trim() === '') { buttons[i - 1].click(); n++; }
+        });
+        return n; }""", list(LAYERS))
+    assert opened >= len(LAYERS)
+    page.wait_for_function("(assets) => assets.every(a => document.body.innerText.includes(a))", arg=list(LAYERS.values()),
+                           timeout=30_000)
+    text = page.evaluate("document.body.innerText")
+    page.screenshot(path=str(tmp_path / "asset-graph.png"))
     assert "Global asset lineage" in text
-    missing = [asset for asset in LAYERS.values() if asset not in text]
-    assert not missing, f"not listed in the asset graph: {missing} (screenshot {tmp_path / 'asset-graph.png'})"
     for layer, nodes_of_layer in by_group.items():
         if layer in LAYERS:
             shown = [n["assetKey"]["path"][-1] for n in nodes_of_layer if n["assetKey"]["path"][-1] in text]
             assert len(shown) == len(nodes_of_layer), f"{layer}: only {shown} of {len(nodes_of_layer)} listed"
 
 
-def test_an_audit_recorded_on_the_ui_instance_shows_its_metadata_on_the_asset_graph(webserver, tmp_path):
-    """What the sensor's and schedules' runs do (``run_audit(instance=context.instance)``),
-    done directly: the audit's row counts, check results and national proportions are then
-    what the UI shows for each asset."""
-    import dagster as dg
+LAUNCH = """mutation($params: ExecutionParams!) { launchPipelineExecution(executionParams: $params) { __typename
+    ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } } ... on InvalidSubsetError { message } } }"""
 
-    from pipelines.audit import run_audit
 
-    base, _, work = webserver
-    home = work / ".dagster_home"
-    with dg.DagsterInstance.from_ref(dg._core.instance.ref.InstanceRef.from_dir(str(home))) as instance:
-        run_audit(REPO / "data_samples" / "sample_delivery", tmp_path / "out", instance=instance)
-    rows_expected = len((tmp_path / "out" / "patient_results.csv").read_text(encoding="utf-8").splitlines()) - 1
+def materialize_all(base: str) -> str:
+    """What the "Materialize all" button sends: every asset and check of the code location, in
+    the implicit asset job, with no run configuration."""
+    nodes = graphql(base, """{ assetNodes { assetKey { path } isMaterializable
+        assetChecksOrError { ... on AssetChecks { checks { name } } } } }""")["assetNodes"]
+    params = {"selector": {"repositoryLocationName": "myeloma_audit", "repositoryName": "__repository__",
+                           "pipelineName": "__ASSET_JOB",
+                           "assetSelection": [{"path": n["assetKey"]["path"]} for n in nodes if n["isMaterializable"]],
+                           "assetCheckSelection": [{"assetKey": {"path": n["assetKey"]["path"]}, "name": c["name"]}
+                                                   for n in nodes for c in n["assetChecksOrError"].get("checks") or []]},
+              "runConfigData": {}, "mode": "default", "executionMetadata": {"tags": []}}
+    launched = graphql(base, LAUNCH, {"params": params})["launchPipelineExecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
 
-    query = """{ assetNodes(assetKeys: [%s]) { assetKey { path }
-        assetMaterializations(limit: 1) { metadataEntries { label
-            ... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } } }
+
+def wait_for(base: str, run_id: str, timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = graphql(base, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
+                         {"id": run_id})["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            return status
+        time.sleep(2)
+    return "TIMEOUT"
+
+
+def test_materialize_all_on_an_empty_folder_then_the_command_in_the_same_folder(webserver, page, tmp_path):
+    base, _, work, root = webserver
+    run_id = materialize_all(base)
+    status = wait_for(base, run_id)
+    assert status == "SUCCESS", (root / "ui.log").read_text()[-4000:]
+
+    # every asset materialised by that run, with its figures on the asset graph
+    query = """{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId metadataEntries { label
+        ... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } } }
         assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }"""
-    keys = ", ".join('{path: %s}' % json.dumps(k) for k in
-                     (["staging", "stg_patients"], ["indicators", "ind_mm01"], ["reports", "rpt_patient_results"]))
-    nodes = {tuple(n["assetKey"]["path"]): n for n in graphql(base, query % keys)["assetNodes"]}
+    nodes = {tuple(n["assetKey"]["path"]): n for n in graphql(base, query)["assetNodes"]}
+    assert len(nodes) > 50
+    assert all(n["assetMaterializations"] and n["assetMaterializations"][0]["runId"] == run_id for n in nodes.values()), \
+        [k for k, n in nodes.items() if not n["assetMaterializations"]]
 
     def metadata(key):
         (materialization,) = nodes[key]["assetMaterializations"]
         return {e["label"]: e.get("intValue", e.get("floatValue")) for e in materialization["metadataEntries"]}
 
+    out = work / "out"
+    rows = len((out / "patient_results.csv").read_text(encoding="utf-8").splitlines()) - 1
     assert metadata(("staging", "stg_patients"))["rows"] > 0
-    assert metadata(("reports", "rpt_patient_results"))["rows"] == rows_expected
+    assert metadata(("reports", "rpt_patient_results"))["rows"] == rows
     assert 0 < metadata(("indicators", "ind_mm01"))["national_proportion"] <= 1
     checks = nodes[("staging", "stg_patients")]["assetChecksOrError"]["checks"]
     assert checks and all(c["executionForLatestMaterialization"]["status"] == "SUCCEEDED" for c in checks)
 
-    browser = Chromium(tmp_path / "chromium-profile", width=1600, height=1600)
-    try:
-        browser.open(f"{base}/assets/indicators/ind_mm01")
-        shown = "!!document.body && document.body.innerText.includes('national_proportion')"
-        browser.wait_for(shown + " && document.body.innerText.includes('status_counts')", timeout=40)
-        browser.screenshot(tmp_path / "ind_mm01.png")
-    finally:
-        browser.close()
+    # published as the command publishes: the list of files, nothing of Dagster's inside it
+    assert (out / ".myeloma-audit-files.json").is_file() and (out / "run.json").is_file()
+    assert json.loads((out / "run.json").read_text())["used_demo_key"] is True
+    assert not (out / "dagster").exists() and not list(out.rglob("*.sqlite*"))
+    assert sorted(p.name for p in work.iterdir()) == [".dagster_home", ".out.myeloma-audit", "out"]
+
+    page.goto(f"{base}/assets/indicators/ind_mm01")
+    page.wait_for_function("document.body && document.body.innerText.includes('national_proportion')"
+                           " && document.body.innerText.includes('status_counts')", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "ind_mm01.png"))
+
+    # the command in the same folder: ./out holds results it may replace
+    before = (out / "patient_results.csv").read_bytes()
+    command = subprocess.run([sys.executable, "-m", "pipelines.cli", "run"], cwd=work, env=clean_env(),
+                             capture_output=True, text=True, timeout=600)
+    assert command.returncode == 0, command.stderr[-3000:]
+    assert f"outputs in {out}" in command.stdout
+    assert (out / "patient_results.csv").read_bytes() == before  # the same audit, the same results
+    assert [p.name for p in (work / ".out.myeloma-audit").iterdir()] == ["lock"]

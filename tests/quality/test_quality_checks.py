@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest.assets import STG_KEYS, raw_delivery, staging_tables
 from pipelines.quality.checks import CHECK_NAME, QUALITY_CHECKS
-from pipelines.resources import AuditConfig
+from pipelines.resources import AuditConfig, PseudonymKey
 from tests.delivery_builder import EXTRACT_DATE, KEY, write_delivery
 
 P1_CPR = "1203614417"
@@ -27,12 +27,12 @@ def uses_labs() -> int:
 
 
 def _run(tmp_path, monkeypatch, extra=None):
-    monkeypatch.setenv("MYELOMA_AUDIT_KEY", KEY.decode())
     folder = write_delivery(tmp_path / "delivery", extra=extra)
     audit = AuditConfig(extract_path=str(folder), extract_date=EXTRACT_DATE.isoformat(), output_dir=str(tmp_path / "out"))
     return dg.materialize(
         [raw_delivery, staging_tables, uses_diagnoses, uses_labs, *QUALITY_CHECKS],
-        resources={"duckdb": DuckDBResource(database=str(tmp_path / "audit.duckdb")), "audit": audit},
+        resources={"duckdb": DuckDBResource(database=str(tmp_path / "audit.duckdb")), "audit": audit,
+                   "pseudonym_key": PseudonymKey(KEY)},
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
 

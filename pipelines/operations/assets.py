@@ -1,0 +1,43 @@
+"""The last step of every run: the run's folder published as the results; and the hook that
+records each step's peak memory for ``run.json``."""
+
+import dagster as dg
+
+from pipelines.asset_keys import (DASHBOARDS_KEY, DEPARTMENT_LISTS_KEY, NATIONAL_REPORT_KEY, PUBLISH_GROUP,
+                                  PUBLISHED_KEY, RESULTS_CONTRACT_KEY)
+from pipelines.operations.resources import Destination
+from pipelines.resources import PseudonymKey
+
+# every other asset is upstream of these (tests/test_definitions.py checks it), so publishing comes last
+LAST_RESULTS = [RESULTS_CONTRACT_KEY, NATIONAL_REPORT_KEY, DEPARTMENT_LISTS_KEY, DASHBOARDS_KEY]
+
+
+@dg.asset(key=PUBLISHED_KEY, group_name=PUBLISH_GROUP, deps=LAST_RESULTS)
+def published(context: dg.AssetExecutionContext, destination: Destination,
+              pseudonym_key: dg.ResourceParam[PseudonymKey]) -> dg.MaterializeResult:
+    """The run's results published: run.json finished (step and table timings), and the run's
+    own folder swapped into place as the output folder in one step, with the list of its files
+    (.myeloma-audit-files.json); for a results folder also recorded in history.json. Only a
+    run of the whole graph publishes: a selection of assets leaves the published results as
+    they are."""
+    if not _whole_graph(context):
+        raise dg.Failure("only a run of every asset publishes (Materialize all); this run's selection leaves the "
+                         "published results as they are", allow_retries=False)
+    record = destination.publish(context, used_demo_key=pseudonym_key.demo)
+    return dg.MaterializeResult(metadata={
+        "out_dir": dg.MetadataValue.path(str(destination.out)),
+        "extract_id": record["extract_id"], "extract_date": record["extract_date"], "rows_in": record["rows"]["in"],
+        "seconds": record["seconds"]})
+
+
+def _whole_graph(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run builds everything the results are made of (not a selection of it)."""
+    selected = context.run.asset_selection
+    needed = context.job_def.asset_layer.asset_graph.get_ancestor_asset_keys(PUBLISHED_KEY)
+    return not selected or needed <= set(selected)  # none: the whole job
+
+
+@dg.success_hook(name="step_memory", required_resource_keys={"destination"})
+def step_memory(context: dg.HookContext) -> None:
+    """The process's peak memory after each step, for run.json."""
+    context.resources.destination.step_finished(context.step_key)

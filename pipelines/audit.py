@@ -20,9 +20,11 @@ from dagster._core.errors import DagsterAssetCheckFailedError  # not re-exported
 
 from pipelines.ingest.delivery import check_container, resolve_extract_date, safe_name
 from pipelines.lib import signals
-from pipelines.lib.errors import QualityBlocked, shown
+from pipelines.lib.errors import AuditError, QualityBlocked, shown
+from pipelines.lib.period import PeriodError, resolve_period
 from pipelines.lib.progress import progress_logger_for
 from pipelines.lib.pseudonym import KEY_ENV, MissingKeyError, Pseudonymiser, user_key_from_env
+from pipelines.lib.vault import reid_key_from_env
 from pipelines.lib.publish import (FILE_LIST, OutputRefused, check_output_path, check_replaceable, incoming_dir,
                                    publish, publish_lock, work_dir)
 
@@ -33,6 +35,7 @@ DEMO_KEY = b"myeloma-audit-demo-key (synthetic sample only)"
 DATABASE_NAME = "audit.duckdb"
 SPILL_DIR = ".duckdb-spill"   # DuckDB's temp_directory inside the run's folder; removed before publishing
 AUDIT_JOB = "audit_job"
+COMPARISON_FILES = ("run.json", "comparison.json", "comparison_base.csv")  # beside a previous patient_results.csv
 
 log = logging.getLogger("myeloma_audit")
 
@@ -124,6 +127,7 @@ def run_audit(
     previous_results: Path | None = None,
     instance: dg.DagsterInstance | None = None,
     tags: dict[str, str] | None = None,
+    period: str | None = None,
 ) -> RunSummary:
     """Run the audit; raises ``AuditError`` (clear message, nothing published) on failure.
 
@@ -140,6 +144,11 @@ def run_audit(
     if used_demo_key:
         log.info(f"using the documented demo pseudonym key for the bundled synthetic sample ({KEY_ENV} not set)")
     day = resolve_extract_date(extract, extract_date)
+    try:
+        resolve_period(period, day)
+    except PeriodError as err:
+        raise AuditError(str(err)) from None
+    reid_key_from_env()  # a re-identification key that is set is held to 32 bytes before anything is created
     check_container(extract)
     check_output_path(out_dir, extract)
     log.info(f"delivery {safe_name(extract.name, Pseudonymiser(key))} — extract date {day.isoformat()}")
@@ -151,10 +160,15 @@ def run_audit(
                 # the run to compare with: given, else what is published in out_dir until the swap
                 previous = Path(previous_results) if previous_results else out_dir / "patient_results.csv"
                 if previous.is_file() and _GLOB.search(str(previous)):  # polars would read the path as a pattern
-                    previous = shutil.copy2(previous, Path(tempdir.enter_context(_private_temp())) / previous.name)
+                    private = Path(tempdir.enter_context(_private_temp()))
+                    for beside in COMPARISON_FILES:  # what names the previous extract and keeps its own base
+                        if (previous.parent / beside).is_file():
+                            shutil.copy2(previous.parent / beside, private / beside)
+                    previous = shutil.copy2(previous, private / previous.name)
                 audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
                                     output_dir=str(staging), parameters=json.dumps(parameters or {}),
-                                    previous_results=str(previous) if previous.is_file() else "")
+                                    previous_results=str(previous) if previous.is_file() else "",
+                                    period=period or "")
                 timings: dict[str, float] = {}
                 peak_rss_mb: dict[str, float] = {}
                 table_seconds: dict[str, float] = {}

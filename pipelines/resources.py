@@ -22,6 +22,7 @@ class AuditConfig(dg.ConfigurableResource):
     output_dir: str
     parameters: str = "{}"
     previous_results: str = ""  # the previous run's patient_results.csv, for new/persisting/resolved
+    period: str = ""            # audit period of the department lists and dashboards (lib/period.py; "" = 12m)
 
     def extract_day(self) -> date:
         """The configured date, else the delivery manifest's ``extracted_at``."""

@@ -15,6 +15,7 @@ from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES
 from pipelines.lib.pseudonym import Pseudonymiser, key_from_env
 from pipelines.lib.sql_loader import set_variables
+from pipelines.lib.vault import reid_key_from_env, write_vault
 from pipelines.resources import AuditConfig
 
 RAW_KEYS = {f.name: dg.AssetKey(["raw", f.raw_table]) for f in FILES}
@@ -33,6 +34,7 @@ RECONCILIATION_KEY = dg.AssetKey(["staging", "stg_reconciliation"])
 def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
     """Read the delivery (folder or zip), check its manifest, decode each file and load it."""
     pseudonymise = Pseudonymiser(key_from_env())
+    reid_key = reid_key_from_env()  # opt-in re-identification: refused here when too short
     delivery = open_delivery(Path(audit.extract_path), pseudonymise)  # names: CPR-shaped tokens pseudonymised
     extract_date = audit.extract_day()
     facts_of, rows_of = {}, {}
@@ -56,7 +58,10 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
             facts = facts_of[dfile.name]
             con.execute("insert into raw_file_info values (?, ?, ?, ?, ?)",
                         [dfile.filename, delivery.checksums[dfile.filename], facts["encoding"], facts["line_ending"], facts["extra_columns"]])
+        sealed = write_vault(con, pseudonymise.valid_pairs(), reid_key) if reid_key else None
         con.execute("commit")
+    if sealed is not None:
+        context.log.info(f"re-identification vault: {sealed} patients' CPR numbers sealed")
     for dfile in FILES:
         facts = facts_of[dfile.name]
         context.log.info(f"read {dfile.filename}: {rows_of[dfile.name]} rows ({facts['encoding']}, {facts['line_ending']})")

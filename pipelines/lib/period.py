@@ -48,6 +48,8 @@ def check_period(text: str | None) -> str:
 def _months_before(day: date, months: int) -> date:
     """The same day ``months`` months earlier (the month's last day where it is shorter)."""
     index = day.year * 12 + day.month - 1 - months
+    if index < 12:  # before year 1 (an absurd extract date, refused where the delivery is read)
+        return date.min
     year, month = divmod(index, 12)
     month += 1
     last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
@@ -114,7 +116,8 @@ def resolve_period(text: str | None, extract_date: date) -> AuditPeriod:
         start, end = date(int(spec), 1, 1), date(int(spec), 12, 31)
     else:
         months = int(spec[:-1])
-        start, end = _months_before(extract_date, months), extract_date - timedelta(days=1)
+        start = _months_before(extract_date, months)
+        end = extract_date - timedelta(days=1) if extract_date > date.min else date.min
     if start > extract_date:
         raise PeriodError(f"period {spec} begins after the extract date {extract_date.isoformat()}: "
                           "it would hold no patients")

@@ -18,6 +18,7 @@ extract is one with an earlier extract date, or the same date and a smaller extr
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -34,6 +35,19 @@ RUN_FILE = "run.json"
 REQUIRED = ("pseudonym", "indicator_id", "status", "department_code")
 OPTIONAL = ("reason_code", "reason_text", "index_date", "guideline_version", "risk", "risk_rules")
 DEVIATIONS = ("not_met", "unknown", "justified")
+
+
+_PSEUDONYM = re.compile(r"P[0-9a-f]{16}")
+
+
+def shown_id(extract_id: str | None) -> str | None:
+    """The extract id as the department pages may show it: not when it holds a pseudonym (a
+    CPR-shaped part of a delivered id, pseudonymised at ingest: another person's pseudonym
+    has no place in a department's folder); then the pages name the extract by its date and
+    checksum only."""
+    if not extract_id or _PSEUDONYM.search(extract_id):
+        return None
+    return extract_id
 
 
 class PreviousResultsRefused(AuditError, ValueError):
@@ -54,9 +68,13 @@ class ExtractRef:
 
     @property
     def name_da(self) -> str:
-        """``udtræk DMDB-2026-10-01 af 01-10-2026``."""
-        text = "udtræk " + (self.extract_id or "uden id")
-        return text + (f" af {dato(self.extract_date)}" if self.extract_date else "")
+        """``udtræk DMDB-2026-10-01 af 01-10-2026`` (``udtræk af 01-10-2026 (kontrolsum 3f9a1c2e)``
+        when the id may not be shown)."""
+        name = shown_id(self.extract_id)
+        checksum = self.label.split("·")[-1].strip() if self.label and "·" in self.label else None
+        text = "udtræk " + name if name else "udtræk"
+        text += f" af {dato(self.extract_date)}" if self.extract_date else ""
+        return text + (f" (kontrolsum {checksum})" if checksum and not name else "")
 
     def as_dict(self) -> dict:
         return {"extract_id": self.extract_id,
@@ -144,7 +162,7 @@ class Base:
 
     @property
     def name_da(self) -> str:
-        return self.ref.name_da if self.ref and self.ref.extract_id else f"tidligere resultater ({self.source})"
+        return self.ref.name_da if self.ref and self.ref.extract_date else f"tidligere resultater ({self.source})"
 
 
 def _earlier(ref: ExtractRef | None, current: ExtractRef | None) -> bool:

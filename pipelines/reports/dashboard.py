@@ -30,6 +30,7 @@ from markupsafe import Markup
 from pipelines.indicators.catalogue import CATALOGUE, Indicator
 from pipelines.reports import charts, danish, html, tables
 from pipelines.reports.charts import FunnelPoint, TrendSeries
+from pipelines.reports.comparison import shown_id
 from pipelines.reports.data import STATUSES, ReportData
 from pipelines.reports.deviations import PAGE_ROWS, in_period
 from pipelines.reports.files import child_dir, write_danish_csv
@@ -287,7 +288,8 @@ def extract_line(data: ReportData) -> str | None:
     if data.extract_date is None:
         return None
     checksum = (data.extract_id or "").split("·")[-1].strip()
-    name = f"Udtræk {data.delivered_id} af {danish.dato(data.extract_date)}" if data.delivered_id else \
+    shown = shown_id(data.delivered_id)
+    name = f"Udtræk {shown} af {danish.dato(data.extract_date)}" if shown else \
         f"Udtræk af {danish.dato(data.extract_date)}"
     return name + (f" (kontrolsum {checksum})" if checksum else "")
 

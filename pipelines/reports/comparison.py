@@ -191,10 +191,11 @@ def choose_base(previous_results: Path | None, current: ExtractRef | None) -> Ba
     return None
 
 
-def write_base(out_dir: Path, current: ExtractRef | None, base: Base | None) -> None:
-    """``comparison.json`` and (with a base) ``comparison_base.csv`` into ``out_dir``."""
+def write_base(out_dir: Path, current: ExtractRef | None, base: Base | None, period: dict | None = None) -> None:
+    """``comparison.json`` (with the audit period the department lists cover) and (with a
+    base) ``comparison_base.csv`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    record = {"extract": current.as_dict() if current else None,
+    record = {"extract": current.as_dict() if current else None, "period": period,
               "compared_with": (base.ref.as_dict() if base.ref else {"extract_id": None, "extract_date": None,
                                                                      "label": None}) if base else None,
               "source": base.source if base else None,

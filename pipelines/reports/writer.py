@@ -80,7 +80,7 @@ def _national(data: ReportData, out_dir: Path, rows: pl.DataFrame | None, base: 
 def _departments(data: ReportData, out_dir: Path, rows: pl.DataFrame, folders: dict[str, str],
                  base: comparison.Base | None, current: comparison.ExtractRef | None,
                  cprs: dict[str, str] | None) -> dict:
-    comparison.write_base(out_dir, current, base)
+    comparison.write_base(out_dir, current, base, data.period.as_dict() if data.period else None)
     lists = deviations.write_department_lists(data, out_dir, rows, folders, base is not None,
                                               base.name_da if base else None, _clinic_context(data), cprs)
     changes = rows["change"].value_counts().to_dicts() if base is not None else []

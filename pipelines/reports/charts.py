@@ -337,7 +337,8 @@ def funnel_svg(points: list[FunnelPoint], theta: float | None, standard: float |
     if own is not None:
         px, cy, p, size = own
         labels = [lab for lab in labels if p.label not in lab[2]]
-        text = p.label + (f" (og {size - 1} andre på samme sted)" if size > 1 else "")
+        others = "1 anden afdeling" if size == 2 else f"{size - 1} andre afdelinger"
+        text = p.label + (f" (og {others} på samme sted)" if size > 1 else "")
         labels.append((px, cy, text))
     for lx, ly, text in labels:
         anchor = "end" if lx > left + plot_w * 0.6 else "start"

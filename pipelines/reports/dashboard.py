@@ -262,7 +262,7 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
             "ci_low": low, "ci_high": high, "position": where, **counts,
             "deviations": counts["not_met"] + counts["unknown"] + counts["justified"],
             "trend": charts.trend_svg(series, years, indicator.standard,
-                                      f"{iid} {indicator.title_da}: {what} pr. år (indeksdatoens år), {unit_label}",
+                                      f"{iid}: {what} pr. indeksdatoens år",
                                       year_labels=labels),
             "funnel": charts.funnel_svg(index.points[iid], theta, indicator.standard,
                                         f"{iid}: afdelingerne i auditperioden {period}",

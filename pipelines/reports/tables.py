@@ -124,7 +124,8 @@ def columns(kind: str, *, cpr: bool = False, department: bool = False, compared:
     keys = list(DEVIATION_COLUMNS if kind == "deviations" else PATIENT_COLUMNS)
     if not compared and "change" in keys:
         keys.remove("change")
-    head = (["cpr"] if cpr else []) + ["pseudonym"] + (["department"] if department else [])
+    # with the CPR the pseudonym is left to the CSV and Excel files (where the registry matches rows)
+    head = (["cpr"] if cpr else ["pseudonym"]) + (["department"] if department else [])
     return [COLUMNS[k] for k in head + keys]
 
 
@@ -141,12 +142,13 @@ def _cell(column: Column) -> list[pl.Expr]:
         return [pl.lit("<td>"), _escaped(pl.col("department_name")), pl.lit("</td>")]
     if key == "status":
         return [pl.lit("<td>"), _escaped(pl.col("status_da")), pl.lit("</td>")]
-    if key == "change":
+    if key == "change":  # the status before, where it was another
         previous = pl.col("previous_status_da")
+        same = previous.is_null() | (previous == "") | (pl.col("previous_status") == pl.col("status")).fill_null(False)
         return [pl.lit('<td class="change change-'), _escaped(pl.col("change")), pl.lit('">'),
                 _escaped(pl.col("change")),
-                pl.when(previous.is_null() | (previous == "")).then(pl.lit(""))
-                .otherwise(pl.lit(" (før: ") + _escaped(previous) + pl.lit(")")), pl.lit("</td>")]
+                pl.when(same).then(pl.lit(""))
+                .otherwise(pl.lit('<br><small>før: ') + _escaped(previous) + pl.lit("</small>")), pl.lit("</td>")]
     if key == "index_date":
         return [pl.lit('<td class="num" data-sort="'), _escaped(pl.col("index_date").dt.strftime("%Y%m%d")),
                 pl.lit('">'), _escaped(pl.col("index_date_da")), pl.lit("</td>")]
@@ -155,7 +157,7 @@ def _cell(column: Column) -> list[pl.Expr]:
     if key == "values":
         return [pl.lit("<td>"), pl.col("values_html").fill_null(""), pl.lit("</td>")]
     if key == "risk":
-        return [pl.lit("<td>"), _escaped(pl.col("risk_da")), pl.lit("</td>")]
+        return [pl.lit('<td class="risk">'), _escaped(pl.col("risk_da")), pl.lit("</td>")]
     if key == "guideline":
         return [pl.lit("<td>"), _escaped(pl.col("guideline_version")), pl.lit("</td>")]
     raise ValueError(f"no such column {key}")

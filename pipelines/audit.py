@@ -24,8 +24,10 @@ from dagster._core.errors import DagsterAssetCheckFailedError, DagsterResourceFu
 from pipelines.definitions import defs
 from pipelines.ingest.delivery import resolve_extract_date, safe_name
 from pipelines.lib.environment import DEMO_KEY, KEY_ENV, SAMPLE_DELIVERY
-from pipelines.lib.errors import QualityBlocked
+from pipelines.lib.errors import AuditError, QualityBlocked
+from pipelines.lib.period import PeriodError, resolve_period
 from pipelines.lib.publish import FILE_LIST
+from pipelines.lib.vault import reid_key_from_env
 from pipelines.operations import run_config
 from pipelines.operations.process import process_inbox
 from pipelines.operations.resources import MESSAGE_TAG
@@ -75,6 +77,7 @@ def run_audit(
     previous_results: Path | None = None,
     instance: dg.DagsterInstance | None = None,
     tags: dict[str, str] | None = None,
+    period: str | None = None,
 ) -> RunSummary:
     """Audit ``extract`` into ``out_dir``: one run of ``audit_job`` in this process, published
     atomically. Raises the run's error (``AuditError`` with a clear message for anything a
@@ -92,10 +95,16 @@ def run_audit(
     if chosen.demo:
         log.info(f"using the documented demo pseudonym key for the bundled synthetic sample ({KEY_ENV} not set)")
     day = resolve_extract_date(extract, extract_date)
+    try:
+        resolve_period(period, day)
+    except PeriodError as err:
+        raise AuditError(str(err)) from None
+    reid_key_from_env()  # a re-identification key that is set is held to 32 bytes before anything is created
     log.info(f"delivery {safe_name(extract.name, chosen.pseudonymiser())} — extract date {day.isoformat()}")
 
     config = run_config.output_folder(extract, out_dir, extract_date=extract_date, parameters=parameters,
-                                      previous_results=previous_results, progress=True)
+                                      previous_results=previous_results, audit_period=period,
+                                      progress=True)
     run_id = str(uuid.uuid4())
     with dagster_instance(instance) as dagster:
         try:

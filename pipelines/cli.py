@@ -29,6 +29,15 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
 
 
+def _period(text: str) -> str:
+    from pipelines.lib.period import PeriodError, check_period
+
+    try:
+        return check_period(text)
+    except PeriodError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="myeloma-audit",
@@ -56,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="the delivery's extract date; required when the delivery has no manifest.json, "
                           "and must agree with manifest.json's extracted_at when it has one")
     run.set_defaults(handler=_run)
+
+    run.add_argument("--period", type=_period, default=None, metavar="PERIOD",
+                     help="audit period of the department lists and dashboards: a month (2026-10), a year (2026) "
+                          "or the months before the extract date (12m, the default); rows still pending are "
+                          "always included. The national report keeps its three years")
 
     synth = sub.add_parser(
         "synth", help="write a synthetic delivery (no real persons) for testing and demos",
@@ -124,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines.audit import run_audit
     from pipelines.lib.pseudonym import scrub
 
-    summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date)
+    summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date, period=args.period)
     rows = summary.rows
     print(scrub(f"done in {summary.seconds:.1f} s — delivery {summary.extract_id}, extract date {summary.extract_date}"))
     print(f"rows read {rows['in']}: clean {rows['clean']}, quarantined {rows['quarantined']}, "

@@ -42,6 +42,8 @@ class AuditConfig(dg.ConfigurableResource):
     """A JSON object of parameter overrides (pipelines/parameters.py has every default)."""
     previous_results: str = ""
     """The previous run's patient_results.csv, for new / persisting / resolved deviations."""
+    period: str = ""
+    """Audit period of the department lists and dashboards (lib/period.py): 2026-10, 2026 or 12m; empty: 12m."""
 
     def parameter_values(self) -> dict[str, float | int | str]:
         return parameters.resolve(json.loads(self.parameters or "{}"))

@@ -16,6 +16,7 @@ from pipelines.ingest.raw_reader import read_raw
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES
 from pipelines.lib.sql_loader import set_variables
+from pipelines.lib.vault import reid_key_from_env, write_vault
 from pipelines.resources import AuditConfig, PseudonymKey
 
 __all__ = ["QUARANTINE_KEY", "RAW_KEYS", "RECONCILIATION_KEY", "STG_KEYS", "extract_day", "raw_delivery",
@@ -39,6 +40,7 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
                  pseudonym_key: dg.ResourceParam[PseudonymKey]):
     """Read the delivery (folder or zip), check its manifest, decode each file and load it."""
     pseudonymise = pseudonym_key.pseudonymiser()
+    reid_key = reid_key_from_env()  # opt-in re-identification: refused here when too short
     delivery = open_delivery(Path(audit.extract_path), pseudonymise)  # names: CPR-shaped tokens pseudonymised
     extract_date = extract_day(audit)
     facts_of, rows_of = {}, {}
@@ -62,7 +64,10 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
             facts = facts_of[dfile.name]
             con.execute("insert into raw_file_info values (?, ?, ?, ?, ?)",
                         [dfile.filename, delivery.checksums[dfile.filename], facts["encoding"], facts["line_ending"], facts["extra_columns"]])
+        sealed = write_vault(con, pseudonymise.valid_pairs(), reid_key) if reid_key else None
         con.execute("commit")
+    if sealed is not None:
+        context.log.info(f"re-identification vault: {sealed} patients' CPR numbers sealed")
     for dfile in FILES:
         facts = facts_of[dfile.name]
         context.log.info(f"read {dfile.filename}: {rows_of[dfile.name]} rows ({facts['encoding']}, {facts['line_ending']})")

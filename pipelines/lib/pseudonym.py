@@ -69,6 +69,14 @@ class Pseudonymiser:
                 schema={"_value": pl.String, "_pseudonym": pl.String})], rechunk=True)
         return frame.join(self._frame, on="_value", how="left", maintain_order="left")["_pseudonym"]
 
+    def valid_pairs(self) -> list[tuple[str, str]]:
+        """(pseudonym, CPR) of every valid CPR number hashed so far: ten ASCII digits whose
+        first six are a real DDMMYY (the rule of ``raw_reader.cpr_status``). For the
+        re-identification vault (``pipelines.lib.vault``), which seals them at once."""
+        real = detector.REAL_DDMMYY
+        return [(p, c) for c, p in self._known.items()
+                if len(c) == 10 and c.isascii() and c.isdigit() and c[:6] in real]
+
 
 def key_from_env(required: bool = True) -> bytes | None:
     value = os.environ.get(KEY_ENV)

@@ -51,6 +51,7 @@ RUN_RECORD = "run.json"
 OUTCOME_TAG = "myeloma-audit/outcome"
 MESSAGE_TAG = "myeloma-audit/message"
 _GLOB = re.compile(r"[*?\[\]{}]")
+COMPARISON_FILES = ("run.json", "comparison.json", "comparison_base.csv")  # beside a previous patient_results.csv
 _ERRNO = re.compile(r"^\[Errno \d+\] (?P<strerror>[^:]+?)(?:: '(?P<filename>.*)')?$")
 
 log = logging.getLogger("myeloma_audit")
@@ -246,6 +247,9 @@ class Destination(dg.ConfigurableResource):
         folder = Path(tempfile.mkdtemp(prefix="myeloma-audit-"))  # 0700
         stack.callback(shutil.rmtree, folder, True)
         stack.enter_context(signals.owned(folder))
+        for beside in COMPARISON_FILES:  # what names the previous extract and keeps its own base
+            if (path.parent / beside).is_file():
+                shutil.copy2(path.parent / beside, folder / beside)
         return Path(shutil.copy2(path, folder / path.name))
 
     # --- results folders: the record in history.json ---------------------------------------------

@@ -39,8 +39,10 @@ def delivery_reference(delivery: Path | str) -> str:
 
 
 def _settings(delivery: Path | str, extract_date: date | str | None = None, parameters: dict | None = None,
-              previous_results: Path | str | None = None) -> dict:
+              previous_results: Path | str | None = None, audit_period: str | None = None) -> dict:
     settings = {"extract_path": delivery_reference(delivery)}
+    if audit_period:
+        settings["period"] = audit_period
     if extract_date:
         settings["extract_date"] = extract_date if isinstance(extract_date, str) else extract_date.isoformat()
     if parameters:
@@ -51,9 +53,10 @@ def _settings(delivery: Path | str, extract_date: date | str | None = None, para
 
 
 def output_folder(delivery: Path, out_dir: Path, *, extract_date: date | None = None, parameters: dict | None = None,
-                  previous_results: Path | None = None, progress: bool = False) -> dict:
+                  previous_results: Path | None = None, audit_period: str | None = None,
+                  progress: bool = False) -> dict:
     """One delivery into one output folder (``myeloma-audit run``, ``run_audit``)."""
-    return _run_config(_settings(delivery, extract_date, parameters, previous_results),
+    return _run_config(_settings(delivery, extract_date, parameters, previous_results, audit_period),
                        {"out_dir": str(Path(out_dir).absolute())}, progress)
 
 

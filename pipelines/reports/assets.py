@@ -49,7 +49,8 @@ def rpt_national_report(context: dg.AssetExecutionContext, config: ReportsConfig
     tables for the current year and the two before, and a generated method section."""
     out_dir = Path(audit.output_dir)
     with duckdb.get_connection() as con:
-        values = write_national(con, out_dir, _previous(config, audit), parameters=audit.parameter_values())
+        values = write_national(con, out_dir, _previous(config, audit), parameters=audit.parameter_values(),
+                                period=getattr(audit, "period", "") or None)
     context.log.info(f"national reports for {values['years']}: {values['suppressed_lt5']} cells <5, "
                      f"{values['suppressed_x']} complementary x, {values['withheld_proportions']} proportions withheld")
     meta = _metadata(values, out_dir, ["national_report.html", "national_report_publication.html",
@@ -63,12 +64,15 @@ def rpt_national_report(context: dg.AssetExecutionContext, config: ReportsConfig
 def rpt_department_lists(context: dg.AssetExecutionContext, config: ReportsConfig, duckdb: DuckDBResource,
                          audit: AuditConfig) -> dg.MaterializeResult:
     """Per department (departments/<safe name>/): every not_met, unknown and justified patient
-    with reason and values used, as Danish CSV, Excel and HTML, each deviation marked new,
-    persisting or resolved against the previous audit when configured."""
+    of the audit period with reason and values used, as Danish CSV, Excel and HTML (a CPR
+    column for the department's own patients when MYELOMA_AUDIT_REID_KEY is set), each
+    deviation marked new, persisting or resolved against the newest earlier extract
+    (comparison.json, comparison_base.csv)."""
     out_dir = Path(audit.output_dir)
     with duckdb.get_connection() as con:
-        values = write_departments(con, out_dir, _previous(config, audit))
-    context.log.info(f"deviation lists for {values['departments']} departments ({values['deviation_rows']} rows)")
+        values = write_departments(con, out_dir, _previous(config, audit), period=getattr(audit, "period", "") or None)
+    context.log.info(f"deviation lists for {values['departments']} departments ({values['deviation_rows']} rows, "
+                     f"period {values['period']}, re-identification {'on' if values['reidentified'] else 'off'})")
     return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["departments"]))
 
 
@@ -80,7 +84,7 @@ def rpt_dashboards(context: dg.AssetExecutionContext, config: ReportsConfig, duc
     patient list behind every figure (paged, with CSV)."""
     out_dir = Path(audit.output_dir)
     with duckdb.get_connection() as con:
-        values = write_dashboards(con, out_dir, _previous(config, audit))
+        values = write_dashboards(con, out_dir, _previous(config, audit), period=getattr(audit, "period", "") or None)
     context.log.info(f"{values['dashboards']} dashboards")
     return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["dashboard.html"]))
 

@@ -1,72 +1,63 @@
-"""Departmental deviation lists and the audit-to-audit comparison.
+"""Departmental deviation lists and the run-to-run comparison.
 
-Every department gets ``departments/<safe name>/`` with every patient whose result is
-``not_met``, ``unknown`` or ``justified`` (all years of the run): pseudonym, indicator,
-reason, the values used, index date — as Danish CSV (``afvigelser.csv``), Excel
-(``afvigelser.xlsx``, one sheet per indicator) and HTML (``afvigelser.html``, in pages of
-at most 2,000 rows). Internal lists: not suppressed.
+Every department gets ``departments/<safe name>/`` with every patient of the audit period
+(``--period``) whose result is ``ikke opfyldt``, ``uoplyst`` or ``begrundet afvigelse`` —
+never an informational indicator (MM08, MM09, MM12: uptake, not deviations) — with the
+reason, the values used and the index date, as Danish CSV (``afvigelser.csv``), Excel
+(``afvigelser.xlsx``: an overview, then one sheet per indicator) and HTML
+(``afvigelser.html``, sortable and filterable offline, in pages of at most 2,000 rows).
+Internal lists: not suppressed. With the re-identification key a CPR column comes first
+(the department's own patients only); without it the pages say how to turn it on.
 
-Given the previous run's ``patient_results.csv``, each deviation is marked *ny* (a deviation
-now, not before), *vedvarende* (a deviation before and now) or *løst* (a deviation before,
-not now: listed with its current result, or "ikke i populationen" with the old reason).
+Compared with the newest earlier extract (``comparison.py``), each deviation is marked *ny*
+(a deviation now, not before), *vedvarende* (a deviation before and now) or *løst* (a
+deviation before, not now: listed with its current result, or "ikke længere i
+populationen" with the old reason) — within the audit period.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import polars as pl
+from markupsafe import Markup
 
 from pipelines.indicators.catalogue import BY_ID, CATALOGUE
-from pipelines.lib.errors import AuditError
-from pipelines.reports import html, templates
-from pipelines.reports.data import DEVIATIONS, STATUS_DA, UNKNOWN_DEPARTMENT, ReportData, is_deviation
-from pipelines.reports.files import child_dir, parse_values, value_text, values_text, write_danish_csv
-from pipelines.reports.xlsx import write_xlsx_frames
+from pipelines.lib.vault import HOW_TO_TURN_ON
+from pipelines.reports import danish, html, tables
+from pipelines.reports.comparison import Base, PreviousResultsRefused, read_results  # noqa: F401 (re-exported)
+from pipelines.reports.data import DEVIATIONS, UNKNOWN_DEPARTMENT, ReportData, is_deviation
+from pipelines.reports.danish import NEW, PERSISTING, RESOLVED
+from pipelines.reports.files import child_dir, write_danish_csv
+from pipelines.reports.xlsx import Sheet, write_workbook
 
-NEW, PERSISTING, RESOLVED = "ny", "vedvarende", "løst"
-CHANGE_ORDER = {NEW: 0, PERSISTING: 1, RESOLVED: 2, None: 3}
+CHANGE_ORDER = {NEW: 0, PERSISTING: 1, RESOLVED: 2}
 PAGE_ROWS = 2000
-REQUIRED_PREVIOUS = ("pseudonym", "indicator_id", "status", "department_code")
-
-
-class PreviousResultsRefused(AuditError, ValueError):
-    """The previous run's patient_results.csv cannot be compared with (a ValueError, as before)."""
-
-
-def read_previous(path: Path) -> pl.DataFrame:
-    """A previous run's ``patient_results.csv`` (results contract: UTF-8, comma), all text.
-    A file that is not one (damaged, edited and saved by a spreadsheet) stops the run with a
-    clear message (``AuditError``), not an internal error."""
-    advice = "move it out of the output folder (or audit into a new folder) to run without the comparison"
-    try:
-        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except Exception as err:  # polars raises several kinds for a file that is not CSV
-        raise PreviousResultsRefused(f"the previous results {path} cannot be read as CSV "
-                                     f"({type(err).__name__}); {advice}") from None
-    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
-    missing = [c for c in REQUIRED_PREVIOUS if c not in frame.columns]
-    if missing:
-        raise PreviousResultsRefused(f"the previous results {path} are not a patient_results.csv of this audit "
-                                     f"(missing {', '.join(missing)}); {advice}")
-    for column in ("reason_code", "reason_text", "index_date", "guideline_version", "risk", "risk_rules"):
-        if column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
-    return frame
+JUDGED = [i for i in CATALOGUE if not i.informational]   # indicators with a standard: the lists' indicators
+read_previous = read_results  # the previous run's patient_results.csv (kept under its old name)
 
 
 def _key() -> pl.Expr:
     return pl.col("pseudonym").str.to_lowercase() + "|" + pl.col("indicator_id")
 
 
-def compare(data: ReportData, previous: pl.DataFrame | None) -> pl.DataFrame:
-    """Current deviations with ``change`` and ``previous_status``, plus the resolved ones."""
-    current = data.patients.filter(is_deviation()).with_columns(key=_key())
+def in_period(data: ReportData, day: pl.Expr, status: pl.Expr) -> pl.Expr:
+    """A row of the audit period: index date in it, or still pending."""
+    if data.period is None:
+        return pl.lit(True)
+    return day.is_between(pl.lit(data.period.start), pl.lit(data.period.end)).fill_null(False) | (status == "pending")
+
+
+def compare(data: ReportData, base: Base | pl.DataFrame | None) -> pl.DataFrame:
+    """The period's deviations with ``change`` and ``previous_status``, plus the resolved ones
+    (a deviation of the base whose row, now or then, lies in the period)."""
+    current = data.patients.filter(is_deviation() & in_period(data, pl.col("index_date"), pl.col("status")))
+    previous = base.rows if isinstance(base, Base) else base
     if previous is None:
-        return current.with_columns(change=pl.lit(None, pl.String), previous_status=pl.lit(None, pl.String)).drop("key")
+        return current.with_columns(change=pl.lit(None, pl.String), previous_status=pl.lit(None, pl.String))
+    current = current.with_columns(key=_key())
     before = (previous.filter(is_deviation())
               .with_columns(key=_key(), department_code=pl.col("department_code").fill_null(UNKNOWN_DEPARTMENT))
               .unique("key", keep="first", maintain_order=True))
@@ -77,7 +68,7 @@ def compare(data: ReportData, previous: pl.DataFrame | None) -> pl.DataFrame:
     departments = data.departments.select("department_code", "department_name", "hospital", "region")
     # a resolved deviation shows the patient's current result where there is one, else the old one
     current_cols = ["status", "reason_code", "reason_text", "index_date", "guideline_version", "risk", "risk_rules",
-                    "values_json"]
+                    "values_json", "risk_text"]
     resolved = (
         gone.select("key", "pseudonym", "indicator_id", "department_code", previous_status=pl.col("status"),
                     old_reason_code=pl.col("reason_code"), old_reason_text=pl.col("reason_text"),
@@ -95,6 +86,7 @@ def compare(data: ReportData, previous: pl.DataFrame | None) -> pl.DataFrame:
             region=pl.col("region").fill_null("ukendt"),
             change=pl.lit(RESOLVED),
         )
+        .filter(in_period(data, pl.col("index_date"), pl.col("status")))
         .with_columns(year=pl.col("index_date").dt.year().cast(marked.schema["year"]))
     )
     columns = [c for c in marked.columns if c != "key"]
@@ -102,146 +94,18 @@ def compare(data: ReportData, previous: pl.DataFrame | None) -> pl.DataFrame:
     return pl.concat([marked.select(columns), resolved.select(columns).cast(marked.select(columns).schema)])
 
 
-def display_rows(frame: pl.DataFrame) -> list[dict]:
-    """Rows for the HTML patient tables: Danish status, parsed values, ISO dates."""
-    rows = []
-    for r in frame.iter_rows(named=True):
-        rows.append({
-            **r,
-            "status_da": STATUS_DA.get(r["status"], r["status"]),
-            "values": [(k, value_text(v)) for k, v in parse_values(r.get("values_json")).items()],
-            "index_date": r["index_date"].isoformat() if isinstance(r.get("index_date"), date) else r.get("index_date"),
-            "change": r.get("change"),
-            "previous_status": STATUS_DA.get(r.get("previous_status"), r.get("previous_status")),
-        })
-    return rows
-
-
-CSV_COLUMNS = {
-    "pseudonym": "pseudonym", "indicator_id": "indikator", "title": "indikatortitel", "year": "år",
-    "index_date": "indeksdato", "status": "status", "reason_code": "årsagskode", "reason_text": "årsag",
-    "values": "værdier", "guideline_version": "retningslinjeversion", "risk": "risiko",
-    "risk_rules": "risikoregler", "change": "ændring", "previous_status": "tidligere_status",
-}
-
-
-def csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """A deviation or patient list in the Danish CSV's columns and wording."""
-    titles = {i.indicator_id: i.title_da for i in CATALOGUE}
-    return frame.select(
-        "pseudonym", "indicator_id",
-        title=pl.col("indicator_id").replace_strict(titles, default=None),
-        year=pl.col("year"),
-        index_date=pl.col("index_date"),
-        status=pl.col("status").replace_strict(STATUS_DA, default=pl.col("status")),
-        reason_code=pl.col("reason_code"), reason_text=pl.col("reason_text"),
-        values=(pl.col("values_text") if "values_text" in frame.columns
-                else pl.col("values_json").map_elements(values_text, return_dtype=pl.String, skip_nulls=False)),
-        guideline_version=pl.col("guideline_version"), risk=pl.col("risk"), risk_rules=pl.col("risk_rules"),
-        change=pl.col("change") if "change" in frame.columns else pl.lit(None, pl.String),
-        previous_status=(pl.col("previous_status").replace_strict(STATUS_DA, default=pl.col("previous_status"))
-                         if "previous_status" in frame.columns else pl.lit(None, pl.String)),
-    ).rename(CSV_COLUMNS)
-
-
 def sort_deviations(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(_order=pl.col("change").replace_strict(CHANGE_ORDER, default=3, return_dtype=pl.Int8)).sort(
-        "indicator_id", "_order", "status", "index_date", "pseudonym", nulls_last=True).drop("_order")
-
-
-XLSX_HEADER = ["Pseudonym", "Status", "Årsagskode", "Årsag", "Indeksdato", "År", "Retningslinjeversion", "Risiko",
-               "Risikoregler", "Ændring", "Tidligere status"]
-
-
-def write_xlsx_list(path: Path, frame: pl.DataFrame, counts: list[dict], compared: bool,
-                    decoded: dict[str, pl.DataFrame | None] | None = None) -> None:
-    """``afvigelser.xlsx``: an overview sheet, then one sheet per indicator with every deviation
-    (the ``XLSX_HEADER`` columns, then one column per drill-down value).
-
-    ``decoded`` (``decode_values``): per indicator the drill-down values of every list's rows,
-    decoded once for all departments; ``frame`` then has their row numbers (``VALUE_ROW``)."""
-    overview_header = ["Indikator", "Titel", "Ikke opfyldt", "Uoplyst", "Begrundet"] + (
-        ["Ny", "Vedvarende", "Løst"] if compared else [])
-    fields = ["indicator_id", "title", "not_met", "unknown", "justified"] + (
-        ["new", "persisting", "resolved"] if compared else [])
-    overview = pl.DataFrame({f: [c[f] for c in counts] for f in fields},
-                            schema={f: pl.String if f in ("indicator_id", "title") else pl.Int64 for f in fields})
-    sheets = [("Oversigt", overview_header, overview)]
-    status_da = pl.col("status").replace_strict(STATUS_DA, default=pl.col("status"), return_dtype=pl.String)
-    previous_da = pl.col("previous_status").replace_strict(STATUS_DA, default=pl.col("previous_status"),
-                                                           return_dtype=pl.String)
-    decoded = decoded or {}
-    base = frame.select("indicator_id", "pseudonym", status_da.alias("status"), "reason_code", "reason_text",
-                        "index_date", "year", "guideline_version", "risk", "risk_rules", "change",
-                        previous_da.alias("previous_status"), "values_json",
-                        *([VALUE_ROW] if VALUE_ROW in frame.columns else []))
-    parts = base.partition_by("indicator_id", as_dict=True, maintain_order=True, include_key=False)
-    for indicator in CATALOGUE:
-        part = parts.get((indicator.indicator_id,))
-        if part is None:
-            sheets.append((indicator.indicator_id, XLSX_HEADER, None))
-            continue
-        known = decoded.get(indicator.indicator_id)
-        if known is not None and VALUE_ROW in part.columns:
-            keys, values = known.columns, known[part.get_column(VALUE_ROW)]
-        else:
-            keys, values = _value_columns(part.get_column("values_json"))
-        # positional names: a drill-down key may be called like a list column (risk, risk_rules)
-        values = values.rename({k: f"value {n}" for n, k in enumerate(keys)})
-        sheets.append((indicator.indicator_id, XLSX_HEADER + [f"værdi: {k}" for k in keys],
-                       pl.concat([part.drop("values_json", VALUE_ROW, strict=False), values], how="horizontal")))
-    write_xlsx_frames(path, sheets)
-
-
-VALUE_ROW = "value row"  # a deviation's row among its indicator's rows (decode_values)
-
-
-def decode_values(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFrame | None]]:
-    """``frame`` with ``VALUE_ROW``, and per indicator its rows' drill-down values as typed
-    columns (``templates.decoded_values``; None where they do not decode alike: each
-    department's list then decodes its own)."""
-    frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("indicator_id").alias(VALUE_ROW))
-    parts = frame.select("indicator_id", "values_json").partition_by("indicator_id", as_dict=True,
-                                                                     maintain_order=True)
-    return frame, {key[0]: templates.decoded_values(part.get_column("values_json")) for key, part in parts.items()}
-
-
-def _value_columns(raw: pl.Series) -> tuple[list[str], pl.DataFrame]:
-    """The drill-down values as one column per key (keys in order of first appearance):
-    typed columns where every object has the same keys and scalar values, else Python
-    values (a nested one as its text) in ``Object`` columns."""
-    decoded = templates.decoded_values(raw)
-    if decoded is not None:
-        keys = decoded.columns
-    else:
-        values = [parse_values(v) for v in raw.to_list()]
-        keys = list(dict.fromkeys(k for v in values for k in v))
-        decoded = pl.DataFrame([pl.Series(k, [_cell(v.get(k)) for v in values], dtype=pl.Object) for k in keys]
-                               or None, height=raw.len())
-    return keys, decoded
-
-
-def _cell(value: object) -> object:
-    return value if value is None or isinstance(value, (int, float, str)) else value_text(value)
-
-
-@dataclass
-class DepartmentList:
-    department_code: str
-    folder: str
-    rows: int
-    counts: list[dict]
-
-
-def department_counts(frame: pl.DataFrame) -> list[dict]:
-    """The deviation counts per indicator of one department's list (catalogue order)."""
-    return all_department_counts(frame.with_columns(department_code=pl.lit("", pl.String))).get("") or [
-        {"indicator_id": i.indicator_id, "title": i.title_da,
-         **{k: 0 for k in (*DEVIATIONS, "new", "persisting", "resolved")}} for i in CATALOGUE]
+    """Indicator, then new, persisting, resolved, then status, newest index date first."""
+    return frame.with_columns(
+        _change=pl.col("change").replace_strict(CHANGE_ORDER, default=3, return_dtype=pl.Int8),
+        _status=pl.col("status").replace_strict(danish.STATUS_ORDER, default=9, return_dtype=pl.Int8),
+    ).sort(["indicator_id", "_change", "_status", "index_date", "pseudonym"],
+           descending=[False, False, False, True, False], nulls_last=True).drop("_change", "_status")
 
 
 def all_department_counts(frame: pl.DataFrame) -> dict[str, list[dict]]:
-    """Per department the deviation counts per indicator (catalogue order; zeros included)."""
+    """Per department the deviation counts per indicator with a standard (catalogue order;
+    zeros included). Resolved rows are counted as resolved only."""
     change = pl.col("change")
     current = change.is_null() | (change != RESOLVED)
     counted = frame.group_by("department_code", "indicator_id").agg(
@@ -253,43 +117,142 @@ def all_department_counts(frame: pl.DataFrame) -> dict[str, list[dict]]:
         out[code] = [{"indicator_id": i.indicator_id, "title": i.title_da,
                       **{k: int(found.get((code, i.indicator_id), {}).get(k) or 0)
                          for k in (*DEVIATIONS, "new", "persisting", "resolved")}}
-                     for i in CATALOGUE]
+                     for i in JUDGED]
     return out
 
 
+def department_counts(frame: pl.DataFrame) -> list[dict]:
+    """The deviation counts per indicator of one department's list."""
+    return all_department_counts(frame.with_columns(department_code=pl.lit("", pl.String))).get("") or [
+        {"indicator_id": i.indicator_id, "title": i.title_da,
+         **{k: 0 for k in (*DEVIATIONS, "new", "persisting", "resolved")}} for i in JUDGED]
+
+
+# --- Excel -----------------------------------------------------------------------------------
+
+def value_columns(part: pl.DataFrame) -> tuple[list[str], pl.DataFrame | None]:
+    """One typed column per drill-down key of an indicator's rows (keys in order of first
+    appearance; measurements as numbers, dates as dates, flags as ja/nej, codes in Danish)."""
+    parsed = [danish.parse_values(v) for v in part.get_column("values_json").to_list()]
+    keys = [k for k in dict.fromkeys(k for values in parsed for k in values) if k not in danish.HIDDEN]
+    columns = []
+    for key in keys:
+        spec = danish.VALUES.get(key) or danish.Value(key)
+        raw = [values.get(key) for values in parsed]
+        if spec.kind == "date":
+            series = pl.Series(key, raw, dtype=pl.String, strict=False).str.to_date("%Y-%m-%d", strict=False)
+        elif spec.kind in ("number", "whole", "power") and all(v is None or (isinstance(v, (int, float))
+                                                                             and not isinstance(v, bool)) for v in raw):
+            series = pl.Series(key, raw, dtype=pl.Float64, strict=False)
+        elif all(v is None or isinstance(v, bool) for v in raw):
+            series = pl.Series(key, raw, dtype=pl.Boolean)
+        else:
+            series = pl.Series(key, [danish.shown(key, v) or None for v in raw], dtype=pl.String)
+        columns.append(series.alias(f"value {len(columns)}"))  # positional: a key may be named like a list column
+    return [danish.header_of(k) for k in keys], (pl.DataFrame(columns) if columns else None)
+
+
+def xlsx_sheets(frame: pl.DataFrame, counts: list[dict], compared: bool, cpr: bool, notes: list[str]) -> list[Sheet]:
+    """``afvigelser.xlsx``: the overview (counts and the page's notes), then one sheet per
+    indicator with a standard: every deviation with its values as typed columns."""
+    overview_header = ["Indikator", "Titel", "Ikke opfyldt", "Uoplyst", "Begrundet afvigelse"] + (
+        ["Ny", "Vedvarende", "Løst"] if compared else [])
+    fields = ["indicator_id", "title", "not_met", "unknown", "justified"] + (
+        ["new", "persisting", "resolved"] if compared else [])
+    overview = pl.DataFrame({f: [c[f] for c in counts] for f in fields},
+                            schema={f: pl.String if f in ("indicator_id", "title") else pl.Int64 for f in fields})
+    sheets = [Sheet("Oversigt", overview_header, overview, notes)]
+    header = (["CPR-nummer"] if cpr else []) + ["Pseudonym", "Status"] + (
+        ["Ændring", "Tidligere status"] if compared else []) + ["Indeksdato", "Årsag", "Risiko", "Retningslinje"]
+    chosen = ([pl.col("cpr")] if cpr else []) + [pl.col("pseudonym"), pl.col("status_da")] + (
+        [pl.col("change"), pl.col("previous_status_da")] if compared else []) + [
+        pl.col("index_date"), pl.col("reason_text"), pl.col("risk_da"), pl.col("guideline_version")]
+    parts = frame.partition_by("indicator_id", as_dict=True, maintain_order=True)
+    for indicator in JUDGED:
+        part = parts.get((indicator.indicator_id,))
+        if part is None:
+            sheets.append(Sheet(indicator.indicator_id, header))
+            continue
+        names, values = value_columns(part)
+        listed = part.select(chosen)
+        sheets.append(Sheet(indicator.indicator_id, header + names,
+                            listed if values is None else pl.concat([listed, values], how="horizontal")))
+    return sheets
+
+
+# --- the lists -------------------------------------------------------------------------------
+
+@dataclass
+class DepartmentList:
+    department_code: str
+    folder: str
+    rows: int
+    counts: list[dict]
+
+
+def department_info(data: ReportData, code: str) -> dict:
+    for r in data.departments.iter_rows(named=True):
+        if r["department_code"] == code:
+            return r
+    return {"department_code": code, "department_name": code, "hospital": "ukendt", "region": "ukendt"}
+
+
+def notes(data: ReportData, comparison: str, cpr: bool) -> dict[str, str]:
+    """The lines every list (HTML, Excel) states: period, comparison, informational
+    indicators, and without the re-identification key how to turn it on."""
+    informational = ", ".join(i.indicator_id for i in CATALOGUE if i.informational)
+    lines = {"period": data.period.description_da if data.period else "Alle patienter i resultaterne.",
+             "comparison": comparison,
+             "informational": f"Informative indikatorer ({informational}: ingen standard, behandlingen er ikke "
+                              "anbefalet af Medicinrådet) vises som udbredelse på dashboardet, aldrig som afvigelser."}
+    if not cpr:
+        lines["reid"] = HOW_TO_TURN_ON
+    return lines
+
+
+def comparison_line(base_name: str | None, compared: bool) -> str:
+    if compared and base_name:
+        return (f"Sammenlignet med {base_name}: ny = afvigelse nu, ikke før; vedvarende = afvigelse både før og nu; "
+                "løst = afvigelse før, ikke nu.")
+    return "Ingen sammenligning: der er ingen resultater af et tidligere udtræk at sammenligne med."
+
+
 def write_department_lists(data: ReportData, out_dir: Path, deviations: pl.DataFrame, folders: dict[str, str],
-                           compared: bool, previous_name: str | None, page_context: dict) -> list[DepartmentList]:
-    """``departments/<folder>/afvigelser.{csv,xlsx,html}`` for every department in ``folders``."""
+                           compared: bool, base_name: str | None, page_context: dict,
+                           cprs: dict[str, str] | None = None) -> list[DepartmentList]:
+    """``departments/<folder>/afvigelser.{csv,xlsx,html}`` for every department in ``folders``.
+    ``cprs``: pseudonym → CPR (re-identification on), or None."""
     root = out_dir / "departments"
     root.mkdir(parents=True, exist_ok=True)
-    names = {r["department_code"]: r for r in data.departments.iter_rows(named=True)}
-    ordered, decoded = decode_values(templates.values_columns(sort_deviations(deviations)))
+    ordered = tables.listing(sort_deviations(deviations))
     parts = ordered.partition_by("department_code", as_dict=True, maintain_order=True)
     counts_by_department = all_department_counts(ordered)
     empty = ordered.clear()
+    with_cpr = cprs is not None
+    cols = tables.columns("deviations", cpr=with_cpr, compared=compared)
+    lines = notes(data, comparison_line(base_name, compared), with_cpr)
     written = []
-    # the workbooks are written by two threads beside the rest: most of their time is polars' and
-    # zlib's, which run without the GIL (on two cores the Excel files are the longest part at scale)
-    with ThreadPoolExecutor(max_workers=2) as excel:
+    # the workbooks are written by a second thread beside the rest (zlib works without the GIL)
+    with ThreadPoolExecutor(max_workers=1) as excel:
         workbooks = []
         for code, folder in sorted(folders.items(), key=lambda kv: kv[1]):
             target = child_dir(root, folder)
-            frame = parts.get((code,), empty)
+            frame = tables.with_cprs(parts.get((code,), empty), cprs)
             counts = counts_by_department.get(code) or department_counts(empty)
-            workbooks.append(excel.submit(write_xlsx_list, target / "afvigelser.xlsx", frame, counts, compared,
-                                          decoded))
-            write_danish_csv(csv_frame(frame), target / "afvigelser.csv")
-            info = names.get(code) or {"department_code": code, "department_name": code, "hospital": "ukendt",
-                                       "region": "ukendt"}
-            rows = templates.patient_rows(frame, show_indicator=True, show_change=compared)
+            workbooks.append(excel.submit(write_workbook, target / "afvigelser.xlsx",
+                                          xlsx_sheets(frame, counts, compared, with_cpr, list(lines.values()))))
+            write_danish_csv(tables.csv_frame(frame, cpr=with_cpr, compared=compared), target / "afvigelser.csv")
+            info = department_info(data, code)
+            rows = tables.html_rows(frame, cols)
             pages = html.page_names("afvigelser", -(-len(rows) // PAGE_ROWS))
             for number, name in enumerate(pages, start=1):
-                html.write(target / name, "deviations.html", title=f"Afvigelser – {info['department_name']}",
-                           subtitle="Departmental deviation list (internal, not for publication)",
-                           department=info, counts=counts, compared=compared, previous=previous_name,
-                           table=templates.patient_table(rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS],
-                                                         show_indicator=True, show_change=compared),
-                           pages=pages, page=number, home="../../dashboard.html", **page_context)
+                html.write(target / name, "deviations.html.j2", title=f"Afvigelser – {info['department_name']}",
+                           subtitle="Afdelingens afvigelsesliste (intern, ikke til offentliggørelse)",
+                           department=info, counts=counts, compared=compared, notes=lines, columns=cols,
+                           rows=Markup("\n".join(rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS])),
+                           total=len(rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS]),
+                           pages=pages, page=number, cpr=with_cpr, home="dashboard.html",
+                           home_text="til afdelingens dashboard", **page_context)
             written.append(DepartmentList(code, folder, frame.height, counts))
         for workbook in workbooks:
             workbook.result()  # an error in a workbook stops the run here

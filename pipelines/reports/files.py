@@ -1,4 +1,4 @@
-"""Writing report files safely: folder names from department codes, Danish CSV, Excel.
+"""Writing report files safely: folder names from department codes, Danish CSV, Excel sheet names.
 
 Department codes come from a delivery, so nothing about them is trusted: a folder name is
 derived from the code (letters, digits, ``_`` and ``-`` only; never empty, never ``.``/``..``,
@@ -12,11 +12,10 @@ shows it as text instead of evaluating it.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -101,41 +100,8 @@ def write_danish_csv(frame: pl.DataFrame, path: Path) -> int:
 def write_neutralised_csv(frame: pl.DataFrame, path: Path) -> int:
     """``write_danish_csv`` of a frame that ``neutralise_frame`` has made formula-safe already."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(path, separator=";", decimal_comma=True, include_bom=True, date_format="%Y-%m-%d")
+    frame.write_csv(path, separator=";", decimal_comma=True, include_bom=True, date_format="%d-%m-%Y")
     return frame.height
-
-
-def value_text(value: object) -> str:
-    """A drill-down value as Danish text: decimal comma, dates ISO, lists comma-joined."""
-    if value is None:
-        return "–"
-    kind = type(value)
-    if kind is str or kind is int:  # the common cases first: called once per shown value
-        return value if kind is str else str(value)
-    if isinstance(value, bool):
-        return "ja" if value else "nej"
-    if isinstance(value, float):
-        return f"{value:.4g}".replace(".", ",") if abs(value) < 1e6 else f"{value:.0f}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(value_text(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
-    return str(value)
-
-
-def parse_values(values_json: str | None) -> dict[str, object]:
-    """The drill-down JSON object of a patient result; {} when empty or not an object."""
-    if not values_json:
-        return {}
-    try:
-        parsed = json.loads(values_json)
-    except (TypeError, ValueError):
-        return {"values_json": values_json}
-    return parsed if isinstance(parsed, dict) else {"value": parsed}
-
-
-def values_text(values_json: str | None) -> str:
-    return "; ".join(f"{k} = {value_text(v)}" for k, v in parse_values(values_json).items())
 
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
@@ -150,47 +116,3 @@ def sheet_name(text: str, taken: set[str]) -> str:
         n += 1
     taken.add(name.lower())
     return name
-
-
-def write_xlsx(path: Path, sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]]) -> None:
-    """One worksheet per (name, header, rows): bold frozen header, autofilter, sensible widths.
-    The file does not depend on when it was written.
-
-    Text goes in with ``write_string`` after neutralising (the workbook also has formula,
-    URL and number conversion of strings switched off), numbers as numbers, dates as dates."""
-    import xlsxwriter
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                               "strings_to_numbers": False})
-    workbook.set_properties({"created": FIXED_CREATED})  # same content, same bytes: no run time inside
-    try:
-        bold = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True,
-                                    "valign": "top"})
-        date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        taken: set[str] = set()
-        for name, header, rows in sheets:
-            sheet = workbook.add_worksheet(sheet_name(name, taken))
-            widths = [min(max(len(str(h)), 8), 60) for h in header]
-            for col, title in enumerate(header):
-                sheet.write_string(0, col, str(neutralise(title)), bold)
-            for r, row in enumerate(rows, start=1):
-                for col, value in enumerate(row):
-                    if value is None:
-                        sheet.write_blank(r, col, None)
-                    elif isinstance(value, bool):
-                        sheet.write_string(r, col, "ja" if value else "nej")
-                    elif isinstance(value, (int, float)):
-                        sheet.write_number(r, col, value)
-                    elif isinstance(value, (date, datetime)):
-                        sheet.write_datetime(r, col, datetime(value.year, value.month, value.day), date_format)
-                    else:
-                        text = str(neutralise(str(value)))
-                        sheet.write_string(r, col, text)
-                        widths[col] = min(max(widths[col], len(text)), 60)
-            for col, width in enumerate(widths):
-                sheet.set_column(col, col, width + 2)
-            sheet.freeze_panes(1, 0)
-            sheet.autofilter(0, 0, max(len(rows), 1), max(len(header) - 1, 0))
-    finally:
-        workbook.close()

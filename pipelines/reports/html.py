@@ -2,7 +2,8 @@
 
 Pages are self-contained (inline CSS, inline SVG, no external resource), so they open
 offline from a file share or an e-mail attachment and print cleanly. Page templates are
-``.html.j2`` files in ``pipelines/reports/pages/`` (found before the ones still kept as text).
+``.html.j2`` files in ``pipelines/reports/pages/`` (found before the national report's, still
+kept as text in ``templates.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from pipelines.reports import danish, templates
 from pipelines.reports.charts import pct
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -68,29 +70,6 @@ dl.values dt { color:var(--muted); } dl.values dd { margin:0; }
 @media print { nav.toc { display:none; } th { position:static; } h2 { break-before:auto; } .chart { break-inside:avoid; } }
 """
 
-PAGER = """{% macro pager(pages, current) %}{% if pages|length > 1 %}
-<p class="pager">Side: {% for p in pages %}{% if loop.index == current %}<span>{{ loop.index }}</span>{% else %}<a href="{{ p }}">{{ loop.index }}</a>{% endif %}{% endfor %}</p>
-{% endif %}{% endmacro %}"""
-
-PATIENT_TABLE = """{% macro patient_table(rows, show_department=False, show_indicator=False, show_change=False) %}
-<table class="patients">
-<thead><tr><th>Pseudonym</th>{% if show_indicator %}<th>Indikator</th>{% endif %}{% if show_department %}<th>Afdeling</th>{% endif %}
-<th>Status</th><th>Årsag</th><th>Værdier brugt</th><th>Indeksdato</th><th>Retningslinje</th><th>Risiko</th>
-{% if show_change %}<th>Ændring</th>{% endif %}</tr></thead>
-<tbody>
-{% for r in rows %}<tr class="status-{{ r.status }}">
-<td><code>{{ r.pseudonym }}</code></td>{% if show_indicator %}<td>{{ r.indicator_id }}</td>{% endif %}{% if show_department %}<td>{{ r.department_name }}</td>{% endif %}
-<td>{{ r.status_da }}</td><td><code>{{ r.reason_code }}</code> {{ r.reason_text }}</td>
-<td>{% if r["values"] %}<dl class="values">{% for k, v in r["values"] %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}</dl>{% endif %}</td>
-<td class="num">{{ r.index_date }}</td><td>{{ r.guideline_version }}</td><td>{{ r.risk }}</td>
-{% if show_change %}<td class="change-{{ r.change }}">{{ r.change or "" }}{% if r.previous_status %} (før: {{ r.previous_status }}){% endif %}</td>{% endif %}
-</tr>{% endfor %}
-</tbody></table>
-{% endmacro %}"""
-
-TEMPLATES = {"pager.html": PAGER, "patient_table.html": PATIENT_TABLE}
-
-
 def _num(value) -> str:
     if value is None:
         return "–"
@@ -127,13 +106,11 @@ def _dato(value) -> str:
 
 
 def environment() -> jinja2.Environment:
-    from pipelines.reports import templates
-
     env = jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(PAGES_DIR),
-                                                         jinja2.DictLoader({**TEMPLATES, **templates.PAGES})]),
+                                                         jinja2.DictLoader(templates.PAGES)]),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    env.filters.update(pct=pct, num=_num, ci=_ci, yes_no=_yes_no, isodate=_date, dato=_dato)
+    env.filters.update(pct=pct, num=_num, ci=_ci, yes_no=_yes_no, isodate=_date, dato=_dato, tal=danish.tal)
     env.globals.update(css=Markup(CSS))
     return env
 
@@ -152,6 +129,8 @@ def render(template: str, **context) -> str:
     context.setdefault("home", None)
     context.setdefault("extract_id", None)
     context.setdefault("extract_date", None)
+    context.setdefault("extract_line", None)
+    context.setdefault("home_text", None)
     return _ENV.get_template(template).render(**context)
 
 

@@ -9,7 +9,14 @@ Output folder:
   publication variant with small-cell suppression;
 * ``dashboard.html`` and ``patienter/<indicator>.{html,csv}`` — the national dashboard;
 * ``departments/<safe name>/`` per department: ``afvigelser.{csv,xlsx,html}``,
-  ``dashboard.html`` and ``patienter/<indicator>.{html,csv}``.
+  ``dashboard.html`` and ``patienter/<indicator>.{html,csv}``;
+* ``comparison.json`` and ``comparison_base.csv`` — what the department lists were compared
+  with (``comparison.py``).
+
+The department lists and dashboards cover the audit period (``period``: ``--period``,
+default the 12 months before the extract date) and every row still pending. With
+``MYELOMA_AUDIT_REID_KEY`` set, the department outputs carry a CPR column for the
+department's own patients (``pipelines/lib/vault.py``); nothing else changes.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.reports import dashboard, deviations, national, templates
+from pipelines.lib import vault
+from pipelines.reports import comparison, dashboard, deviations, national
 from pipelines.reports.data import ReportData, load
 from pipelines.reports.files import safe_names
 
@@ -29,14 +37,19 @@ def _context(data: ReportData) -> dict:
             "extract_date": data.extract_date.isoformat() if data.extract_date else None}
 
 
-def _deviations(data: ReportData, previous_results: Path | None) -> tuple[pl.DataFrame, bool]:
-    previous = deviations.read_previous(Path(previous_results)) if previous_results else None
-    return deviations.compare(data, previous), previous is not None
+def _clinic_context(data: ReportData) -> dict:
+    """The department pages' and dashboards' header: the extract named in Danish."""
+    return {**_context(data), "extract_line": dashboard.extract_line(data)}
 
 
-def _scope(previous_results: Path | None, report: str) -> str:
-    """The patient rows to load: a comparison needs them all, else what the report uses."""
-    return "all" if previous_results else report
+def _base(con: duckdb.DuckDBPyConnection, previous_results: Path | None) -> tuple[comparison.Base | None,
+                                                                                   comparison.ExtractRef | None]:
+    current = comparison.current_ref(con)
+    return comparison.choose_base(Path(previous_results) if previous_results else None, current), current
+
+
+def _deviations(data: ReportData, base: comparison.Base | None) -> tuple[pl.DataFrame, bool]:
+    return deviations.compare(data, base), base is not None
 
 
 def department_folders(data: ReportData, deviation_rows: pl.DataFrame) -> dict[str, str]:
@@ -45,72 +58,88 @@ def department_folders(data: ReportData, deviation_rows: pl.DataFrame) -> dict[s
     return safe_names(codes)
 
 
-def _national(data: ReportData, out_dir: Path, rows: pl.DataFrame | None, compared: bool,
-              previous_results: Path | None, parameters: dict | None) -> dict:
+def _cprs(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[str, str] | None:
+    """pseudonym → CPR for the patients of the department outputs, when re-identification is
+    on (the key set and the vault written at ingest); None otherwise."""
+    key = vault.reid_key_from_env()
+    if key is None or not vault.has_vault(con):
+        return None
+    return vault.open_cprs(con, rows.get_column("pseudonym").to_list(), key)
+
+
+def _national(data: ReportData, out_dir: Path, rows: pl.DataFrame | None, base: comparison.Base | None,
+              parameters: dict | None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
-    comparison = (deviations.comparison_summary(rows, data, Path(previous_results).name)
-                  if compared and rows is not None else None)
-    counts = national.write_national_reports(data, out_dir, parameters=parameters, comparison=comparison,
+    summary = (deviations.comparison_summary(rows, data, base.name_da)
+               if base is not None and rows is not None else None)
+    counts = national.write_national_reports(data, out_dir, parameters=parameters, comparison=summary,
                                              page_context=_context(data))
-    return {**counts, "years": data.years, "compared": compared}
+    return {**counts, "years": data.years, "compared": base is not None}
 
 
-def _departments(data: ReportData, out_dir: Path, rows: pl.DataFrame, folders: dict[str, str], compared: bool,
-                 previous_results: Path | None) -> dict:
-    lists = deviations.write_department_lists(data, out_dir, rows, folders, compared,
-                                              Path(previous_results).name if compared else None, _context(data))
-    changes = rows["change"].value_counts().to_dicts() if compared else []
+def _departments(data: ReportData, out_dir: Path, rows: pl.DataFrame, folders: dict[str, str],
+                 base: comparison.Base | None, current: comparison.ExtractRef | None,
+                 cprs: dict[str, str] | None) -> dict:
+    comparison.write_base(out_dir, current, base, data.period.as_dict() if data.period else None)
+    lists = deviations.write_department_lists(data, out_dir, rows, folders, base is not None,
+                                              base.name_da if base else None, _clinic_context(data), cprs)
+    changes = rows["change"].value_counts().to_dicts() if base is not None else []
     return {"departments": len(lists), "deviation_rows": sum(d.rows for d in lists),
+            "period": data.period.spec if data.period else "", "reidentified": cprs is not None,
             **{f"changes_{c['change']}": c["count"] for c in changes}}
 
 
-def _dashboards(data: ReportData, out_dir: Path, folders: dict[str, str]) -> dict:
-    context = _context(data)
-    index = dashboard.DashboardIndex(data)
+def _dashboards(data: ReportData, out_dir: Path, folders: dict[str, str], rows: pl.DataFrame,
+                base: comparison.Base | None, cprs: dict[str, str] | None) -> dict:
+    context = _clinic_context(data)
+    index = dashboard.DashboardIndex(data, cprs, rows if base is not None else None)
     with index.writing_beside():
         dashboard.write_national_dashboard(data, out_dir, folders, context, index)
         for code in data.departments["department_code"].to_list():
-            dashboard.write_department_dashboard(data, out_dir, code, folders[code], context, index)
+            dashboard.write_department_dashboard(data, out_dir, code, folders[code], context, index,
+                                                 base.name_da if base else None)
     return {"dashboards": 1 + data.departments.height}
 
 
 def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
-                   parameters: dict | None = None, report_year: int | None = None) -> dict:
-    data = load(con, report_year, patients=_scope(previous_results, "none"))
-    rows, compared = _deviations(data, previous_results) if previous_results else (None, False)
-    return _national(data, out_dir, rows, compared, previous_results, parameters)
+                   parameters: dict | None = None, report_year: int | None = None, period: str | None = None) -> dict:
+    base, _ = _base(con, previous_results)
+    data = load(con, report_year, patients="period" if base else "none", period=period)
+    rows = deviations.compare(data, base) if base else None
+    return _national(data, out_dir, rows, base, parameters)
 
 
 def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
-                      report_year: int | None = None) -> dict:
-    data = load(con, report_year, patients=_scope(previous_results, "deviations"))
-    rows, compared = _deviations(data, previous_results)
-    return _departments(data, out_dir, rows, department_folders(data, rows), compared, previous_results)
+                      report_year: int | None = None, period: str | None = None) -> dict:
+    base, current = _base(con, previous_results)
+    data = load(con, report_year, patients="period", period=period)
+    rows, _ = _deviations(data, base)
+    return _departments(data, out_dir, rows, department_folders(data, rows), base, current, _cprs(con, rows))
 
 
 def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
-                     report_year: int | None = None) -> dict:
-    data = load(con, report_year, patients=_scope(previous_results, "current"))
-    # without a comparison every department with a deviation has results: the folders need no deviation rows
-    rows = _deviations(data, previous_results)[0] if previous_results else data.patients.clear()
-    return _dashboards(data, out_dir, department_folders(data, rows))
+                     report_year: int | None = None, period: str | None = None) -> dict:
+    base, _ = _base(con, previous_results)
+    data = load(con, report_year, patients="period", period=period)
+    rows, _ = _deviations(data, base)
+    return _dashboards(data, out_dir, department_folders(data, rows), rows, base, _cprs(con, data.patients))
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None, *,
-                  parameters: dict | None = None, report_year: int | None = None) -> dict:
+                  parameters: dict | None = None, report_year: int | None = None, period: str | None = None) -> dict:
     """Every report into ``out_dir``; ``previous_results`` is the previous run's
     ``patient_results.csv`` (or None: no comparison). Returns counts for metadata.
 
     Reads the inputs once and shares the comparison, the folder names and the dashboard
     index between the three parts (the assets, run apart, each read what they need)."""
     out_dir = Path(out_dir)
-    data = load(con, report_year, patients=_scope(previous_results, "report"))
-    if not previous_results:  # every row loaded is used: render the drill-down values once for all parts
-        data.patients = templates.values_columns(data.patients)
-    rows, compared = _deviations(data, previous_results)
+    base, current = _base(con, previous_results)
+    data = load(con, report_year, patients="period", period=period)
+    rows, _ = _deviations(data, base)
     folders = department_folders(data, rows)
+    cprs = _cprs(con, pl.concat([rows.select("pseudonym"), data.patients.select("pseudonym")]))
     return {
-        **_national(data, out_dir, rows, compared, previous_results, parameters),
-        **_departments(data, out_dir, rows, folders, compared, previous_results),
-        **_dashboards(data, out_dir, folders),
+        **_national(data, out_dir, rows, base, parameters),
+        **_departments(data, out_dir, rows, folders, base, current, cprs),
+        **_dashboards(data, out_dir, folders, rows, base, cprs),
     }

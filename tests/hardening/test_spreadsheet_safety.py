@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.reports.files import neutralise, neutralise_frame, write_danish_csv, write_xlsx
+from pipelines.reports.files import neutralise, neutralise_frame, write_danish_csv
+from pipelines.reports.xlsx import Sheet, write_workbook
 from tests.hardening.hardening_deck import (FORMULA, HYPERLINK, IMG, SCRIPT, csv_cells, dangerous, xlsx_cells)
 
 CONTRACT_CSV = {"patient_results.csv", "indicator_summary.csv", "quarantine.csv"}
@@ -126,6 +127,7 @@ def test_written_csv_and_xlsx_cells_are_never_dangerous(tmp_path_factory, values
     tmp = tmp_path_factory.mktemp("cells")
     write_danish_csv(pl.DataFrame({"a": values, "n": list(range(len(values)))}), tmp / "x.csv")
     assert [c for c in csv_cells(tmp / "x.csv", ";") if dangerous(c)] == []
-    write_xlsx(tmp / "x.xlsx", [("=Ark", ["=h"], [[v] for v in values])])
+    write_workbook(tmp / "x.xlsx", [Sheet("=Ark", ["=h"], pl.DataFrame({"v": values}, schema={"v": pl.String}),
+                                          values)])
     texts, formulas = xlsx_cells(tmp / "x.xlsx")
     assert formulas == 0 and [t for t in texts if dangerous(t)] == []

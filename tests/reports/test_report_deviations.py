@@ -1,4 +1,5 @@
-"""Departmental deviation lists (CSV, Excel, HTML) and the audit-to-audit comparison."""
+"""Departmental deviation lists (CSV, Excel, HTML) of the audit period and the comparison
+with the previous results (the extract-to-extract naming: ``test_report_comparison.py``)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def result(pseudonym, indicator, status, department="D1", text=None, values=None
                             "excluded": "DIED", "pending": "WINDOW_OPEN"}[status],
             "reason_text": text or f"Rec 1 (A): {status}", "index_date": day, "guideline_version": "v1.5",
             "department_code": department, "risk": "standard", "risk_rules": "",
-            "values_json": json.dumps(values or {"crcl_ml_min": 24.5, "dose_mg_m2": 200})}
+            "values_json": json.dumps(values or {"crcl_ml_min": 24.5, "melphalan_mg_m2_given": 200,
+                                                 "creatinine_umol_l": 91.0, "creatinine_sample_date": "2025-02-10"})}
 
 
 CURRENT = [
@@ -38,6 +40,9 @@ CURRENT = [
     result("P00000000000000a4", "MM04", "met"),                             # resolved (was not_met)
     result("P00000000000000a5", "MM05", "met"),
     result("P00000000000000b1", "MM01", "not_met", department="../evil"),   # new
+    result("P00000000000000a6", "MM12", "not_met"),                         # informational: never a deviation
+    result("P00000000000000a7", "MM01", "not_met", day=date(2024, 1, 5)),  # before the audit period
+    result("P00000000000000a8", "MM06", "pending", day=date(2024, 1, 5)),  # pending: in the period, not a deviation
 ]
 PREVIOUS = [  # pseudonym, indicator_id, status, department_code (contract columns, some upper-case hex)
     ("P00000000000000A1", "MM01", "unknown", "D1"),
@@ -90,21 +95,25 @@ def test_one_safe_folder_per_department_with_all_three_formats(run):
 def test_the_list_holds_every_deviation_marked_against_the_previous_audit(run):
     out, folders, _, _ = run
     rows = read_danish(out / "departments" / folders["D1"] / "afvigelser.csv")
-    marks = {(r["pseudonym"], r["indikator"]): (r["status"], r["ændring"], r["tidligere_status"]) for r in rows}
+    marks = {(r["pseudonym"], r["indikator"]): (r["status"], r["ændring"], r["tidligere status"]) for r in rows}
     assert marks == {
         ("P00000000000000a1", "MM01"): ("ikke opfyldt", "vedvarende", "uoplyst"),
         ("P00000000000000a2", "MM01"): ("uoplyst", "ny", ""),
         ("P00000000000000a3", "MM04"): ("begrundet afvigelse", "ny", ""),
         ("P00000000000000a4", "MM04"): ("opfyldt", "løst", "ikke opfyldt"),
-        ("P00000000000000a9", "MM06"): ("ikke i populationen", "løst", "ikke opfyldt"),
-    }
+        ("P00000000000000a9", "MM06"): ("ikke længere i populationen", "løst", "ikke opfyldt"),
+    }, "informational indicators, rows before the period and pending rows are never listed"
     reasons = {r["pseudonym"]: r["årsag"] for r in rows}
     assert reasons["P00000000000000a4"] == "Rec 1 (A): met", "a resolved deviation shows the current result"
     assert reasons["P00000000000000a9"] == "before: not_met", "…or the old reason when out of the population"
     first = next(r for r in rows if r["pseudonym"] == "P00000000000000a1")
     assert first["årsag"].startswith("'=HYPERLINK"), "formula neutralised"
-    assert first["værdier"] == "crcl_ml_min = 24,5; dose_mg_m2 = 200"
-    assert first["indeksdato"] == "2026-03-01" and first["indikatortitel"] == "Vurdering med henblik på HDT"
+    assert first["værdier"] == ("Kreatininclearance (CrCl): 24,5 ml/min; Melphalan givet: 200 mg/m²; "
+                                "Kreatinin: 91 µmol/L (10-02-2025)")
+    assert first["indeksdato"] == "01-03-2026" and first["indikatortitel"] == "Vurdering med henblik på HDT"
+    assert first["risiko"] == "standardrisiko"
+    assert list(rows[0]) == ["pseudonym", "indikator", "indikatortitel", "status", "ændring", "tidligere status",
+                             "indeksdato", "årsag", "værdier", "risiko", "retningslinjeversion"]
     other = read_danish(out / "departments" / folders["../evil"] / "afvigelser.csv")
     assert {(r["pseudonym"], r["ændring"]) for r in other} == {("P00000000000000b1", "ny"), ("P00000000000000b9", "løst")}
 
@@ -114,7 +123,11 @@ def test_html_list_is_escaped_and_shows_the_counts(run):
     page = (out / "departments" / folders["D1"] / "afvigelser.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert 'data-indicator="MM01"><td>MM01 Vurdering med henblik på HDT</td><td class="num">1</td><td class="num">1</td>' in page
+    assert ('data-indicator="MM01"><td>MM01 Vurdering med henblik på HDT</td><td class="num" data-col="not_met">1</td>'
+            '<td class="num" data-col="unknown">1</td>') in page
+    assert 'data-indicator="MM12"' not in page, "informational indicators are not deviations"
+    assert "Sammenlignet med tidligere resultater (previous_patient_results.csv)" in page
+    assert "Auditperiode 02-03-2025 – 01-03-2026" in page
     assert '<td class="num" data-col="ny">1</td><td class="num" data-col="vedvarende">1</td><td class="num" data-col="løst">0</td>' in page
     evil = (out / "departments" / folders["../evil"] / "afvigelser.html").read_text(encoding="utf-8")
     assert "Afd. &lt;b&gt;fed&lt;/b&gt;" in evil and "<b>fed</b>" not in evil
@@ -126,8 +139,11 @@ def test_xlsx_has_an_overview_and_one_sheet_per_indicator(run):
         workbook = z.read("xl/workbook.xml").decode()
         strings = z.read("xl/sharedStrings.xml").decode()
         sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert workbook.count("<sheet ") == len(CATALOGUE) + 1 and 'name="Oversigt"' in workbook and 'name="MM12"' in workbook
-    assert "værdi: crcl_ml_min" in strings and "'=HYPERLINK" in strings
+    judged = [i for i in CATALOGUE if not i.informational]
+    assert workbook.count("<sheet ") == len(judged) + 1 and 'name="Oversigt"' in workbook
+    assert 'name="MM12"' not in workbook and 'name="MM13"' in workbook
+    assert "Kreatininclearance (CrCl), ml/min" in strings and "'=HYPERLINK" in strings
+    assert "Sammenlignet med tidligere resultater" in strings and "MYELOMA_AUDIT_REID_KEY" in strings
     assert all("<f>" not in s for s in sheets)
     assert all('state="frozen"' in s and "<autoFilter" in s for s in sheets)
 
@@ -145,10 +161,10 @@ def test_without_previous_results_there_is_no_comparison(tmp_path):
     con = connect(tmp_path / "audit.duckdb", CURRENT, departments=DEPARTMENTS)
     values = write_departments(con, tmp_path / "out", None)
     rows = read_danish(tmp_path / "out" / "departments" / "D1" / "afvigelser.csv")
-    assert len(rows) == 3 and {r["ændring"] for r in rows} == {""}
+    assert len(rows) == 3 and "ændring" not in rows[0]
     assert not any(k.startswith("changes_") for k in values)
     page = (tmp_path / "out" / "departments" / "D1" / "afvigelser.html").read_text(encoding="utf-8")
-    assert "Ingen tidligere audit angivet" in page
+    assert "Ingen sammenligning" in page
 
 
 def test_previous_results_of_the_wrong_shape_are_refused(tmp_path):

@@ -1,0 +1,61 @@
+"""The words and numbers of the clinicians' pages: every drill-down value the indicators write
+has a Danish label (and unit), dates dd-mm-åååå, decimal comma, thousands with a dot, codes
+named as a clinician names them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from pipelines.indicators.catalogue import CATALOGUE
+from pipelines.lib.sql_loader import SQL_DIR
+from pipelines.reports import danish
+
+
+def drill_down_keys() -> dict[str, list[str]]:
+    keys = {}
+    for indicator in CATALOGUE:
+        text = (SQL_DIR / indicator.sql_file).read_text(encoding="utf-8")
+        struct = text[:text.index("as drill_down")]
+        struct = struct[struct.rindex("{"):]
+        keys[indicator.indicator_id] = re.findall(r"'([a-z0-9_]+)'\s*:", struct)
+    return keys
+
+
+def test_every_drill_down_value_of_every_indicator_has_a_danish_label():
+    keys = drill_down_keys()
+    assert all(keys.values()) and len(keys) == len(CATALOGUE)
+    missing = sorted({k for ks in keys.values() for k in ks} - set(danish.VALUES))
+    assert missing == []
+
+
+def test_values_read_as_a_clinician_writes_them():
+    values = {"crcl_ml_min": 24.456, "creatinine_umol_l": 91.0, "creatinine_sample_date": "2025-02-10",
+              "melphalan_mg_m2_given": 199.75, "dose_given": "1000 mg/m² × 2 d", "sex": "K",
+              "category": "quadruplet_cd38", "maintenance_drugs": "daratumumab, lenalidomide",
+              "mrd_sensitivity": 1e-05, "hdt_evaluated": False, "risk": "high", "bsa_m2": 1.8449,
+              "bsa_measure_date": None, "death_date": None, "days": "1-21"}
+    assert danish.value_items(values) == [
+        ("Kreatininclearance (CrCl)", "24,5 ml/min"), ("Kreatinin", "91 µmol/L (10-02-2025)"),
+        ("Melphalan givet", "200 mg/m²"), ("Dosis givet", "1.000 mg/m² × 2 dage"), ("Køn", "kvinde"),
+        ("Regime", "firstofs-regime (D-VRd-type)"), ("Lægemidler i vedligeholdelsen", "daratumumab, lenalidomid"),
+        ("MRD-sensitivitet", "10⁻⁵"), ("Vurderet med henblik på HDT", "nej"),
+        ("Legemsoverfladeareal (BSA)", "1,84 m²"), ("Doseringsdage", "dag 1-21")]
+    assert danish.values_text(json.dumps(values)).startswith("Kreatininclearance (CrCl): 24,5 ml/min; Kreatinin: 91 µmol/L")
+    assert danish.values_text("not json") == "" and danish.values_text(None) == ""
+
+
+@pytest.mark.parametrize("value, digits, text", [(1234567.891, 1, "1.234.567,9"), (24.5, 1, "24,5"), (0.5, 2, "0,5"),
+                                                 (200.0, 0, "200"), (-3, 0, "-3"), (None, 0, "")])
+def test_numbers_have_a_decimal_comma_and_a_thousands_dot(value, digits, text):
+    assert danish.tal(value, digits) == text
+
+
+def test_statuses_and_informational_uptake():
+    assert danish.status_da("not_met", "MM01") == "ikke opfyldt"
+    assert danish.status_da("not_met", "MM12") == "ikke givet" and danish.status_da("met", "MM08") == "givet"
+    assert danish.status_da("unknown", "MM12") == "uoplyst"
+    assert danish.dato("2026-11-01") == "01-11-2026" and danish.risk_da("high") == "højrisiko"
+    assert danish.risk_da("high", "højrisiko (del(17p) 34 %)") == "højrisiko (del(17p) 34 %)"

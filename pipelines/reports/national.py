@@ -198,14 +198,14 @@ def write_national_reports(data: ReportData, out_dir: Path, *, parameters: dict 
                   else "Datakvalitet: ingen flag (tabellen rpt_quality_flags findes ikke eller er tom).")
     internal = data.summary.filter(pl.col("year").is_in(data.years))
     common = dict(years=data.years, current_year=data.current_year, method=method, flags_note=flags_note, **page_context)
-    html.write(out_dir / "national_report.html", "national.html",
+    html.write(out_dir / "national_report.html", "national.html.j2",
                title="Myelomatose: kvalitetsindikatorer for primær behandling – national rapport",
                subtitle="National report (internal, unsuppressed) · DMSG-retningslinjen for HDT-kandidater",
                publication=False, indicators=indicator_sections(data, internal, False, flags),
                comparison=comparison, **common)
     published = publication_table(data)
     write_publication_csv(published, out_dir / "indicator_summary_publication.csv")
-    html.write(out_dir / "national_report_publication.html", "national.html",
+    html.write(out_dir / "national_report_publication.html", "national.html.j2",
                title="Myelomatose: kvalitetsindikatorer for primær behandling – national rapport",
                subtitle="Publikationsudgave med diskretionering (publication version, small cells suppressed)",
                publication=True, indicators=indicator_sections(data, published, True, Flags(data, detail=False)),

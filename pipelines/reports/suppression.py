@@ -137,88 +137,6 @@ class _System:
 PRIME = (1 << 61) - 1  # linear algebra modulo a large prime: exact integers, no BLAS
 
 
-def _linear_exposed(system: _System, unknown: list[Cell]) -> set[Cell]:
-    """Unknowns the equations fix: after full reduction (RREF), those whose pivot row has
-    no other entry (e_i lies in the row space exactly then)."""
-    index = {c: k for k, c in enumerate(unknown)}
-    pivots: dict[int, dict[int, int]] = {}  # pivot column -> fully reduced row
-    for eq in system.equations:
-        row: dict[int, int] = {}
-        for c, sign in eq:
-            if c in index:
-                k = index[c]
-                row[k] = (row.get(k, 0) + sign) % PRIME
-        row = {k: v for k, v in row.items() if v}
-        for k in [k for k in row if k in pivots]:  # reduce by the known pivots
-            factor = row.get(k, 0)
-            if factor:
-                for j, v in pivots[k].items():
-                    row[j] = (row.get(j, 0) - factor * v) % PRIME
-                row = {j: v for j, v in row.items() if v}
-        if not row:
-            continue
-        pivot = min(row)
-        inverse = pow(row[pivot], PRIME - 2, PRIME)
-        row = {j: v * inverse % PRIME for j, v in row.items()}
-        for other in pivots.values():  # keep every pivot row fully reduced
-            factor = other.get(pivot, 0)
-            if factor:
-                for j, v in row.items():
-                    other[j] = (other.get(j, 0) - factor * v) % PRIME
-                for j in [j for j, v in other.items() if not v]:
-                    del other[j]
-        pivots[pivot] = row
-    return {unknown[k] for k, row in pivots.items() if len(row) == 1}
-
-
-def bounds_attack(system: _System, suppressed: set[Cell], hidden: set[Cell]) -> dict[Cell, tuple[int, int]]:
-    """Bounds of every unknown after propagating through every equation until stable: a
-    published ``<5`` is 0–4, an ``x`` is ≥ 5, a hidden cell ≥ 0."""
-    lo: dict[Cell, int] = {}
-    hi: dict[Cell, int] = {}
-    for c in suppressed | hidden:
-        if c in hidden:
-            lo[c], hi[c] = 0, BIG
-        else:
-            lo[c], hi[c] = (0, 4) if system.values[c] < 5 else (5, BIG)
-    equations = []  # (unknown terms, constant): Σ s·x = −constant
-    touching: dict[Cell, list[int]] = defaultdict(list)
-    for eq in system.equations:
-        terms = [(c, s) for c, s in eq if c in lo]
-        if terms:
-            for c, _ in terms:
-                touching[c].append(len(equations))
-            equations.append((terms, sum(system.values[c] * s for c, s in eq if c not in lo)))
-    queue, queued = list(range(len(equations))), set(range(len(equations)))
-    while queue:
-        e = queue.pop()
-        queued.discard(e)
-        terms, constant = equations[e]
-        mins = [s * (lo[c] if s > 0 else hi[c]) for c, s in terms]
-        maxs = [s * (hi[c] if s > 0 else lo[c]) for c, s in terms]
-        total_min, total_max = sum(mins), sum(maxs)
-        for k, (c, s) in enumerate(terms):
-            low = -constant - (total_max - maxs[k])  # range of s·x
-            high = -constant - (total_min - mins[k])
-            new_lo, new_hi = (low, high) if s > 0 else (-high, -low)
-            new_lo, new_hi = max(lo[c], new_lo), min(hi[c], new_hi)
-            if (new_lo, new_hi) != (lo[c], hi[c]) and new_lo <= new_hi:
-                lo[c], hi[c] = new_lo, new_hi
-                for other in touching[c]:
-                    if other not in queued:
-                        queued.add(other)
-                        queue.append(other)
-    return {c: (lo[c], hi[c]) for c in lo}
-
-
-def exposed(system: _System, suppressed: set[Cell], hidden: set[Cell], protect: set[Cell]) -> set[Cell]:
-    """Cells of ``protect`` an attacker can recover from the published table."""
-    found = _linear_exposed(system, sorted(suppressed | hidden)) & protect
-    bounds = bounds_attack(system, suppressed, hidden)
-    found |= {c for c in protect if c in bounds and bounds[c][0] == bounds[c][1]}
-    return found
-
-
 class _Shape:
     """What the attacks need that depends only on a table's hierarchy, not on its counts
     (shared by the indicator × year tables with the same units): the relations as cell
@@ -311,20 +229,21 @@ def _images(equations: tuple[tuple[tuple[int, int], ...], ...], n: int) -> list[
 
 
 class _Attacker:
-    """The two attacks of ``exposed`` on one table, kept up to date while cells are hidden.
+    """The two attacks on one table, kept up to date while cells are hidden.
 
-    Gives the same answers as ``exposed`` (the reference, kept for the tests), faster:
+    Gives the same answers as the plain reference attacks (``exposed`` in the test oracle
+    ``tests/reports/suppression_oracle.py``), faster:
 
     * linear: the tables that satisfy every relation form a space; a cell's *image* is its
       coordinate functional on that space (its row of a null-space basis of the relations).
       An unknown cell is fixed exactly when its image lies in the span of the published
-      cells' images — the same question as ``_linear_exposed`` asks, in the same field
-      (modulo ``PRIME``). That span is kept as a basis of published cells plus the
+      cells' images — the same question as the oracle's full elimination asks, in the same
+      field (modulo ``PRIME``). That span is kept as a basis of published cells plus the
       coordinates of every cell in it, and updated when a cell is hidden (exchange the
       cell out of the basis, or drop one dimension). Whether hiding one more cell would
       leave a given cell fixed is then read off without any elimination.
-    * bounds: the same propagation as ``bounds_attack``, all relations at once with numpy,
-      until nothing changes. Propagation only narrows bounds that always hold the true
+    * bounds: the same propagation as the oracle's ``bounds_attack``, all relations at once
+      with numpy, until nothing changes. Propagation only narrows bounds that always hold the true
       values, so it ends in the one greatest common fixpoint whatever the order.
     """
 
@@ -444,7 +363,7 @@ class _Attacker:
                 return None
 
     def exposed(self, protect: set[Cell]) -> set[Cell]:
-        """Cells of ``protect`` an attacker can recover (as ``exposed``)."""
+        """Cells of ``protect`` an attacker can recover (as the oracle's ``exposed``)."""
         found = self.linear() & protect
         lo, hi = self.bounds()
         fixed = np.flatnonzero(self.unknown & (lo == hi))

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.reports import comments as steering_comments
 from pipelines.reports import dashboard, deviations, national, templates
 from pipelines.reports.data import ReportData, load
 from pipelines.reports.files import safe_names
@@ -46,12 +47,14 @@ def department_folders(data: ReportData, deviation_rows: pl.DataFrame) -> dict[s
 
 
 def _national(data: ReportData, out_dir: Path, rows: pl.DataFrame | None, compared: bool,
-              previous_results: Path | None, parameters: dict | None) -> dict:
+              previous_results: Path | None, parameters: dict | None, con: duckdb.DuckDBPyConnection,
+              comments: Path | str | None = None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     comparison = (deviations.comparison_summary(rows, data, Path(previous_results).name)
                   if compared and rows is not None else None)
     counts = national.write_national_reports(data, out_dir, parameters=parameters, comparison=comparison,
-                                             page_context=_context(data))
+                                             page_context=_context(data), basis=national.load_basis(con, data.years),
+                                             comments=steering_comments.read(comments))
     return {**counts, "years": data.years, "compared": compared}
 
 
@@ -75,10 +78,11 @@ def _dashboards(data: ReportData, out_dir: Path, folders: dict[str, str]) -> dic
 
 
 def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
-                   parameters: dict | None = None, report_year: int | None = None) -> dict:
+                   parameters: dict | None = None, report_year: int | None = None,
+                   comments: Path | str | None = None) -> dict:
     data = load(con, report_year, patients=_scope(previous_results, "none"))
     rows, compared = _deviations(data, previous_results) if previous_results else (None, False)
-    return _national(data, out_dir, rows, compared, previous_results, parameters)
+    return _national(data, out_dir, rows, compared, previous_results, parameters, con, comments)
 
 
 def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
@@ -97,7 +101,8 @@ def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_res
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None, *,
-                  parameters: dict | None = None, report_year: int | None = None) -> dict:
+                  parameters: dict | None = None, report_year: int | None = None,
+                  comments: Path | str | None = None) -> dict:
     """Every report into ``out_dir``; ``previous_results`` is the previous run's
     ``patient_results.csv`` (or None: no comparison). Returns counts for metadata.
 
@@ -110,7 +115,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_result
     rows, compared = _deviations(data, previous_results)
     folders = department_folders(data, rows)
     return {
-        **_national(data, out_dir, rows, compared, previous_results, parameters),
+        **_national(data, out_dir, rows, compared, previous_results, parameters, con, comments),
         **_departments(data, out_dir, rows, folders, compared, previous_results),
         **_dashboards(data, out_dir, folders),
     }

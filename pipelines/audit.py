@@ -124,12 +124,15 @@ def run_audit(
     previous_results: Path | None = None,
     instance: dg.DagsterInstance | None = None,
     tags: dict[str, str] | None = None,
+    comments: Path | None = None,
+    pdf: bool = False,
 ) -> RunSummary:
     """Run the audit; raises ``AuditError`` (clear message, nothing published) on failure.
 
     ``instance``: the Dagster instance that records the run (the sensor's and schedules'
     runs pass their own, so row counts, check results and proportions reach the asset
-    graph in the UI); by default a throwaway one."""
+    graph in the UI); by default a throwaway one. ``comments``: the steering group's comments
+    folder for the national report; ``pdf``: also write the national reports as PDF."""
     from pipelines.definitions import build_definitions
     from pipelines.resources import AuditConfig
 
@@ -142,6 +145,14 @@ def run_audit(
     day = resolve_extract_date(extract, extract_date)
     check_container(extract)
     check_output_path(out_dir, extract)
+    if comments:
+        from pipelines.reports import comments as steering_comments
+
+        steering_comments.read(comments)  # a bad comments file refuses the run before anything is created
+    if pdf:
+        from pipelines.reports.pdf import chromium_path
+
+        chromium_path()
     log.info(f"delivery {safe_name(extract.name, Pseudonymiser(key))} — extract date {day.isoformat()}")
 
     with publish_lock(out_dir, extract), ExitStack() as tempdir:
@@ -154,7 +165,8 @@ def run_audit(
                     previous = shutil.copy2(previous, Path(tempdir.enter_context(_private_temp())) / previous.name)
                 audit = AuditConfig(extract_path=str(extract.absolute()), extract_date=day.isoformat(),
                                     output_dir=str(staging), parameters=json.dumps(parameters or {}),
-                                    previous_results=str(previous) if previous.is_file() else "")
+                                    previous_results=str(previous) if previous.is_file() else "",
+                                    comments_dir=str(Path(comments).absolute()) if comments else "", pdf=pdf)
                 timings: dict[str, float] = {}
                 peak_rss_mb: dict[str, float] = {}
                 table_seconds: dict[str, float] = {}

@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--extract-date", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                      help="the delivery's extract date; required when the delivery has no manifest.json, "
                           "and must agree with manifest.json's extracted_at when it has one")
+    run.add_argument("--comments", type=Path, default=None, metavar="DIR",
+                     help="the steering group's comments for the national report: one Markdown file per indicator "
+                          "(MM01.md ...), a '## <year>' section per year with '### Kommentar' and '### Anbefaling' "
+                          "(README: the national report)")
+    run.add_argument("--pdf", action="store_true",
+                     help="also write national_report.pdf and national_report_publication.pdf (headless Chromium)")
 
     synth = sub.add_parser(
         "synth", help="write a synthetic delivery (no real persons) for testing and demos",
@@ -76,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from pipelines.audit import run_audit
 
-    summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date)
+    summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date,
+                        comments=args.comments, pdf=args.pdf)
     rows = summary.rows
     print(scrub(f"done in {summary.seconds:.1f} s — delivery {summary.extract_id}, extract date {summary.extract_date}"))
     print(f"rows read {rows['in']}: clean {rows['clean']}, quarantined {rows['quarantined']}, "

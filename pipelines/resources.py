@@ -22,6 +22,8 @@ class AuditConfig(dg.ConfigurableResource):
     output_dir: str
     parameters: str = "{}"
     previous_results: str = ""  # the previous run's patient_results.csv, for new/persisting/resolved
+    comments_dir: str = ""      # the steering group's comments (<indicator>.md) for the national report
+    pdf: bool = False           # also print the national reports to PDF (headless Chromium)
 
     def extract_day(self) -> date:
         """The configured date, else the delivery manifest's ``extracted_at``."""

@@ -141,10 +141,15 @@ def _nav(prefix: str) -> str:
             'Great Expectations\' egen side (på engelsk)</div>')
 
 
+_FAVICON = re.compile(r'(<link rel="shortcut icon" href=")[^"]*(static/images/favicon\.ico")')
+
+
 def offline_page(text: str, prefix: str) -> str:
     """A GX page with every outside resource replaced by the site's copy, without the
-    newsletter footer, with the Danish way back; ``prefix`` leads from the page to the site root."""
+    newsletter footer, with the Danish way back; ``prefix`` leads from the page to the site root.
+    (GX's validation pages also point their icon one folder too high: it is pointed home.)"""
     text = _ASSET_TAG.sub(lambda m: _local(m.group(0), prefix), text)
+    text = _FAVICON.sub(lambda m: m.group(1) + prefix + m.group(2), text)
     text = _NEWSLETTER.sub("", text)
     if NAV_MARK not in text:
         text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _nav(prefix), text, count=1)

@@ -380,6 +380,32 @@ def funnel_points(frame: pl.DataFrame) -> list[FunnelPoint]:
     return points
 
 
+def pooled_points(part: pl.DataFrame, pool: str, level: str = "department") -> list[FunnelPoint]:
+    """In the publication, each unit's years together: its pooled row where one is published,
+    else the sum of its years when every year's numerator and denominator is published (a
+    sum of published numbers tells nothing new)."""
+    yearly: dict[str, list[dict]] = defaultdict(list)
+    pooled: dict[str, dict] = {}
+    names = {}
+    for r in part.filter(pl.col("level") == level).iter_rows(named=True):
+        names[r["unit"]] = r["unit_name"]
+        (pooled.__setitem__(r["unit"], r) if r["year"] == pool else yearly[r["unit"]].append(r))
+    points = []
+    for unit in names:
+        row = pooled.get(unit)
+        if row is not None and row["met"].isdigit() and row["denominator"].isdigit():
+            numerator, denominator = int(row["met"]), int(row["denominator"])
+        elif row is None and all(r["met"].isdigit() and r["denominator"].isdigit() for r in yearly[unit]):
+            numerator = sum(int(r["met"]) for r in yearly[unit])
+            denominator = sum(int(r["denominator"]) for r in yearly[unit])
+        else:
+            continue
+        if denominator and not (numerator in suppression.SMALL or denominator in suppression.SMALL
+                                or denominator - numerator in suppression.SMALL):
+            points.append(FunnelPoint(unit, names[unit], numerator, denominator))
+    return points
+
+
 def national_value(frame: pl.DataFrame, indicator: str, year: int | str) -> dict | None:
     row = frame.filter((pl.col("indicator_id") == indicator) & (pl.col("year") == year) & (pl.col("level") == "national"))
     return row.row(0, named=True) if row.height else None
@@ -446,6 +472,17 @@ def indicator_sections(data: ReportData, table: pl.DataFrame, publication: bool,
             where = position(p.numerator, p.denominator, theta) if theta is not None else "none"
             if where not in ("inside", "none"):
                 outliers.append({"label": p.label, "text": POSITION_TEXT[where]})
+        funnel_title, funnel_when = f"{iid}: afdelinger {current}", str(current)
+        if publication and fallback is not None and fallback.pool and len(points) < 3:
+            # too few departments in the year: their three years together, around Danmark's
+            together = pooled_points(part, fallback.pool)
+            everyone = pooled_points(part, fallback.pool, "national")
+            if len(together) > len(points) and everyone:
+                points, theta = together, everyone[0].numerator / everyone[0].denominator
+                funnel_when = f"{fallback.pool.replace('-', '–')} samlet"
+                funnel_title = f"{iid}: afdelinger {funnel_when}"
+                outliers = [{"label": p.label, "text": POSITION_TEXT[where]} for p in points
+                            if (where := position(p.numerator, p.denominator, theta)) not in ("inside", "none")]
         notes = comments.get(iid, IndicatorComments())
         pooled = part.filter(pl.col("pooled")) if publication and "pooled" in part.columns else part.clear()
         sections.append({
@@ -455,8 +492,8 @@ def indicator_sections(data: ReportData, table: pl.DataFrame, publication: bool,
             "decision_date": indicator.decision_date_da, "valid_from": indicator.valid_from_version,
             "trend": charts.trend_svg([trend_series(table, iid, data.years)], data.years, indicator.standard,
                                       f"{iid}: andel pr. år, Danmark"),
-            "funnel": charts.funnel_svg(points, theta, indicator.standard, f"{iid}: afdelinger {current}"),
-            "outliers": outliers,
+            "funnel": charts.funnel_svg(points, theta, indicator.standard, funnel_title),
+            "outliers": outliers, "funnel_when": funnel_when,
             "general": notes.general,
             "comments": [{"year": year, "text": notes.of(year)} for year in reversed(data.years)],
             "tables": [{"year": year, "rows": _table_rows(part.filter((pl.col("year") == key(year))), publication,

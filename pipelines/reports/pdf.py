@@ -40,7 +40,17 @@ def chromium_path() -> str:
 
 
 def write_pdfs(pages: list[tuple[Path, Path]]) -> list[Path]:
-    """Print every (HTML page, PDF path) pair; returns the PDFs written."""
+    """Print every (HTML page, PDF path) pair; returns the PDFs written.
+
+    Playwright's synchronous API refuses a thread with a running event loop (a caller that
+    drives a browser itself, or an async host): the printing runs in a thread of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf") as pool:
+        return pool.submit(_write_pdfs, pages).result()
+
+
+def _write_pdfs(pages: list[tuple[Path, Path]]) -> list[Path]:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 

@@ -169,28 +169,44 @@ def test_comments_are_shown_beside_the_figures_and_missing_ones_have_a_labelled_
         assert mm02.count("Ingen anbefaling fra styregruppen endnu.") == 3
 
 
-def test_the_pdfs_have_the_overview_first_and_a_page_per_indicator(out):
+def _pdf_texts(path: Path, pages: int | None = None) -> list[str]:
     from pypdf import PdfReader
 
-    for name in ("national_report.pdf", "national_report_publication.pdf"):
-        reader = PdfReader(out / name)
-        texts = [unicodedata.normalize("NFKC", page.extract_text()) for page in reader.pages]  # ﬁ → fi
-        assert "Oversigt: alle indikatorer, Danmark" in texts[0]
-        for indicator in CATALOGUE:  # each indicator's row of the overview table
-            assert re.search(rf"{indicator.indicator_id} {re.escape(indicator.title_da[:20])}", texts[0]), indicator
-        assert "informativ (ingen standard)" in texts[0]
-        starts = {}
-        for number, text in enumerate(texts):
-            lines = [line for line in text.splitlines() if line.strip()]
-            body = [line for line in lines if not line.startswith(("Myelomatose – national årsrapport", "Side "))]
-            assert lines[0].startswith("Myelomatose – national årsrapport") and "Udtræk" in lines[0], lines[0]
-            for indicator in CATALOGUE:
-                if body and body[0].startswith(f"{indicator.indicator_id} {indicator.title_da[:15]}"):
-                    starts[indicator.indicator_id] = number
-        assert sorted(starts) == [i.indicator_id for i in CATALOGUE], "each indicator starts a page"
-        assert len(set(starts.values())) == len(CATALOGUE)
-        assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=1)   # A4 portrait
-        assert reader.pages[0].mediabox.height == pytest.approx(841.89, abs=1)
+    reader = PdfReader(path)
+    chosen = reader.pages if pages is None else reader.pages[:pages]
+    return [unicodedata.normalize("NFKC", page.extract_text()) for page in chosen]  # ﬁ → fi
+
+
+def _overview_on_first_page(text: str) -> None:
+    assert "Oversigt: alle indikatorer, Danmark" in text
+    for indicator in CATALOGUE:  # each indicator's row of the overview table
+        assert re.search(rf"{indicator.indicator_id} {re.escape(indicator.title_da[:20])}", text), indicator
+    assert "informativ (ingen standard)" in text
+
+
+def test_the_pdf_has_the_overview_first_and_a_page_per_indicator(out):
+    from pypdf import PdfReader
+
+    texts = _pdf_texts(out / "national_report.pdf")
+    _overview_on_first_page(texts[0])
+    starts = {}
+    for number, text in enumerate(texts):
+        lines = [line for line in text.splitlines() if line.strip()]
+        body = [line for line in lines if not line.startswith(("Myelomatose – national årsrapport", "Side "))]
+        assert lines[0].startswith("Myelomatose – national årsrapport · intern udgave") and "Udtræk" in lines[0]
+        for indicator in CATALOGUE:
+            if body and body[0].startswith(f"{indicator.indicator_id} {indicator.title_da[:15]}"):
+                starts[indicator.indicator_id] = number
+    assert sorted(starts) == [i.indicator_id for i in CATALOGUE], "each indicator starts a page"
+    assert len(set(starts.values())) == len(CATALOGUE)
+    first = PdfReader(out / "national_report.pdf").pages[0]
+    assert (float(first.mediabox.width), float(first.mediabox.height)) == pytest.approx((595.28, 841.89), abs=1)  # A4
+
+
+def test_the_publication_pdf_has_its_overview_first(out):
+    [text] = _pdf_texts(out / "national_report_publication.pdf", pages=1)
+    _overview_on_first_page(text)
+    assert "publikationsudgave" in text and "samlet" in text
 
 
 def test_indicator_summary_xlsx_holds_the_contract_summary_for_a_danish_spreadsheet(out):

@@ -157,8 +157,16 @@ def offline_page(text: str, prefix: str) -> str:
 
 
 def copy_assets(docs_dir: Path) -> None:
-    """The shipped copies of GX's CDN files into ``<docs_dir>/static/vendor/``."""
-    shutil.copytree(VENDOR_DIR, Path(docs_dir) / "static" / "vendor", dirs_exist_ok=True)
+    """The shipped copies of GX's CDN files into ``<docs_dir>/static/vendor/``, created with
+    the run's own permissions (outputs are the owner's only), not the package's."""
+    target = Path(docs_dir) / "static" / "vendor"
+    for source in sorted(VENDOR_DIR.rglob("*")):
+        copy = target / source.relative_to(VENDOR_DIR)
+        if source.is_dir():
+            copy.mkdir(parents=True, exist_ok=True)
+        else:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
 
 
 def finish_docs(docs_dir: Path, pages: list[str] | None = None, facts: dict | None = None) -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from pipelines import __version__
@@ -43,10 +44,7 @@ def write_contract(con, out_dir: Path, audit: AuditConfig) -> dict[str, int]:
         con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
         rows[name] = con.execute(f"select count(*) from {table}").fetchone()[0]
         if name == "indicator_summary":
-            con.complete()
-            result = con.execute(f"select * from {table}")
-            columns = [d[0] for d in result.description]
-            write_summary_xlsx(result.fetchall(), columns, out_dir / "indicator_summary.xlsx")
+            write_summary_xlsx(*_summary_with_names(con, table), out_dir / "indicator_summary.xlsx")
         con.execute(f"drop table {table}")
     (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False), encoding="utf-8")
     return rows
@@ -58,13 +56,14 @@ SUMMARY_XLSX = {
     "year": ("År", "indeksdatoens år"),
     "level": ("Niveau", "Danmark, region, hospital eller afdeling"),
     "unit": ("Enhed", "Danmark, regionens eller hospitalets navn, afdelingens kode"),
+    "unit_name": ("Afdelingens navn", "fra udtrækkets departments.csv (ikke en kolonne i CSV-filen)"),
     "met": ("Opfyldt", "patienter med status opfyldt"),
     "not_met": ("Ikke opfyldt", "patienter med status ikke opfyldt"),
     "unknown": ("Uoplyst", "patienter, hvor data til at vurdere mangler"),
     "justified": ("Begrundet afvigelse", "afvigelse med en grund, retningslinjen accepterer (ikke i nævneren)"),
     "excluded": ("Ekskluderet", "udelukket af en regel (ikke i nævneren)"),
     "pending": ("Afventer", "vinduet ikke lukket på udtræksdatoen (ikke i nævneren)"),
-    "numerator": ("Tæller", "= opfyldt"),
+    "numerator": ("Tæller", "det samme som opfyldt"),
     "denominator": ("Nævner", "opfyldt + ikke opfyldt + uoplyst"),
     "proportion": ("Andel", "tæller / nævner"),
     "ci_low": ("95 % KI, nedre", "Wilsons 95 %-sikkerhedsinterval, nedre grænse"),
@@ -76,6 +75,23 @@ SUMMARY_XLSX = {
 }
 PERCENT_COLUMNS = {"proportion", "ci_low", "ci_high", "standard"}
 LEVELS_DA = {"national": "Danmark", "region": "region", "hospital": "hospital", "department": "afdeling"}
+
+
+def _summary_with_names(con, table: str) -> tuple[list[tuple], list[str]]:
+    """The summary's rows with each department's name after its code (from stg_departments,
+    when there)."""
+    con.complete()
+    try:
+        names = {code: name for code, name in con.execute(
+            "select department_code, department_name from stg_departments").fetchall()}
+    except duckdb.CatalogException:
+        names = {}
+    result = con.execute(f"select * from {table}")
+    columns = [d[0] for d in result.description]
+    at = columns.index("unit") + 1
+    rows = [(*row[:at], names.get(row[at - 1]) if row[columns.index("level")] == "department" else None, *row[at:])
+            for row in result.fetchall()]
+    return rows, [*columns[:at], "unit_name", *columns[at:]]
 
 
 def write_summary_xlsx(rows: list[tuple], columns: list[str], path: Path) -> Path:
@@ -97,7 +113,7 @@ def write_summary_xlsx(rows: list[tuple], columns: list[str], path: Path) -> Pat
         sheet.freeze_panes(1, 0)
         for col, name in enumerate(columns):
             sheet.write_string(0, col, SUMMARY_XLSX.get(name, (name,))[0], head)
-            sheet.set_column(col, col, 22 if name in ("unit", "quality_note") else 11)
+            sheet.set_column(col, col, 24 if name in ("unit", "unit_name", "quality_note") else 11)
         for r, row in enumerate(rows, start=1):
             for col, (name, value) in enumerate(zip(columns, row)):
                 if value is None:
@@ -119,7 +135,7 @@ def write_summary_xlsx(rows: list[tuple], columns: list[str], path: Path) -> Pat
         for r, name in enumerate(columns, start=1):
             label, meaning = SUMMARY_XLSX.get(name, (name, ""))
             legend.write_string(r, 0, label)
-            legend.write_string(r, 1, name)
+            legend.write_string(r, 1, name if name != "unit_name" else "–")
             legend.write_string(r, 2, meaning)
         legend.set_column(0, 1, 26)
         legend.set_column(2, 2, 80)

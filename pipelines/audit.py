@@ -78,6 +78,8 @@ def run_audit(
     instance: dg.DagsterInstance | None = None,
     tags: dict[str, str] | None = None,
     period: str | None = None,
+    comments: Path | None = None,
+    pdf: bool = False,
 ) -> RunSummary:
     """Audit ``extract`` into ``out_dir``: one run of ``audit_job`` in this process, published
     atomically. Raises the run's error (``AuditError`` with a clear message for anything a
@@ -86,7 +88,8 @@ def run_audit(
     ``key``: a pseudonym key given in Python (any length; tests use short ones), passed to the
     run as its ``pseudonym_key`` resource; by default ``MYELOMA_AUDIT_KEY`` (at least 32
     bytes), or the demo key for the bundled sample. ``instance``: the Dagster instance that
-    records the run (default: ``dagster_instance()``)."""
+    records the run (default: ``dagster_instance()``). ``comments``: the steering group's
+    comments folder for the national report; ``pdf``: also write the national reports as PDF."""
     extract, out_dir = Path(extract), Path(out_dir).absolute()
     given = PseudonymKey(key) if key else None
     chosen = given or key_for(extract)
@@ -100,10 +103,19 @@ def run_audit(
     except PeriodError as err:
         raise AuditError(str(err)) from None
     reid_key_from_env()  # a re-identification key that is set is held to 32 bytes before anything is created
+    if comments:
+        from pipelines.reports import comments as steering_comments
+
+        steering_comments.read(comments)  # a bad comments file refuses the run before anything is created
+    if pdf:
+        from pipelines.reports.pdf import chromium_path
+
+        chromium_path()
     log.info(f"delivery {safe_name(extract.name, chosen.pseudonymiser())} — extract date {day.isoformat()}")
 
     config = run_config.output_folder(extract, out_dir, extract_date=extract_date, parameters=parameters,
                                       previous_results=previous_results, audit_period=period,
+                                      comments=comments, pdf=pdf,
                                       progress=True)
     run_id = str(uuid.uuid4())
     with dagster_instance(instance) as dagster:

@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="audit period of the department lists and dashboards: a month (2026-10), a year (2026) "
                           "or the months before the extract date (12m, the default); rows still pending are "
                           "always included. The national report keeps its three years")
+    run.add_argument("--comments", type=Path, default=None, metavar="DIR",
+                     help="the steering group's comments for the national report: one Markdown file per indicator "
+                          "(MM01.md ...), a '## <year>' section per year with '### Kommentar' and '### Anbefaling' "
+                          "(README: the national report)")
+    run.add_argument("--pdf", action="store_true",
+                     help="also write national_report.pdf and national_report_publication.pdf (headless Chromium)")
 
     synth = sub.add_parser(
         "synth", help="write a synthetic delivery (no real persons) for testing and demos",
@@ -138,7 +144,8 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines.audit import run_audit
     from pipelines.lib.pseudonym import scrub
 
-    summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date, period=args.period)
+    summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date, period=args.period,
+                        comments=args.comments, pdf=args.pdf)
     rows = summary.rows
     print(scrub(f"done in {summary.seconds:.1f} s — delivery {summary.extract_id}, extract date {summary.extract_date}"))
     print(f"rows read {rows['in']}: clean {rows['clean']}, quarantined {rows['quarantined']}, "

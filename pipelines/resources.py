@@ -44,6 +44,10 @@ class AuditConfig(dg.ConfigurableResource):
     """The previous run's patient_results.csv, for new / persisting / resolved deviations."""
     period: str = ""
     """Audit period of the department lists and dashboards (lib/period.py): 2026-10, 2026 or 12m; empty: 12m."""
+    comments_dir: str = ""
+    """The steering group's comments (<indicator>.md) for the national report; empty: none."""
+    pdf: bool = False
+    """Also print the national reports to PDF (headless Chromium)."""
 
     def parameter_values(self) -> dict[str, float | int | str]:
         return parameters.resolve(json.loads(self.parameters or "{}"))

@@ -39,8 +39,13 @@ def delivery_reference(delivery: Path | str) -> str:
 
 
 def _settings(delivery: Path | str, extract_date: date | str | None = None, parameters: dict | None = None,
-              previous_results: Path | str | None = None, audit_period: str | None = None) -> dict:
+              previous_results: Path | str | None = None, audit_period: str | None = None,
+              comments: Path | str | None = None, pdf: bool = False) -> dict:
     settings = {"extract_path": delivery_reference(delivery)}
+    if comments:
+        settings["comments_dir"] = str(Path(comments).absolute())
+    if pdf:
+        settings["pdf"] = True
     if audit_period:
         settings["period"] = audit_period
     if extract_date:
@@ -54,9 +59,9 @@ def _settings(delivery: Path | str, extract_date: date | str | None = None, para
 
 def output_folder(delivery: Path, out_dir: Path, *, extract_date: date | None = None, parameters: dict | None = None,
                   previous_results: Path | None = None, audit_period: str | None = None,
-                  progress: bool = False) -> dict:
+                  comments: Path | None = None, pdf: bool = False, progress: bool = False) -> dict:
     """One delivery into one output folder (``myeloma-audit run``, ``run_audit``)."""
-    return _run_config(_settings(delivery, extract_date, parameters, previous_results, audit_period),
+    return _run_config(_settings(delivery, extract_date, parameters, previous_results, audit_period, comments, pdf),
                        {"out_dir": str(Path(out_dir).absolute())}, progress)
 
 

@@ -232,8 +232,18 @@ def run_suites(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = SUITE_TAB
         for outcome in outcomes.values():
             write_failing_rows_csv(docs_dir, outcome)
         pages = [o.docs_page for o in outcomes.values() if o.docs_page]
-        finish_docs(docs_dir, pages + [f"expectations/{t}.html" for t in outcomes])
+        finish_docs(docs_dir, pages + [f"expectations/{t}.html" for t in outcomes], delivery_facts(con))
     return outcomes
+
+
+def delivery_facts(con: duckdb.DuckDBPyConnection) -> dict:
+    """Rows read and quarantined per file (``stg_reconciliation``), for the quality index;
+    empty when staging has not written it."""
+    try:
+        files = con.execute("select file, rows_in, rows_quarantined from stg_reconciliation").fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {"quarantined": sum(q for _, _, q in files), "files": {f: (i, q) for f, i, q in files}}
 
 
 def run_suite(con: duckdb.DuckDBPyConnection, table: str, **kwargs: Any) -> SuiteOutcome:

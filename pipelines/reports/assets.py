@@ -50,11 +50,20 @@ def rpt_national_report(context: dg.AssetExecutionContext, config: ReportsConfig
     out_dir = Path(audit.output_dir)
     with duckdb.get_connection() as con:
         values = write_national(con, out_dir, _previous(config, audit), parameters=audit.parameter_values(),
-                                period=getattr(audit, "period", "") or None)
+                                period=getattr(audit, "period", "") or None,
+                                comments=getattr(audit, "comments_dir", "") or None)
+    pdfs = []
+    if getattr(audit, "pdf", False):
+        from pipelines.reports.pdf import write_pdfs  # Playwright only when PDFs are asked for
+
+        pdfs = [p.name for p in write_pdfs([(out_dir / f"{name}.html", out_dir / f"{name}.pdf")
+                                            for name in ("national_report", "national_report_publication")])]
     context.log.info(f"national reports for {values['years']}: {values['suppressed_lt5']} cells <5, "
                      f"{values['suppressed_x']} complementary x, {values['withheld_proportions']} proportions withheld")
     meta = _metadata(values, out_dir, ["national_report.html", "national_report_publication.html",
                                        "indicator_summary_publication.csv"])
+    if pdfs:
+        meta["pdf_files"] = ", ".join(pdfs)
     meta["years"] = ", ".join(str(y) for y in values["years"])
     meta["preview"] = dg.MetadataValue.md(values["preview_md"])
     return dg.MaterializeResult(metadata=meta)

@@ -1,10 +1,13 @@
-"""The results contract of indicators.md §3, written into the run's output folder."""
+"""The results contract of indicators.md §3, written into the run's output folder, and
+``indicator_summary.xlsx``: the same summary for a Danish spreadsheet (numbers as numbers,
+proportions as percentages, Danish column names; the CSV stays as the contract says)."""
 
 
 import json
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from pipelines import __version__
@@ -39,9 +42,105 @@ def write_contract(con, out_dir: Path, audit: AuditConfig) -> dict[str, int]:
         con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
         con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
         rows[name] = con.execute(f"select count(*) from {table}").fetchone()[0]
+        if name == "indicator_summary":
+            write_summary_xlsx(*_summary_with_names(con, table), out_dir / "indicator_summary.xlsx")
         con.execute(f"drop table {table}")
     (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False), encoding="utf-8")
     return rows
+
+
+# indicator_summary.csv's columns, as the spreadsheet names them (and what they hold)
+SUMMARY_XLSX = {
+    "indicator_id": ("Indikator", "indikatorens id (MM01 …)"),
+    "year": ("År", "indeksdatoens år"),
+    "level": ("Niveau", "Danmark, region, hospital eller afdeling"),
+    "unit": ("Enhed", "Danmark, regionens eller hospitalets navn, afdelingens kode"),
+    "unit_name": ("Afdelingens navn", "fra udtrækkets departments.csv (ikke en kolonne i CSV-filen)"),
+    "met": ("Opfyldt", "patienter med status opfyldt"),
+    "not_met": ("Ikke opfyldt", "patienter med status ikke opfyldt"),
+    "unknown": ("Uoplyst", "patienter, hvor data til at vurdere mangler"),
+    "justified": ("Begrundet afvigelse", "afvigelse med en grund, retningslinjen accepterer (ikke i nævneren)"),
+    "excluded": ("Ekskluderet", "udelukket af en regel (ikke i nævneren)"),
+    "pending": ("Afventer", "vinduet ikke lukket på udtræksdatoen (ikke i nævneren)"),
+    "numerator": ("Tæller", "det samme som opfyldt"),
+    "denominator": ("Nævner", "opfyldt + ikke opfyldt + uoplyst"),
+    "proportion": ("Andel", "tæller / nævner"),
+    "ci_low": ("95 % KI, nedre", "Wilsons 95 %-sikkerhedsinterval, nedre grænse"),
+    "ci_high": ("95 % KI, øvre", "Wilsons 95 %-sikkerhedsinterval, øvre grænse"),
+    "standard": ("Standard", "indikatorens standard (mål); tom for informative indikatorer"),
+    "standard_met": ("Standard opfyldt", "ja/nej; tom uden standard eller uden nævner"),
+    "quality_flag": ("Datakvalitetsflag", "ja: en blokerende kontrol fejlede eller en variabel er under komplethedsgrænsen"),
+    "quality_note": ("Datakvalitet, note", "hvilken kontrol eller variabel"),
+}
+PERCENT_COLUMNS = {"proportion", "ci_low", "ci_high", "standard"}
+LEVELS_DA = {"national": "Danmark", "region": "region", "hospital": "hospital", "department": "afdeling"}
+
+
+def _summary_with_names(con, table: str) -> tuple[list[tuple], list[str]]:
+    """The summary's rows with each department's name after its code (from stg_departments,
+    when there)."""
+    con.complete()
+    try:
+        names = {code: name for code, name in con.execute(
+            "select department_code, department_name from stg_departments").fetchall()}
+    except duckdb.CatalogException:
+        names = {}
+    result = con.execute(f"select * from {table}")
+    columns = [d[0] for d in result.description]
+    at = columns.index("unit") + 1
+    rows = [(*row[:at], names.get(row[at - 1]) if row[columns.index("level")] == "department" else None, *row[at:])
+            for row in result.fetchall()]
+    return rows, [*columns[:at], "unit_name", *columns[at:]]
+
+
+def write_summary_xlsx(rows: list[tuple], columns: list[str], path: Path) -> Path:
+    """``indicator_summary.xlsx``: one sheet with the summary (Danish column names, frozen
+    header, filters; proportions as percentages, yes/no as ja/nej, text formula-safe) and one
+    that names each column's CSV column and meaning. The file does not depend on when it
+    was written."""
+    import xlsxwriter
+
+    from pipelines.reports.files import FIXED_CREATED, neutralise
+
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                               "strings_to_urls": False, "strings_to_numbers": False})
+    workbook.set_properties({"created": FIXED_CREATED})  # same content, same bytes
+    try:
+        head = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True, "valign": "top"})
+        percent = workbook.add_format({"num_format": "0.0 %"})
+        sheet = workbook.add_worksheet("Indikatorer")
+        sheet.freeze_panes(1, 0)
+        for col, name in enumerate(columns):
+            sheet.write_string(0, col, SUMMARY_XLSX.get(name, (name,))[0], head)
+            sheet.set_column(col, col, 24 if name in ("unit", "unit_name", "quality_note") else 11)
+        for r, row in enumerate(rows, start=1):
+            for col, (name, value) in enumerate(zip(columns, row)):
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    sheet.write_string(r, col, "ja" if value else "nej")
+                elif name in PERCENT_COLUMNS:
+                    sheet.write_number(r, col, float(value), percent)
+                elif isinstance(value, (int, float)):
+                    sheet.write_number(r, col, value)
+                elif name == "level":
+                    sheet.write_string(r, col, LEVELS_DA.get(value, str(value)))
+                elif str(value):
+                    sheet.write_string(r, col, str(neutralise(str(value))))
+        sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
+        legend = workbook.add_worksheet("Kolonner")
+        for col, title in enumerate(("Kolonne", "Kolonne i indicator_summary.csv", "Indhold")):
+            legend.write_string(0, col, title, head)
+        for r, name in enumerate(columns, start=1):
+            label, meaning = SUMMARY_XLSX.get(name, (name, ""))
+            legend.write_string(r, 0, label)
+            legend.write_string(r, 1, name if name != "unit_name" else "–")
+            legend.write_string(r, 2, meaning)
+        legend.set_column(0, 1, 26)
+        legend.set_column(2, 2, 80)
+    finally:
+        workbook.close()
+    return path
 
 
 def run_record(con, audit: AuditConfig) -> dict:
@@ -75,7 +174,8 @@ def run_record(con, audit: AuditConfig) -> dict:
     deps=[PATIENT_RESULTS_KEY, SUMMARY_KEY, QUALITY_FLAGS_KEY, QUARANTINE_KEY, RECONCILIATION_KEY],
 )
 def results_contract(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig) -> dg.MaterializeResult:
-    """patient_results.csv, indicator_summary.csv, quarantine.csv (+ Parquet) and run.json."""
+    """patient_results.csv, indicator_summary.csv, quarantine.csv (+ Parquet), run.json and
+    indicator_summary.xlsx (the summary for a Danish spreadsheet)."""
     with duckdb.get_connection() as con:
         rows = write_contract(con, Path(audit.output_dir), audit)
     context.log.info("wrote " + ", ".join(f"{name}.csv ({n} rows)" for name, n in rows.items()) + ", run.json")

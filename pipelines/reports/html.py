@@ -2,8 +2,7 @@
 
 Pages are self-contained (inline CSS, inline SVG, no external resource), so they open
 offline from a file share or an e-mail attachment and print cleanly. Page templates are
-``.html.j2`` files in ``pipelines/reports/pages/`` (found before the national report's, still
-kept as text in ``templates.py``).
+``.html.j2`` files in ``pipelines/reports/pages/``.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from pipelines.reports import danish, templates
+from pipelines.reports import danish
 from pipelines.reports.charts import pct
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -106,8 +105,7 @@ def _dato(value) -> str:
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(PAGES_DIR),
-                                                         jinja2.DictLoader(templates.PAGES)]),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(PAGES_DIR),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters.update(pct=pct, num=_num, ci=_ci, yes_no=_yes_no, isodate=_date, dato=_dato, tal=danish.tal)

@@ -33,10 +33,19 @@ and the smallest value; of the first few, the first that protects the exposed ce
 own is taken. The proportion, its interval, standard met and met / (met + not_met) are
 withheld wherever the numerator or denominator is suppressed, or denominator − numerator
 is 1–4.
+
+*Pooling* (``suppress(..., pool="2024-2026")``): where the rule withholds a unit's
+proportion in a year but its three years together are large enough, the publication adds
+the unit's pooled row (numerator, denominator, proportion; its other counts unpublished).
+A pooled row is the sum of the unit's yearly rows, and a pooled hospital, region or Danmark
+the sum of the pooled rows below it: these relations join the system, the attacks run on an
+indicator's yearly and pooled rows together, and complements are taken among the pooled
+cells only, so the years' tables stay exactly as without pooling.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +57,7 @@ STATUS_COLUMNS = ("met", "not_met", "unknown", "justified", "excluded", "pending
 COUNT_COLUMNS = ("met", "not_met", "unknown", "denominator", "justified", "excluded", "pending", "total")
 HIDDEN = "denominator_minus_numerator"
 PRIMARY, COMPLEMENT = "<5", "x"
+POOLED_SHOWN = ("met", "denominator")  # a pooled row publishes its numerator and denominator only
 LEVELS = ("national", "region", "hospital", "department")
 SMALL = range(1, 5)
 BIG = 10**9
@@ -76,17 +86,78 @@ class Relation:
 
 
 def relations(rows: list[dict]) -> list[Relation]:
-    """Every row and hierarchy relation between the cells of one indicator × year table.
+    """Every relation between the cells of ``rows``: one indicator × year table, or (rows
+    with a ``period``) an indicator's yearly tables and its pooled rows together.
 
     ``rows`` carry ``level``, ``unit``, ``region`` (of regions, hospitals and departments)
-    and ``hospital`` (of hospitals and departments)."""
+    and ``hospital`` (of hospitals and departments); in a pooled publication also ``period``
+    (the year, or the pooled years) and ``pooled``. Each year's table has the relations of
+    one table (``_table_relations``). A pooled row (a unit's years together) has the row
+    relations, is the sum of the same unit's yearly rows per count, and is the sum of the
+    pooled rows below it where every unit below it has one."""
+    if not any(row.get("pooled") for row in rows) and len({row.get("period") for row in rows}) == 1:
+        return _table_relations(rows)
+    periods: dict[object, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        if not row.get("pooled"):
+            periods[row.get("period")].append(i)
+    out: list[Relation] = []
+    for positions in periods.values():
+        for rel in _table_relations([rows[i] for i in positions]):
+            out.append(Relation(tuple(((positions[k], column), sign) for (k, column), sign in rel.terms)))
+    yearly: dict[tuple, list[int]] = defaultdict(list)
+    pooled: dict[tuple, int] = {}
+    for i, row in enumerate(rows):
+        (pooled.__setitem__((row["level"], row["unit"]), i) if row.get("pooled")
+         else yearly[(row["level"], row["unit"])].append(i))
+    columns = (*COUNT_COLUMNS, HIDDEN)
+    for i in pooled.values():
+        out += _row_relations(i)
+        for column in columns:
+            out.append(Relation.sum((i, column), [(j, column) for j in yearly[(rows[i]["level"], rows[i]["unit"])]]))
+    # the pooled hierarchy, where every unit below has a pooled row (known from the yearly rows)
+    below: dict[tuple, set[tuple]] = defaultdict(set)
+    regions_of: dict[tuple, set] = defaultdict(set)   # a hospital's regions, from its departments
+    for i, row in enumerate(rows):
+        if row.get("pooled"):
+            continue
+        level, unit = row["level"], row["unit"]
+        if level == "region":
+            below[("national", "Danmark")].add((level, unit))
+        elif level == "hospital":
+            below[("region", row["region"])].add((level, unit))
+        elif level == "department":
+            below[("hospital", row["hospital"])].add((level, unit))
+            regions_of[("hospital", row["hospital"])].add(row["region"])
+    national = [k for k in pooled if k[0] == "national"]
+    for upper, lower in below.items():
+        if upper[0] == "national":
+            upper = national[0] if national else upper
+        if upper not in pooled or not lower <= pooled.keys():
+            continue
+        if upper[0] == "region" and any(regions_of[h] - {upper[1]} for h in lower):
+            continue  # a hospital with departments in another region: not one region's sum
+        for column in columns:
+            out.append(Relation.sum((pooled[upper], column), [(pooled[k], column) for k in lower]))
+    return out
+
+
+def _row_relations(i: int) -> list[Relation]:
+    """The relations within row ``i``."""
+    return [
+        Relation.sum((i, "denominator"), [(i, "met"), (i, "not_met"), (i, "unknown")]),
+        Relation.sum((i, HIDDEN), [(i, "not_met"), (i, "unknown")]),
+        Relation.sum((i, "denominator"), [(i, "met"), (i, HIDDEN)]),
+        Relation.sum((i, "total"), [(i, "denominator"), (i, "justified"), (i, "excluded"), (i, "pending")]),
+        Relation.sum((i, "total"), [(i, c) for c in STATUS_COLUMNS]),
+    ]
+
+
+def _table_relations(rows: list[dict]) -> list[Relation]:
+    """The row and hierarchy relations of one table (one indicator, one period)."""
     out: list[Relation] = []
     for i in range(len(rows)):
-        out.append(Relation.sum((i, "denominator"), [(i, "met"), (i, "not_met"), (i, "unknown")]))
-        out.append(Relation.sum((i, HIDDEN), [(i, "not_met"), (i, "unknown")]))
-        out.append(Relation.sum((i, "denominator"), [(i, "met"), (i, HIDDEN)]))
-        out.append(Relation.sum((i, "total"), [(i, "denominator"), (i, "justified"), (i, "excluded"), (i, "pending")]))
-        out.append(Relation.sum((i, "total"), [(i, c) for c in STATUS_COLUMNS]))
+        out += _row_relations(i)
 
     by_level: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
@@ -135,88 +206,6 @@ class _System:
 
 
 PRIME = (1 << 61) - 1  # linear algebra modulo a large prime: exact integers, no BLAS
-
-
-def _linear_exposed(system: _System, unknown: list[Cell]) -> set[Cell]:
-    """Unknowns the equations fix: after full reduction (RREF), those whose pivot row has
-    no other entry (e_i lies in the row space exactly then)."""
-    index = {c: k for k, c in enumerate(unknown)}
-    pivots: dict[int, dict[int, int]] = {}  # pivot column -> fully reduced row
-    for eq in system.equations:
-        row: dict[int, int] = {}
-        for c, sign in eq:
-            if c in index:
-                k = index[c]
-                row[k] = (row.get(k, 0) + sign) % PRIME
-        row = {k: v for k, v in row.items() if v}
-        for k in [k for k in row if k in pivots]:  # reduce by the known pivots
-            factor = row.get(k, 0)
-            if factor:
-                for j, v in pivots[k].items():
-                    row[j] = (row.get(j, 0) - factor * v) % PRIME
-                row = {j: v for j, v in row.items() if v}
-        if not row:
-            continue
-        pivot = min(row)
-        inverse = pow(row[pivot], PRIME - 2, PRIME)
-        row = {j: v * inverse % PRIME for j, v in row.items()}
-        for other in pivots.values():  # keep every pivot row fully reduced
-            factor = other.get(pivot, 0)
-            if factor:
-                for j, v in row.items():
-                    other[j] = (other.get(j, 0) - factor * v) % PRIME
-                for j in [j for j, v in other.items() if not v]:
-                    del other[j]
-        pivots[pivot] = row
-    return {unknown[k] for k, row in pivots.items() if len(row) == 1}
-
-
-def bounds_attack(system: _System, suppressed: set[Cell], hidden: set[Cell]) -> dict[Cell, tuple[int, int]]:
-    """Bounds of every unknown after propagating through every equation until stable: a
-    published ``<5`` is 0–4, an ``x`` is ≥ 5, a hidden cell ≥ 0."""
-    lo: dict[Cell, int] = {}
-    hi: dict[Cell, int] = {}
-    for c in suppressed | hidden:
-        if c in hidden:
-            lo[c], hi[c] = 0, BIG
-        else:
-            lo[c], hi[c] = (0, 4) if system.values[c] < 5 else (5, BIG)
-    equations = []  # (unknown terms, constant): Σ s·x = −constant
-    touching: dict[Cell, list[int]] = defaultdict(list)
-    for eq in system.equations:
-        terms = [(c, s) for c, s in eq if c in lo]
-        if terms:
-            for c, _ in terms:
-                touching[c].append(len(equations))
-            equations.append((terms, sum(system.values[c] * s for c, s in eq if c not in lo)))
-    queue, queued = list(range(len(equations))), set(range(len(equations)))
-    while queue:
-        e = queue.pop()
-        queued.discard(e)
-        terms, constant = equations[e]
-        mins = [s * (lo[c] if s > 0 else hi[c]) for c, s in terms]
-        maxs = [s * (hi[c] if s > 0 else lo[c]) for c, s in terms]
-        total_min, total_max = sum(mins), sum(maxs)
-        for k, (c, s) in enumerate(terms):
-            low = -constant - (total_max - maxs[k])  # range of s·x
-            high = -constant - (total_min - mins[k])
-            new_lo, new_hi = (low, high) if s > 0 else (-high, -low)
-            new_lo, new_hi = max(lo[c], new_lo), min(hi[c], new_hi)
-            if (new_lo, new_hi) != (lo[c], hi[c]) and new_lo <= new_hi:
-                lo[c], hi[c] = new_lo, new_hi
-                for other in touching[c]:
-                    if other not in queued:
-                        queued.add(other)
-                        queue.append(other)
-    return {c: (lo[c], hi[c]) for c in lo}
-
-
-def exposed(system: _System, suppressed: set[Cell], hidden: set[Cell], protect: set[Cell]) -> set[Cell]:
-    """Cells of ``protect`` an attacker can recover from the published table."""
-    found = _linear_exposed(system, sorted(suppressed | hidden)) & protect
-    bounds = bounds_attack(system, suppressed, hidden)
-    found |= {c for c in protect if c in bounds and bounds[c][0] == bounds[c][1]}
-    return found
 
 
 class _Shape:
@@ -311,20 +300,21 @@ def _images(equations: tuple[tuple[tuple[int, int], ...], ...], n: int) -> list[
 
 
 class _Attacker:
-    """The two attacks of ``exposed`` on one table, kept up to date while cells are hidden.
+    """The two attacks on one table, kept up to date while cells are hidden.
 
-    Gives the same answers as ``exposed`` (the reference, kept for the tests), faster:
+    Gives the same answers as the plain reference attacks (``exposed`` in the test oracle
+    ``tests/reports/suppression_oracle.py``), faster:
 
     * linear: the tables that satisfy every relation form a space; a cell's *image* is its
       coordinate functional on that space (its row of a null-space basis of the relations).
       An unknown cell is fixed exactly when its image lies in the span of the published
-      cells' images — the same question as ``_linear_exposed`` asks, in the same field
-      (modulo ``PRIME``). That span is kept as a basis of published cells plus the
+      cells' images — the same question as the oracle's full elimination asks, in the same
+      field (modulo ``PRIME``). That span is kept as a basis of published cells plus the
       coordinates of every cell in it, and updated when a cell is hidden (exchange the
       cell out of the basis, or drop one dimension). Whether hiding one more cell would
       leave a given cell fixed is then read off without any elimination.
-    * bounds: the same propagation as ``bounds_attack``, all relations at once with numpy,
-      until nothing changes. Propagation only narrows bounds that always hold the true
+    * bounds: the same propagation as the oracle's ``bounds_attack``, all relations at once
+      with numpy, until nothing changes. Propagation only narrows bounds that always hold the true
       values, so it ends in the one greatest common fixpoint whatever the order.
     """
 
@@ -444,7 +434,7 @@ class _Attacker:
                 return None
 
     def exposed(self, protect: set[Cell]) -> set[Cell]:
-        """Cells of ``protect`` an attacker can recover (as ``exposed``)."""
+        """Cells of ``protect`` an attacker can recover (as the oracle's ``exposed``)."""
         found = self.linear() & protect
         lo, hi = self.bounds()
         fixed = np.flatnonzero(self.unknown & (lo == hi))
@@ -472,18 +462,22 @@ def _axpy(row: dict[int, int], factor: int, other: dict[int, int]) -> None:
             row.pop(j, None)
 
 
-def protect(rows: list[dict], shapes: dict | None = None) -> dict[Cell, str]:
-    """The suppressed cells of one indicator × year table: cell → ``<5`` or ``x``.
+def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | None = None,
+            frozen: set[Cell] | None = None) -> dict[Cell, str]:
+    """The suppressed cells of one indicator × year table (or of an indicator's yearly and
+    pooled rows, see ``relations``): cell → ``<5`` or ``x``.
 
     ``shapes`` (any dict, kept by the caller) shares the count-independent part of the
-    attacks between tables with the same hierarchy."""
+    attacks between tables with the same hierarchy. ``preset``: cells suppressed from the
+    start; ``frozen``: cells never taken as complements (their suppression is decided)."""
     values: dict[Cell, int] = {}
     for i, row in enumerate(rows):
         for column in COUNT_COLUMNS:
             values[(i, column)] = int(row[column])
         values[(i, HIDDEN)] = int(row["denominator"]) - int(row["met"])
     # the relations depend on the units only: made once per hierarchy
-    hierarchy = ("relations", *((r["level"], r["unit"], r.get("region"), r.get("hospital")) for r in rows))
+    hierarchy = ("relations", *((r["level"], r["unit"], r.get("region"), r.get("hospital"), r.get("period"),
+                                 bool(r.get("pooled"))) for r in rows))
     cached = shapes.get(hierarchy) if shapes is not None else None
     if cached is None:
         rels = relations(rows)
@@ -492,12 +486,14 @@ def protect(rows: list[dict], shapes: dict | None = None) -> dict[Cell, str]:
             shapes[hierarchy] = cached
     rels, equations = cached
     _System(rels, values)  # the counts must satisfy every relation
-    hidden = {c for c in values if c[1] == HIDDEN}
+    # never published: denominator − numerator, and a pooled row's counts besides met and denominator
+    hidden = {c for c in values if c[1] == HIDDEN or rows[c[0]].get("pooled") and c[1] not in POOLED_SHOWN}
     primary = {c for c, v in values.items() if v in SMALL and c not in hidden}
     sensitive_hidden = {c for c in hidden if values[c] in SMALL}
-    suppressed = set(primary)
+    suppressed = primary | (preset or set())
+    frozen = frozen or set()
     attacker = _Attacker(rels, values, hidden, shapes, equations)
-    for c in sorted(primary):
+    for c in sorted(suppressed):
         attacker.hide(c)
     depth = {i: LEVELS.index(row["level"]) for i, row in enumerate(rows)}
     rel_cells = [rel.cells for rel in rels]
@@ -506,11 +502,14 @@ def protect(rows: list[dict], shapes: dict | None = None) -> dict[Cell, str]:
         for c in cells:
             by_cell[c].append(r)
 
-    def score(c: Cell):
-        return (values[c] == 0, COLUMN_RANK[c[1]], -depth[c[0]], values[c], c)
+    yearly = {i: not row.get("pooled") for i, row in enumerate(rows)}
+
+    def score(c: Cell):  # a pooled figure's cells are given up before a year's
+        return (yearly[c[0]], values[c] == 0, COLUMN_RANK[c[1]], -depth[c[0]], values[c], c)
 
     def candidates(rel_ids: Iterable[int]) -> list[Cell]:
-        return sorted({c for r in rel_ids for c in rel_cells[r] if c not in suppressed and c not in hidden}, key=score)
+        return sorted({c for r in rel_ids for c in rel_cells[r]
+                       if c not in suppressed and c not in hidden and c not in frozen}, key=score)
 
     # relations whose one unknown must stay unknown (kept up to date as cells are added)
     unknowns = [sum(c in suppressed or c in hidden for c in cells) for cells in rel_cells]
@@ -561,33 +560,143 @@ def protect(rows: list[dict], shapes: dict | None = None) -> dict[Cell, str]:
         suppress_cell(next((c for c in options[:TRIES] if attacker.protects(c, cell)), options[0]))
 
 
-def suppress(summary: pl.DataFrame) -> pl.DataFrame:
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Wilson score 95 % interval, as ``sql/macros/indicator_macros.sql`` computes it."""
+    if n <= 0:
+        return None, None
+    p = k / n
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4.0 * n * n))
+    centre = p + z * z / (2 * n)
+    return max(0.0, (centre - half) / (1 + z * z / n)), min(1.0, (centre + half) / (1 + z * z / n))
+
+
+LEVEL_ORDER = {level: k for k, level in enumerate(LEVELS)}
+
+
+def pooled_rows(rows: list[dict], label: str) -> list[dict]:
+    """One row per unit of ``rows`` (an indicator's rows of several years): the counts of
+    all of them together, with proportion, Wilson interval, standard met and
+    met / (met + not_met); ``year`` = ``label``, ``pooled`` = True. Ordered as the report
+    orders units: Danmark, each region with its hospitals, each hospital with its departments."""
+    units: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["level"], row["unit"])
+        if key not in units:
+            units[key] = {**row, **{c: 0 for c in (*STATUS_COLUMNS, "denominator", "numerator", "total")
+                                    if c in row or c in COUNT_COLUMNS}}
+        pooled = units[key]
+        for column in (*STATUS_COLUMNS, "denominator", "total"):
+            pooled[column] += int(row[column])
+    out = []
+    for pooled in units.values():
+        met, denominator = pooled["met"], pooled["denominator"]
+        low, high = wilson(met, denominator)
+        standard = pooled.get("standard")
+        proportion = met / denominator if denominator else None
+        pooled.update(year=label, pooled=True, numerator=met, proportion=proportion, ci_low=low, ci_high=high,
+                      standard_met=None if standard is None or not denominator else proportion >= standard,
+                      proportion_known=met / (met + pooled["not_met"]) if met + pooled["not_met"] else None)
+        out.append(pooled)
+
+    def order(r: dict) -> tuple:
+        depth = LEVEL_ORDER[r["level"]]
+        return (depth > 0, r.get("region") or "", depth > 1, r.get("hospital") or "", depth, str(r["unit"]))
+    return sorted(out, key=order)
+
+
+def _withheld_by_rule(row: dict) -> bool:
+    """Whether the primary rule alone withholds a row's proportion (or it has none)."""
+    met, denominator = int(row["met"]), int(row["denominator"])
+    return not denominator or met in SMALL or denominator in SMALL or denominator - met in SMALL
+
+
+def pooling_candidates(rows: list[dict], label: str) -> list[dict]:
+    """The pooled rows worth publishing for one indicator's yearly ``rows``: units with a
+    year whose proportion the primary rule withholds, whose years together it does not."""
+    needy = {(r["level"], r["unit"]) for r in rows if _withheld_by_rule(r)}
+    return [r for r in pooled_rows(rows, label) if (r["level"], r["unit"]) in needy and not _withheld_by_rule(r)]
+
+
+def suppress(summary: pl.DataFrame, pool: str | None = None) -> pl.DataFrame:
     """The publication table: counts as text (``<5``, ``x`` or the number), proportions withheld.
 
     ``summary`` has per row ``indicator_id, year, level, unit, region, hospital``, the status
     counts, ``denominator``, ``proportion, ci_low, ci_high, proportion_known, standard_met``.
     Adds ``total``; returns the same rows and order with ``<count>`` columns as text and
-    ``withheld`` (bool)."""
+    ``withheld`` (bool).
+
+    With ``pool`` (a label such as ``"2024-2026"``), ``year`` becomes text and each indicator
+    gets pooled rows after its yearly rows (``year`` = ``pool``, ``pooled`` = True): for a
+    unit whose proportion the small-cell rule withholds in a year, its years together, when
+    those are large enough (``pooling_candidates``). A pooled row publishes its numerator,
+    denominator and proportion only (its other counts are None). The years' tables are first
+    protected on their own, exactly as without pooling; then an indicator's yearly and pooled
+    rows are protected as one system (``relations``), so no cell can be recovered by
+    subtracting years from a pooled figure either, taking complements only among the pooled
+    rows: pooling never makes a year's table emptier, it only adds figures."""
     frame = summary.with_columns(total=pl.sum_horizontal(*STATUS_COLUMNS))
     records = frame.to_dicts()
-    blocks: dict[tuple, list[int]] = defaultdict(list)
-    for k, row in enumerate(records):
-        blocks[(row["indicator_id"], row["year"])].append(k)
-    shown: list[dict] = [dict(r) for r in records]
     shapes: dict = {}
-    for positions in blocks.values():
-        rows = [records[k] for k in positions]
-        cells = protect(rows, shapes)
-        for i, k in enumerate(positions):
-            out = shown[k]
-            for column in COUNT_COLUMNS:
-                out[column] = cells.get((i, column), str(records[k][column]))
-            dmn = records[k]["denominator"] - records[k]["met"]
-            withheld = (i, "met") in cells or (i, "denominator") in cells or dmn in SMALL
-            out["withheld"] = withheld
-            if withheld:
-                out.update(proportion=None, ci_low=None, ci_high=None, standard_met=None)
-            if withheld or (i, "not_met") in cells:
-                out["proportion_known"] = None
-    schema = {**frame.schema, **{c: pl.String for c in COUNT_COLUMNS}, "withheld": pl.Boolean}
+    yearly_blocks: dict[tuple, list[int]] = defaultdict(list)
+    for k, row in enumerate(records):
+        yearly_blocks[(row["indicator_id"], row["year"])].append(k)
+    decided: dict[int, dict[str, str]] = {}  # record → its suppressed columns, by year table
+    for positions in yearly_blocks.values():
+        cells = protect([records[k] for k in positions], shapes)
+        for (i, column), marker in cells.items():
+            decided.setdefault(positions[i], {})[column] = marker
+    shown: list[dict] = [_shown(r, decided.get(k, {}), False) for k, r in enumerate(records)]
+    if pool is None:
+        return _frame(shown, frame.schema, pool)
+    # pooled rows: the years' tables stay exactly as above; only pooled cells are complements
+    by_indicator: dict[str, list[int]] = defaultdict(list)
+    for k, row in enumerate(records):
+        by_indicator[row["indicator_id"]].append(k)
+    out: list[dict] = []
+    for positions in by_indicator.values():
+        rows = [{**records[k], "year": str(records[k]["year"]), "period": str(records[k]["year"]), "pooled": False}
+                for k in positions]
+        extra = [{**r, "period": pool} for r in pooling_candidates(rows, pool)]
+        combined = rows + extra
+        preset = {(i, column) for i, k in enumerate(positions) for column in decided.get(k, {})}
+        frozen = {(i, column) for i in range(len(rows)) for column in COUNT_COLUMNS}
+        try:
+            cells = protect(combined, shapes, preset, frozen)
+        except RuntimeError:  # nothing left to hide: the pooled rows are not published
+            cells, extra = {}, []
+        out += [{**shown[k], "year": str(records[k]["year"]), "pooled": False} for k in positions]
+        n = len(rows)
+        out += [_shown(r, {c: m for (i, c), m in cells.items() if i == n + j}, True) for j, r in enumerate(extra)]
+    return _frame(out, frame.schema, pool)
+
+
+def _shown(record: dict, cells: dict[str, str], pooled: bool) -> dict:
+    """A published row: counts as text, the suppressed ones as their marker (a pooled row
+    shows met and denominator only), proportion etc. withheld where the rule says."""
+    out = {k: v for k, v in record.items() if k != "period"}
+    for column in COUNT_COLUMNS:
+        if pooled and column not in POOLED_SHOWN:
+            out[column] = None
+        else:
+            out[column] = cells.get(column, str(record[column]))
+    out["numerator"] = out["met"]
+    dmn = int(record["denominator"]) - int(record["met"])
+    withheld = "met" in cells or "denominator" in cells or dmn in SMALL
+    out["withheld"] = withheld
+    if withheld:
+        out.update(proportion=None, ci_low=None, ci_high=None, standard_met=None)
+    if withheld or pooled or "not_met" in cells:
+        out["proportion_known"] = None
+    return out
+
+
+def _frame(shown: list[dict], schema: dict, pool: str | None) -> pl.DataFrame:
+    schema = {**schema, **{c: pl.String for c in COUNT_COLUMNS}, "withheld": pl.Boolean}
+    if "numerator" in schema:
+        schema["numerator"] = pl.String
+    if pool is not None:
+        schema.update(year=pl.String, pooled=pl.Boolean)
     return pl.DataFrame(shown, schema=schema)

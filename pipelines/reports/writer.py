@@ -27,6 +27,7 @@ import duckdb
 import polars as pl
 
 from pipelines.lib import vault
+from pipelines.reports import comments as steering_comments
 from pipelines.reports import comparison, dashboard, deviations, national
 from pipelines.reports.data import ReportData, load
 from pipelines.reports.files import safe_names
@@ -68,12 +69,13 @@ def _cprs(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[str, str] 
 
 
 def _national(data: ReportData, out_dir: Path, rows: pl.DataFrame | None, base: comparison.Base | None,
-              parameters: dict | None) -> dict:
+              parameters: dict | None, con: duckdb.DuckDBPyConnection, comments: Path | str | None = None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = (deviations.comparison_summary(rows, data, base.name_da)
                if base is not None and rows is not None else None)
     counts = national.write_national_reports(data, out_dir, parameters=parameters, comparison=summary,
-                                             page_context=_context(data))
+                                             page_context=_context(data), basis=national.load_basis(con, data.years),
+                                             comments=steering_comments.read(comments))
     return {**counts, "years": data.years, "compared": base is not None}
 
 
@@ -102,11 +104,12 @@ def _dashboards(data: ReportData, out_dir: Path, folders: dict[str, str], rows: 
 
 
 def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
-                   parameters: dict | None = None, report_year: int | None = None, period: str | None = None) -> dict:
+                   parameters: dict | None = None, report_year: int | None = None, period: str | None = None,
+                   comments: Path | str | None = None) -> dict:
     base, _ = _base(con, previous_results)
     data = load(con, report_year, patients="period" if base else "none", period=period)
     rows = deviations.compare(data, base) if base else None
-    return _national(data, out_dir, rows, base, parameters)
+    return _national(data, out_dir, rows, base, parameters, con, comments)
 
 
 def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
@@ -126,7 +129,8 @@ def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_res
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None, *,
-                  parameters: dict | None = None, report_year: int | None = None, period: str | None = None) -> dict:
+                  parameters: dict | None = None, report_year: int | None = None, period: str | None = None,
+                  comments: Path | str | None = None) -> dict:
     """Every report into ``out_dir``; ``previous_results`` is the previous run's
     ``patient_results.csv`` (or None: no comparison). Returns counts for metadata.
 
@@ -139,7 +143,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_result
     folders = department_folders(data, rows)
     cprs = _cprs(con, pl.concat([rows.select("pseudonym"), data.patients.select("pseudonym")]))
     return {
-        **_national(data, out_dir, rows, base, parameters),
+        **_national(data, out_dir, rows, base, parameters, con, comments),
         **_departments(data, out_dir, rows, folders, base, current, cprs),
         **_dashboards(data, out_dir, folders, rows, base, cprs),
     }

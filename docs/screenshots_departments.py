@@ -9,7 +9,7 @@ photographs the first screen of:
 * ``docs/dashboard_afdeling.png``: that department's dashboard;
 * ``docs/dashboard.png``: the national dashboard.
 
-    python docs/screenshots.py
+    python docs/screenshots_departments.py
 """
 
 from __future__ import annotations

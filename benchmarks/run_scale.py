@@ -1,19 +1,24 @@
 """Benchmark: the whole `myeloma-audit run` on synthetic deliveries of growing size.
 
-Prints, per size: rows in the delivery, wall time of the command from process start,
-rows per second, peak RSS of the run, the time DuckDB needs only to parse the same CSV
-files (the floor), and the time of each pipeline step (from run.json). Numbers only:
-this is not a test.
+Prints, per size: rows in the delivery, wall time of the command from process start to
+exit, rows per second, peak RSS of the run, the time DuckDB needs only to parse the same
+CSV files (the floor, timed in the same invocation), wall / floor, the time per phase, the
+five slowest steps (from run.json) and, with ``--hashes FILE``, a SHA-256 of every output
+file except those that record timings or the run's database (``run.json``,
+``audit.duckdb``), to show that two versions of the code publish the same bytes. Numbers
+only: this is not a test.
 
-    python benchmarks/run_scale.py --patients 10000 100000 [--workdir /tmp/bench]
+    python benchmarks/run_scale.py --patients 10000 100000 1000000 [--workdir /tmp/bench] [--hashes h.txt]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,6 +55,16 @@ def run_audit_process(folder: Path, out: Path) -> tuple[float, float, dict]:
     return wall, peak_kb / 1024, json.loads((out / "run.json").read_text())
 
 
+NOT_HASHED = {"run.json", "audit.duckdb"}  # timings; the database file's pages are not deterministic
+
+
+def output_hashes(out: Path) -> list[str]:
+    lines = []
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name not in NOT_HASHED):
+        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(out)}")
+    return lines
+
+
 PHASES = {"ingest": ("raw_delivery", "staging_tables"), "validation": ("expectation_suites",),
           "derived facts": ("reference_layer", "intermediate_layer"), "indicators": ("indicators_layer",),
           "reports": ("reports_layer", "reports__")}
@@ -67,10 +82,12 @@ def phase_seconds(steps: dict[str, float], wall: float) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--hashes", type=Path, default=None, help="write the output files' SHA-256 here")
     args = parser.parse_args()
+    hashes: list[str] = []
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="myeloma-bench-"))
     print(f"{'patients':>9} {'rows':>10} {'wall s':>7} {'rows/s':>9} {'peak MB':>8} {'parse s':>8} {'ratio':>6}  "
           + "  ".join(f"{p:>10}" for p in [*PHASES, "start-up/other"]))
@@ -78,6 +95,7 @@ def main() -> None:
         folder = workdir / f"delivery-{n}"
         if not folder.exists():
             write_delivery(folder, n, args.seed)
+        shutil.rmtree(workdir / f"out-{n}", ignore_errors=True)  # a fresh folder: no comparison with an earlier run
         wall, peak_mb, record = run_audit_process(folder, workdir / f"out-{n}")
         floor = parse_floor(folder)
         rows = record["rows"]["in"]
@@ -85,7 +103,12 @@ def main() -> None:
         phases = phase_seconds(steps, wall)
         print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  "
               + "  ".join(f"{v:>10.1f}" for v in phases.values()))
-        print("          steps: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])))
+        slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:5]
+        print("          five slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
+        hashes += [f"{n} {line}" for line in output_hashes(workdir / f"out-{n}")]
+    if args.hashes:
+        args.hashes.write_text("\n".join(hashes) + "\n", encoding="utf-8")
+        print(f"hashes of {len(hashes)} output files: {args.hashes}")
 
 
 if __name__ == "__main__":

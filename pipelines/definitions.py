@@ -20,7 +20,7 @@ from pipelines.operations.resources import Destination, RunAudit, RunDatabase
 from pipelines.operations.run_config import AUDIT_JOB, DESTINATION, SETTINGS
 from pipelines.operations.schedules import monthly_department_audit, yearly_national_report
 from pipelines.operations.sensors import inbox_sensor
-from pipelines.quality.assets import rpt_quality_flags
+from pipelines.reports.quality_flags import rpt_quality_flags
 from pipelines.quality.checks import QUALITY_CHECKS
 from pipelines.reports.assets import REPORT_ASSETS
 from pipelines.reports.contract import results_contract

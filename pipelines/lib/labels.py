@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
+import duckdb
+
 
 def extract_label(extract_date: date | str | None, checksums: dict[str, str]) -> str:
     """``2026-11-01 · 3f9a1c2e``: the extract date and the first 8 hex digits of the sha256
@@ -19,8 +21,6 @@ def extract_label(extract_date: date | str | None, checksums: dict[str, str]) ->
 def extract_label_of(con) -> str | None:
     """The label of the extract loaded into a DuckDB connection (``raw_delivery_info``,
     ``raw_file_info``), or None when they are not there."""
-    import duckdb
-
     try:
         info = con.execute("select extract_date from raw_delivery_info limit 1").fetchall()
         files = con.execute("select file, sha256 from raw_file_info").fetchall()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from pipelines.lib.errors import AuditError
+
 # --- the files of a delivery ----------------------------------------------------------------
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3        # one CSV file (a polars string holds < 4 GiB)
 DEFAULT_MAX_DELIVERY_BYTES = 8 * 1024**3    # all files together (the delivery is read into memory)
@@ -40,7 +42,6 @@ def _bytes_from_env(name: str, default: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        from pipelines.lib.errors import AuditError
 
         raise AuditError(f"{name}={value[:40]!r} is not a whole number of bytes") from None
     return max(number, 1)

@@ -26,7 +26,8 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.asset_keys import STG_KEYS
 from pipelines.lib.extract_format import FILES
-from pipelines.quality.suites import expectations, has_blocking
+from pipelines.quality.runner import record_outcomes, run_suites
+from pipelines.quality.suites import expectations, has_blocking, id_column
 from pipelines.resources import AuditConfig
 
 CHECK_NAME = "expectation_suite"
@@ -73,8 +74,6 @@ def _check_spec(table: str) -> dg.AssetCheckSpec:
 
 
 def _result(outcome, docs: Path) -> dg.AssetCheckResult:
-    from pipelines.quality.suites import id_column
-
     table = outcome.table
     metadata: dict[str, object] = {
         "expectations": len(outcome.outcomes),
@@ -102,8 +101,6 @@ def _result(outcome, docs: Path) -> dg.AssetCheckResult:
     description="Every staging table's Great Expectations suite, validated in one Great Expectations context.",
 )
 def expectation_suites(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
-    from pipelines.quality.runner import record_outcomes, run_suites
-
     docs = quality_dir(audit)
     with duckdb.get_connection() as con:
         # Raises QualityEngineError when a rule could not be evaluated: the checks error.

@@ -32,6 +32,7 @@ from typing import Any, Iterable
 
 import duckdb
 
+from pipelines.lib.formula_safety import neutralise
 from pipelines.lib.pseudonym import scrub
 from pipelines.lib.sql_loader import run_sql
 from pipelines.quality.suites import SUITE_TABLES, ExpectationInfo, suite_json
@@ -278,8 +279,6 @@ def record_outcomes(con: duckdb.DuckDBPyConnection, outcomes: Iterable[SuiteOutc
 def write_failing_rows_csv(docs_dir: Path, outcome: SuiteOutcome) -> Path:
     """``<docs_dir>/failing_rows/<table>.csv``: every failing row (header only when none).
     Ids are as delivered (a course_id may be ``=1+2``), so they are made spreadsheet-safe."""
-    from pipelines.reports.files import neutralise
-
     path = Path(docs_dir) / "failing_rows" / f"{outcome.table}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:

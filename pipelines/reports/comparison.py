@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.lib.errors import AuditError
@@ -96,8 +97,6 @@ class ExtractRef:
 
 def current_ref(con) -> ExtractRef | None:
     """The extract loaded into a DuckDB connection (``raw_delivery_info``, ``raw_file_info``)."""
-    import duckdb
-
     try:
         info = con.execute("select extract_id, extract_date from raw_delivery_info limit 1").fetchall()
         files = dict(con.execute("select file, sha256 from raw_file_info").fetchall())

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import xlsxwriter
 from dagster_duckdb import DuckDBResource
 
 from pipelines import __version__
 from pipelines.asset_keys import (PATIENT_RESULTS_KEY, QUALITY_FLAGS_KEY, QUARANTINE_KEY, RECONCILIATION_KEY,
                                   RESULTS_CONTRACT_KEY, SUMMARY_KEY)
+from pipelines.lib.formula_safety import neutralise
 from pipelines.lib.sql_loader import sql_text
+from pipelines.reports.files import FIXED_CREATED
 from pipelines.resources import AuditConfig
 
 __all__ = ["PATIENT_RESULTS_KEY", "SUMMARY_KEY", "results_contract", "run_record", "write_contract"]
@@ -98,10 +101,6 @@ def write_summary_xlsx(rows: list[tuple], columns: list[str], path: Path) -> Pat
     header, filters; proportions as percentages, yes/no as ja/nej, text formula-safe) and one
     that names each column's CSV column and meaning. The file does not depend on when it
     was written."""
-    import xlsxwriter
-
-    from pipelines.reports.files import FIXED_CREATED, neutralise
-
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                                "strings_to_urls": False, "strings_to_numbers": False})
     workbook.set_properties({"created": FIXED_CREATED})  # same content, same bytes

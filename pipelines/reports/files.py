@@ -4,9 +4,7 @@ Department codes come from a delivery, so nothing about them is trusted: a folde
 derived from the code (letters, digits, ``_`` and ``-`` only; never empty, never ``.``/``..``,
 never a Windows device name, unique even on case-insensitive file systems) and the result
 is checked to lie inside its parent. Every text cell written to CSV or Excel is neutralised
-against formula injection (OWASP "CSV injection"): a cell starting with ``= + - @``, tab or
-carriage return, also after leading spaces, gets a leading apostrophe, so a spreadsheet
-shows it as text instead of evaluating it.
+against formula injection (``lib/formula_safety.py``).
 """
 
 from __future__ import annotations
@@ -20,20 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from pipelines.lib.formula_safety import neutralise_frame
+
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
                     *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 MAX_NAME = 60
 FIXED_CREATED = datetime(2000, 1, 1)
-
-
-def neutralise(value: object) -> object:
-    """A text that a spreadsheet would read as a formula, made plain text (leading ')."""
-    if isinstance(value, str) and value:
-        stripped = value.lstrip(" ")
-        if stripped[:1] in FORMULA_START or value[:1] in FORMULA_START:
-            return "'" + value
-    return value
 
 
 def _ascii_slug(text: str) -> str:
@@ -81,15 +71,6 @@ def child_dir(parent: Path, name: str) -> Path:
         raise ValueError(f"folder {name!r} would leave {parent}")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text column neutralised (see ``neutralise``)."""
-    pattern = r"^( *)[=+\-@\t\r]"
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(pattern)).then(pl.lit("'") + pl.col(name)).otherwise(pl.col(name)).alias(name)
-        for name, dtype in frame.schema.items() if dtype == pl.String
-    )
 
 
 def write_danish_csv(frame: pl.DataFrame, path: Path) -> int:

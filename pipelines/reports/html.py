@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from pipelines import __version__
 from pipelines.reports import danish
 from pipelines.reports.charts import pct
 
@@ -120,8 +121,6 @@ def render(template: str, **context) -> str:
     global _ENV
     if _ENV is None:
         _ENV = environment()
-    from pipelines import __version__
-
     context.setdefault("code_version", __version__)
     context.setdefault("subtitle", None)
     context.setdefault("home", None)

@@ -35,6 +35,7 @@ from markupsafe import Markup
 
 from pipelines import parameters as audit_parameters
 from pipelines.indicators.catalogue import BY_ID, CATALOGUE
+from pipelines.lib.formula_safety import neutralise_frame
 from pipelines.lib.sql_loader import sql_text
 from pipelines.reports import charts, html, suppression
 from pipelines.reports.charts import FunnelPoint, TrendSeries
@@ -554,8 +555,6 @@ def write_publication_csv(published: pl.DataFrame, path: Path, flags: pl.DataFra
         if flagged else pl.lit(False),
         quality_note=pl.lit(None, pl.String),
     ).select(SUMMARY_COLUMNS)
-    from pipelines.reports.files import neutralise_frame
-
     path.parent.mkdir(parents=True, exist_ok=True)
     neutralise_frame(frame).write_csv(path, separator=",")
     return frame.height

@@ -31,8 +31,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
+import xlsxwriter
+from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
+from xlsxwriter.utility import _datetime_to_excel_datetime, _utf16_len, _utf16_truncate, xl_col_to_name
 
-from pipelines.reports.files import FIXED_CREATED, neutralise, sheet_name
+from pipelines.lib.formula_safety import neutralise
+from pipelines.reports.files import FIXED_CREATED, sheet_name
 
 STRMAX, ROWMAX, COLMAX = 32767, 1048576, 16384  # xlsxwriter's limits
 # cell kinds: TEXT, FLAG (ja/nej) and HEADER (bold) are shared strings; only TEXT widens its column
@@ -217,8 +221,6 @@ def _python_cells(values: list) -> pl.DataFrame:
 
 def _truncated(text: str) -> str:
     """What ``write_string`` stores: at most 32,767 UTF-16 units."""
-    from xlsxwriter.utility import _utf16_len, _utf16_truncate
-
     if len(text) > STRMAX // 2 and _utf16_len(text) > STRMAX:
         return _utf16_truncate(text, STRMAX)
     return text
@@ -232,8 +234,6 @@ def _excel_serial(value: date) -> str:
     key = (value.year, value.month, value.day)
     serial = _SERIALS.get(key)
     if serial is None:
-        from xlsxwriter.utility import _datetime_to_excel_datetime
-
         serial = _SERIALS[key] = f"{_datetime_to_excel_datetime(datetime(*key), False, False):.16G}"
     return serial
 
@@ -271,8 +271,6 @@ def _shared_strings(cells: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
 
 def _sheet_xml(cells: pl.DataFrame, sheet_count: int, xf: dict[str, int]) -> list[tuple[str, str]]:
     """Per sheet ``<dimension …/>`` and ``<sheetData>…</sheetData>`` as xlsxwriter writes them."""
-    from xlsxwriter.utility import xl_col_to_name
-
     empty = ('<dimension ref="A1"/>', "<sheetData/>")
     if cells.height == 0:
         return [empty] * sheet_count
@@ -315,8 +313,6 @@ class _Buffer(io.StringIO):
 def _shared_strings_xml(strings: pl.Series, string_cells: int) -> str:
     """``xl/sharedStrings.xml`` as xlsxwriter's ``SharedStrings`` writes it; plain strings
     (nothing to escape, no edge spaces) column-wise, the others by its own ``_write_si``."""
-    from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
-
     table = SharedStringTable()
     table.count, table.unique_count = string_cells, strings.len()
     writer = SharedStrings()
@@ -345,8 +341,6 @@ def _shared_strings_xml(strings: pl.Series, string_cells: int) -> str:
 def _template(sheets: Sequence[tuple], counts: list[int], widths: list[list[int]],
               formats: list[str]) -> tuple[bytes, dict[str, int]]:
     """The workbook without cells, from xlsxwriter, and the style numbers of ``formats``."""
-    import xlsxwriter
-
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "in_memory": True})

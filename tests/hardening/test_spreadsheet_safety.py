@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.reports.files import neutralise, neutralise_frame, write_danish_csv
+from pipelines.lib.formula_safety import neutralise, neutralise_frame
+from pipelines.reports.files import write_danish_csv
 from pipelines.reports.xlsx import Sheet, write_workbook
 from tests.hardening.hardening_deck import (FORMULA, HYPERLINK, IMG, SCRIPT, csv_cells, dangerous, xlsx_cells)
 

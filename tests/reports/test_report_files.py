@@ -11,7 +11,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipelines.reports.files import child_dir, neutralise, safe_names, sheet_name, write_danish_csv
+from pipelines.lib.formula_safety import neutralise
+from pipelines.reports.files import child_dir, safe_names, sheet_name, write_danish_csv
 
 HOSTILE_CODES = ["../../etc/passwd", "..", ".", "", None, "CON", "con", "nul.txt", "LPT1", "a/b", "a\\b", "A B",
                  "ab", "AB", "Ab", "æøå", "=cmd|' /C calc'!A0", "x" * 300, "1301011", "-rf", "\x00evil", "COM1.csv"]

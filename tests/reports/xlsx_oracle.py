@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-from pipelines.reports.files import FIXED_CREATED, neutralise, sheet_name
+from pipelines.lib.formula_safety import neutralise
+from pipelines.reports.files import FIXED_CREATED, sheet_name
 from pipelines.reports.xlsx import DATE_FORMAT
 
 

@@ -1,4 +1,5 @@
-"""Data quality next to every indicator figure: completeness per unit and the flags."""
+"""The data-quality flags beside every indicator figure (``rpt_quality_flags``): completeness per
+unit and failed blocking expectations of the inputs each indicator reads (from the model graph)."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource

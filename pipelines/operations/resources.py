@@ -43,7 +43,6 @@ from pipelines.lib.publish import check_output_path, incoming_dir, keep_quality_
 from pipelines.operations.history import (FAILED, KIND_DELIVERY, KIND_MONTHLY, KIND_NATIONAL, PUBLISHED, REFUSED,
                                           ResultsStore, utc_now)
 from pipelines.operations.inbox import describe, resolve
-from pipelines.quality import preload
 from pipelines.resources import AuditConfig, duckdb_resource
 
 DATABASE_NAME = "audit.duckdb"
@@ -189,7 +188,6 @@ class Destination(dg.ConfigurableResource):
         with ExitStack() as stack:
             self._started = time.monotonic()
             self._prepare(context, stack)
-            preload.start()  # the run will validate: Great Expectations loads while the delivery is read
             try:
                 yield self
             finally:

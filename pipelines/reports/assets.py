@@ -25,7 +25,7 @@ class ReportsConfig(dg.Config):
 
 
 def _previous(config: ReportsConfig, audit: AuditConfig) -> Path | None:
-    path = config.previous_results or getattr(audit, "previous_results", "") or ""
+    path = config.previous_results or audit.previous_results or ""
     if not path:
         return None
     if not Path(path).is_file():
@@ -50,10 +50,10 @@ def rpt_national_report(context: dg.AssetExecutionContext, config: ReportsConfig
     out_dir = Path(audit.output_dir)
     with duckdb.get_connection() as con:
         values = write_national(con, out_dir, _previous(config, audit), parameters=audit.parameter_values(),
-                                period=getattr(audit, "period", "") or None,
-                                comments=getattr(audit, "comments_dir", "") or None)
+                                period=audit.period or None,
+                                comments=audit.comments_dir or None)
     pdfs = []
-    if getattr(audit, "pdf", False):
+    if audit.pdf:
         from pipelines.reports.pdf import write_pdfs  # Playwright only when PDFs are asked for
 
         pdfs = [p.name for p in write_pdfs([(out_dir / f"{name}.html", out_dir / f"{name}.pdf")
@@ -79,7 +79,7 @@ def rpt_department_lists(context: dg.AssetExecutionContext, config: ReportsConfi
     (comparison.json, comparison_base.csv)."""
     out_dir = Path(audit.output_dir)
     with duckdb.get_connection() as con:
-        values = write_departments(con, out_dir, _previous(config, audit), period=getattr(audit, "period", "") or None)
+        values = write_departments(con, out_dir, _previous(config, audit), period=audit.period or None)
     context.log.info(f"deviation lists for {values['departments']} departments ({values['deviation_rows']} rows, "
                      f"period {values['period']}, re-identification {'on' if values['reidentified'] else 'off'})")
     return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["departments"]))
@@ -93,7 +93,7 @@ def rpt_dashboards(context: dg.AssetExecutionContext, config: ReportsConfig, duc
     patient list behind every figure (paged, with CSV)."""
     out_dir = Path(audit.output_dir)
     with duckdb.get_connection() as con:
-        values = write_dashboards(con, out_dir, _previous(config, audit), period=getattr(audit, "period", "") or None)
+        values = write_dashboards(con, out_dir, _previous(config, audit), period=audit.period or None)
     context.log.info(f"{values['dashboards']} dashboards")
     return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["dashboard.html"]))
 

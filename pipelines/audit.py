@@ -24,10 +24,8 @@ from dagster._core.errors import DagsterAssetCheckFailedError, DagsterResourceFu
 from pipelines.definitions import defs
 from pipelines.ingest.delivery import resolve_extract_date, safe_name
 from pipelines.lib.environment import DEMO_KEY, KEY_ENV, SAMPLE_DELIVERY
-from pipelines.lib.errors import AuditError, QualityBlocked
-from pipelines.lib.period import PeriodError, resolve_period
+from pipelines.lib.errors import QualityBlocked
 from pipelines.lib.publish import FILE_LIST
-from pipelines.lib.vault import reid_key_from_env
 from pipelines.operations import run_config
 from pipelines.operations.process import process_inbox
 from pipelines.operations.resources import MESSAGE_TAG
@@ -98,19 +96,6 @@ def run_audit(
     if chosen.demo:
         log.info(f"using the documented demo pseudonym key for the bundled synthetic sample ({KEY_ENV} not set)")
     day = resolve_extract_date(extract, extract_date)
-    try:
-        resolve_period(period, day)
-    except PeriodError as err:
-        raise AuditError(str(err)) from None
-    reid_key_from_env()  # a re-identification key that is set is held to 32 bytes before anything is created
-    if comments:
-        from pipelines.reports import comments as steering_comments
-
-        steering_comments.read(comments)  # a bad comments file refuses the run before anything is created
-    if pdf:
-        from pipelines.reports.pdf import chromium_path
-
-        chromium_path()
     log.info(f"delivery {safe_name(extract.name, chosen.pseudonymiser())} — extract date {day.isoformat()}")
 
     config = run_config.output_folder(extract, out_dir, extract_date=extract_date, parameters=parameters,

@@ -39,10 +39,14 @@ from pydantic import PrivateAttr
 from pipelines.ingest.delivery import check_container, resolve_extract_date
 from pipelines.lib import signals
 from pipelines.lib.errors import AuditError, DeliveryRefused, QualityBlocked, RunLocked, shown
+from pipelines.lib.period import PeriodError, resolve_period
+from pipelines.lib.vault import reid_key_from_env
 from pipelines.lib.publish import check_output_path, incoming_dir, keep_quality_report, publish, publish_lock
 from pipelines.operations.history import (FAILED, KIND_DELIVERY, KIND_MONTHLY, KIND_NATIONAL, PUBLISHED, REFUSED,
                                           ResultsStore, utc_now)
 from pipelines.operations.inbox import describe, resolve
+from pipelines.reports import comments as steering_comments
+from pipelines.reports.pdf import chromium_path
 from pipelines.resources import AuditConfig, duckdb_resource
 
 DATABASE_NAME = "audit.duckdb"
@@ -208,7 +212,7 @@ class Destination(dg.ConfigurableResource):
             self._previous = self._out / "patient_results.csv"
         try:
             given = date.fromisoformat(settings.extract_date) if settings.extract_date else None
-            resolve_extract_date(self._delivery, given)
+            _check_requests(settings, resolve_extract_date(self._delivery, given))
             check_container(self._delivery)
             check_output_path(self._out, self._delivery)  # before anything is created
             self._take_lock(context, stack)
@@ -400,6 +404,21 @@ def _timings(context: dg.AssetExecutionContext, started: float) -> dict:
 def settings_fields(settings: AuditConfig) -> dict:
     """Every field of the audit settings (whatever fields AuditConfig has)."""
     return {name: getattr(settings, name) for name in AuditConfig.model_fields}
+
+
+def _check_requests(settings: AuditConfig, day: date) -> None:
+    """What the settings ask of the run that can be refused before anything is created: the
+    audit period, a re-identification key that is set (held to 32 bytes), the steering
+    group's comments (every file parsed) and, for PDFs, a Chromium to print them."""
+    try:
+        resolve_period(settings.period or None, day)
+    except PeriodError as err:
+        raise AuditError(str(err)) from None
+    reid_key_from_env()
+    if settings.comments_dir:
+        steering_comments.read(settings.comments_dir)
+    if settings.pdf:
+        chromium_path()
 
 
 class RunAudit(dg.ConfigurableResource):

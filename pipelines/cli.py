@@ -141,11 +141,14 @@ def _parser() -> argparse.ArgumentParser:
 # --- the commands (each imports what it needs when it runs: Dagster and the rest are slow to load) ---
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.audit import run_audit
-    from pipelines.lib.pseudonym import scrub
+    from pipelines.quality import worker as validation_worker
 
-    summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date, period=args.period,
-                        comments=args.comments, pdf=args.pdf)
+    with validation_worker.prestarted():  # Great Expectations loads on the other core meanwhile
+        from pipelines.audit import run_audit
+        from pipelines.lib.pseudonym import scrub
+
+        summary = run_audit(extract=args.extract, out_dir=args.out, extract_date=args.extract_date,
+                            period=args.period, comments=args.comments, pdf=args.pdf)
     rows = summary.rows
     print(scrub(f"done in {summary.seconds:.1f} s — delivery {summary.extract_id}, extract date {summary.extract_date}"))
     print(f"rows read {rows['in']}: clean {rows['clean']}, quarantined {rows['quarantined']}, "

@@ -45,6 +45,7 @@ from pipelines.lib.publish import check_output_path, incoming_dir, keep_quality_
 from pipelines.operations.history import (FAILED, KIND_DELIVERY, KIND_MONTHLY, KIND_NATIONAL, PUBLISHED, REFUSED,
                                           ResultsStore, utc_now)
 from pipelines.operations.inbox import describe, resolve
+from pipelines.quality import worker as validation_worker
 from pipelines.reports import comments as steering_comments
 from pipelines.reports.pdf import chromium_path
 from pipelines.resources import AuditConfig, duckdb_resource
@@ -222,6 +223,7 @@ class Destination(dg.ConfigurableResource):
                 self._previous = None
             self._folder = incoming_dir(self._out)
             stack.callback(shutil.rmtree, self._folder, True)  # unless published (renamed into place)
+            stack.enter_context(validation_worker.started())  # imports GX while the delivery is read
             stack.enter_context(signals.owned(self._folder))  # a stopped run leaves no folder behind either
             if self._previous is not None and _GLOB.search(str(self._previous)):
                 self._previous = self._private_copy(stack, self._previous)  # polars reads such a path as a pattern

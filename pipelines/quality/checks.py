@@ -26,6 +26,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.asset_keys import STG_KEYS
 from pipelines.lib.extract_format import FILES
+from pipelines.quality import worker
 from pipelines.quality.runner import record_outcomes, run_suites
 from pipelines.quality.suites import expectations, has_blocking, id_column
 from pipelines.resources import AuditConfig
@@ -95,6 +96,24 @@ def _result(outcome, docs: Path) -> dg.AssetCheckResult:
     )
 
 
+def _in_worker(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, tables: list[str], docs: Path):
+    """The outcomes from the run's validation process (``quality/worker.py``), or None when
+    there is none or it could not validate (the suites then run in this process)."""
+    waiting = worker.take()
+    if waiting is None:
+        return None
+    if duckdb.database == ":memory:":  # another process cannot see it
+        waiting.discard()
+        return None
+    status, answer = waiting.validate(Path(duckdb.database), tables, docs, context.run.run_id)
+    if status == "error":
+        raise answer
+    if status == "unavailable":
+        context.log.warning(f"{answer}; validating in this process")
+        return None
+    return answer
+
+
 @dg.multi_asset_check(
     name="expectation_suites",
     specs=[_check_spec(f.stg_table) for f in FILES],
@@ -102,9 +121,12 @@ def _result(outcome, docs: Path) -> dg.AssetCheckResult:
 )
 def expectation_suites(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
     docs = quality_dir(audit)
+    tables = [f.stg_table for f in FILES]
+    # Raises QualityEngineError when a rule could not be evaluated: the checks error.
+    outcomes = _in_worker(context, duckdb, tables, docs)
     with duckdb.get_connection() as con:
-        # Raises QualityEngineError when a rule could not be evaluated: the checks error.
-        outcomes = run_suites(con, [f.stg_table for f in FILES], docs_dir=docs, run_name=context.run.run_id)
+        if outcomes is None:
+            outcomes = run_suites(con, tables, docs_dir=docs, run_name=context.run.run_id)
         record_outcomes(con, outcomes.values())
     for outcome in outcomes.values():
         context.log.info(f"{outcome.summary()} ({outcome.seconds:.1f} s)")

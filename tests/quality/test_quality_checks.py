@@ -5,10 +5,14 @@ downstream; failing rows and Data Docs are reported."""
 
 from __future__ import annotations
 
+import contextlib
+
 import dagster as dg
+import pytest
 from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest.assets import STG_KEYS, raw_delivery, staging_tables
+from pipelines.quality import checks, worker
 from pipelines.quality.checks import CHECK_NAME, QUALITY_CHECKS
 from pipelines.resources import AuditConfig, PseudonymKey
 from tests.delivery_builder import EXTRACT_DATE, KEY, write_delivery
@@ -26,14 +30,17 @@ def uses_labs() -> int:
     return 1
 
 
-def _run(tmp_path, monkeypatch, extra=None):
+def _run(tmp_path, monkeypatch, extra=None, validation_process=False):
     folder = write_delivery(tmp_path / "delivery", extra=extra)
     audit = AuditConfig(extract_path=str(folder), extract_date=EXTRACT_DATE.isoformat(), output_dir=str(tmp_path / "out"))
-    return dg.materialize(
-        [raw_delivery, staging_tables, uses_diagnoses, uses_labs, *QUALITY_CHECKS],
-        resources={"duckdb": DuckDBResource(database=str(tmp_path / "audit.duckdb")), "audit": audit,
-                   "pseudonym_key": PseudonymKey(KEY)},
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    with worker.started() if validation_process else contextlib.nullcontext():
+        result = dg.materialize(
+            [raw_delivery, staging_tables, uses_diagnoses, uses_labs, *QUALITY_CHECKS],
+            resources={"duckdb": DuckDBResource(database=str(tmp_path / "audit.duckdb")), "audit": audit,
+                       "pseudonym_key": PseudonymKey(KEY)},
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        assert worker.take() is None              # the check step asked the run's worker
+    return result
 
 
 def _materialized(result) -> set[str]:
@@ -47,10 +54,13 @@ def test_one_check_per_staging_asset_blocking_where_errors_exist():
     assert all("Great Expectations suite expectations/" in (s.description or "") for s in specs)
 
 
-def test_blocking_failure_stops_downstream_and_lists_failing_rows(tmp_path, monkeypatch):
+@pytest.mark.parametrize("validation_process", [False, True], ids=["in-process", "validation-process"])
+def test_blocking_failure_stops_downstream_and_lists_failing_rows(tmp_path, monkeypatch, validation_process):
     # A diagnosis whose department is not in departments.csv: staging keeps it, the suite blocks.
+    if validation_process:  # the verdicts must come from the worker, not from a fallback here
+        monkeypatch.setattr(checks, "run_suites", lambda *a, **k: pytest.fail("validated in the test process"))
     result = _run(tmp_path, monkeypatch, extra={
-        "diagnoses": [f"{P1_CPR};01-03-2025;DC901;9999999;1;ingen;1;nej;J;;J;"]})
+        "diagnoses": [f"{P1_CPR};01-03-2025;DC901;9999999;1;ingen;1;nej;J;;J;"]}, validation_process=validation_process)
     evaluations = {e.asset_key: e for e in result.get_asset_check_evaluations()}
     diagnoses = evaluations[STG_KEYS["diagnoses"]]
     assert not diagnoses.passed and diagnoses.severity == dg.AssetCheckSeverity.ERROR

@@ -1,0 +1,96 @@
+"""The run's validation process (``pipelines/quality/worker.py``): the verdicts, Data Docs and
+failing rows of validating in this process; never a key in its environment; an engine error
+raised in the run; a database it cannot open, or a stopped worker, reported as unavailable
+(the check then validates in this process); nothing left running when the run ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.extract_format import FILES
+from pipelines.quality import worker
+from pipelines.quality.runner import QualityEngineError, run_suites
+from tests.delivery_builder import EXTRACT_DATE, stage, write_delivery
+
+TABLES = [f.stg_table for f in FILES]
+P1_CPR = "1203614417"
+UNKNOWN_DEPARTMENT = {"diagnoses": [f"{P1_CPR};01-03-2025;DC901;9999999;1;ingen;1;nej;J;;J;"]}
+
+
+def _staged(tmp_path: Path, extra=None) -> Path:
+    db = tmp_path / "audit.duckdb"
+    with stage(write_delivery(tmp_path / "delivery", extra=extra), db) as con:
+        con.execute("create table raw_delivery_info as select 'TEST-1' as extract_id, 'delivery' as source, ?::date as extract_date",
+                    [EXTRACT_DATE])
+    return db
+
+
+def _verdicts(outcomes) -> dict:
+    return {t: [(o.name, o.severity, o.success, o.failing_lines, o.failing_ids, o.observed_value)
+                for o in suite.outcomes] for t, suite in outcomes.items()}
+
+
+def test_the_worker_judges_as_this_process_does(tmp_path):
+    db = _staged(tmp_path, extra=UNKNOWN_DEPARTMENT)
+    docs = tmp_path / "docs"
+    with worker.started():
+        status, outcomes = worker.take().validate(db, TABLES, docs, "run-1")
+    assert status == "ok"
+    with duckdb.connect(str(db), read_only=True) as con:
+        here = run_suites(con, TABLES)
+    assert _verdicts(outcomes) == _verdicts(here)
+    assert [o.name for o in outcomes["stg_diagnoses"].errors] == ["department_exists"]
+    assert outcomes["stg_diagnoses"].outcome("department_exists").failing_lines == [4]
+    assert "department_exists" in (docs / "index.html").read_text(encoding="utf-8")
+    assert "department_exists" in (docs / "failing_rows" / "stg_diagnoses.csv").read_text(encoding="utf-8")
+
+
+def test_the_worker_never_sees_a_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k" * 40)
+    monkeypatch.setenv("MYELOMA_AUDIT_REID_KEY", "r" * 40)
+    monkeypatch.setenv("AN_UNRELATED_SETTING", "kept")
+    with worker.started():
+        waiting = worker.take()
+        environ = Path(f"/proc/{waiting.process.pid}/environ").read_bytes().split(b"\0")
+    names = {entry.split(b"=", 1)[0] for entry in environ}
+    assert b"AN_UNRELATED_SETTING" in names
+    assert not {b"MYELOMA_AUDIT_KEY", b"MYELOMA_AUDIT_REID_KEY"} & names
+    assert waiting.process.poll() is not None          # stopped when the run ended
+
+
+def test_an_engine_error_in_the_worker_is_raised_as_it_was(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    duckdb.connect(str(db)).close()                     # no staging table: GX cannot validate
+    with worker.started():
+        status, error = worker.take().validate(db, ["stg_labs"], tmp_path / "docs", "run-1")
+    assert status == "error"
+    assert isinstance(error, QualityEngineError) and "stg_labs: GX could not validate the table" in str(error)
+
+
+def test_a_database_held_by_a_writer_is_unavailable_to_the_worker(tmp_path):
+    db = _staged(tmp_path)
+    with duckdb.connect(str(db)), worker.started():     # this process writes: the worker cannot open it
+        status, why = worker.take().validate(db, TABLES, tmp_path / "docs", "run-1")
+    assert status == "unavailable" and "could not open the database" in why
+
+
+def test_a_stopped_worker_is_unavailable(tmp_path):
+    db = _staged(tmp_path)
+    with worker.started():
+        waiting = worker.take()
+        waiting.process.kill()
+        waiting.process.wait()
+        status, why = waiting.validate(db, TABLES, tmp_path / "docs", "run-1")
+    assert status == "unavailable" and "stopped (exit code -9)" in why
+
+
+def test_a_worker_started_early_is_adopted_by_the_run_and_each_run_asks_once():
+    with worker.prestarted():
+        spare = worker._spare
+        with worker.started():
+            assert worker.take() is spare
+            assert worker.take() is None
+        assert spare.process.poll() is not None
+    assert worker._spare is None and worker._waiting is None

@@ -46,8 +46,12 @@ cells only, so the years' tables stay exactly as without pooling.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import signal
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -639,38 +643,65 @@ def suppress(summary: pl.DataFrame, pool: str | None = None) -> pl.DataFrame:
     rows: pooling never makes a year's table emptier, it only adds figures."""
     frame = summary.with_columns(total=pl.sum_horizontal(*STATUS_COLUMNS))
     records = frame.to_dicts()
-    shapes: dict = {}
-    yearly_blocks: dict[tuple, list[int]] = defaultdict(list)
-    for k, row in enumerate(records):
-        yearly_blocks[(row["indicator_id"], row["year"])].append(k)
-    decided: dict[int, dict[str, str]] = {}  # record → its suppressed columns, by year table
-    for positions in yearly_blocks.values():
-        cells = protect([records[k] for k in positions], shapes)
-        for (i, column), marker in cells.items():
-            decided.setdefault(positions[i], {})[column] = marker
-    shown: list[dict] = [_shown(r, decided.get(k, {}), False) for k, r in enumerate(records)]
-    if pool is None:
-        return _frame(shown, frame.schema, pool)
-    # pooled rows: the years' tables stay exactly as above; only pooled cells are complements
     by_indicator: dict[str, list[int]] = defaultdict(list)
     for k, row in enumerate(records):
         by_indicator[row["indicator_id"]].append(k)
-    out: list[dict] = []
-    for positions in by_indicator.values():
-        rows = [{**records[k], "year": str(records[k]["year"]), "period": str(records[k]["year"]), "pooled": False}
-                for k in positions]
-        extra = [{**r, "period": pool} for r in pooling_candidates(rows, pool)]
-        combined = rows + extra
-        preset = {(i, column) for i, k in enumerate(positions) for column in decided.get(k, {})}
-        frozen = {(i, column) for i in range(len(rows)) for column in COUNT_COLUMNS}
-        try:
-            cells = protect(combined, shapes, preset, frozen)
-        except RuntimeError:  # nothing left to hide: the pooled rows are not published
-            cells, extra = {}, []
-        out += [{**shown[k], "year": str(records[k]["year"]), "pooled": False} for k in positions]
-        n = len(rows)
-        out += [_shown(r, {c: m for (i, c), m in cells.items() if i == n + j}, True) for j, r in enumerate(extra)]
-    return _frame(out, frame.schema, pool)
+    blocks = list(by_indicator.values())
+    published = _each_indicator([[records[k] for k in positions] for positions in blocks], pool)
+    if pool is None:  # the summary's rows, in its order
+        shown: list[dict] = [{}] * len(records)
+        for positions, (yearly, _) in zip(blocks, published):
+            for k, row in zip(positions, yearly):
+                shown[k] = row
+        return _frame(shown, frame.schema, pool)
+    return _frame([row for yearly, pooled in published for row in (*yearly, *pooled)], frame.schema, pool)
+
+
+def _each_indicator(blocks: list[list[dict]], pool: str | None) -> list[tuple[list[dict], list[dict]]]:
+    """``_protect_indicator`` of every indicator's rows: the indicators are independent systems,
+    so on a machine with more than one core they are protected in two forked processes (the
+    work is plain Python and numpy on the rows given; nothing else of this process is used)."""
+    if len(blocks) < 2 or (os.cpu_count() or 1) < 2:
+        return [_protect_indicator(rows, pool) for rows in blocks]
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_default_signals) as workers:
+        return list(workers.map(_protect_indicator, blocks, [pool] * len(blocks)))
+
+
+def _default_signals() -> None:
+    """A forked worker is stopped by Ctrl-C or SIGTERM itself: the command's stop handling
+    (``lib.signals``: a watcher thread, which the fork did not copy) is the parent's."""
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def _protect_indicator(rows: list[dict], pool: str | None) -> tuple[list[dict], list[dict]]:
+    """One indicator's published rows: its yearly rows (in the order given) and its pooled rows."""
+    shapes: dict = {}
+    yearly_blocks: dict[object, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        yearly_blocks[row["year"]].append(i)
+    decided: dict[int, dict[str, str]] = {}  # row → its suppressed columns, by year table
+    for positions in yearly_blocks.values():
+        cells = protect([rows[i] for i in positions], shapes)
+        for (i, column), marker in cells.items():
+            decided.setdefault(positions[i], {})[column] = marker
+    shown = [_shown(r, decided.get(i, {}), False) for i, r in enumerate(rows)]
+    if pool is None:
+        return shown, []
+    # pooled rows: the years' tables stay exactly as above; only pooled cells are complements
+    yearly = [{**r, "year": str(r["year"]), "period": str(r["year"]), "pooled": False} for r in rows]
+    extra = [{**r, "period": pool} for r in pooling_candidates(yearly, pool)]
+    preset = {(i, column) for i in range(len(rows)) for column in decided.get(i, {})}
+    frozen = {(i, column) for i in range(len(rows)) for column in COUNT_COLUMNS}
+    try:
+        cells = protect(yearly + extra, shapes, preset, frozen)
+    except RuntimeError:  # nothing left to hide: the pooled rows are not published
+        cells, extra = {}, []
+    n = len(rows)
+    return ([{**shown[i], "year": str(rows[i]["year"]), "pooled": False} for i in range(n)],
+            [_shown(r, {c: m for (i, c), m in cells.items() if i == n + j}, True) for j, r in enumerate(extra)])
 
 
 def _shown(record: dict, cells: dict[str, str], pooled: bool) -> dict:

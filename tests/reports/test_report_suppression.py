@@ -486,3 +486,21 @@ def test_random_small_cohorts_are_protected(tmp_path, seed, scale):
     published, truth = publish(connect(tmp_path / "audit.duckdb", cohort(seed=seed, scale=scale)), tmp_path)
     assert recovered_cells(published) == []
     assert small_unpublished_exposed(published, truth) == []
+
+
+@pytest.mark.parametrize("pool", [None, "2024-2026"])
+def test_the_indicators_protected_in_two_processes_are_those_of_one(published_run, monkeypatch, pool):
+    _, _, truth = published_run
+    summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
+    two = suppression.suppress(summary, pool=pool)
+    monkeypatch.setattr(suppression.os, "cpu_count", lambda: 1)
+    one = suppression.suppress(summary, pool=pool)
+    assert two.height > 500 and two.equals(one)
+
+
+def test_counts_that_break_a_relation_are_refused_from_a_worker_process(published_run):
+    _, _, truth = published_run
+    broken = truth.filter(pl.col("year") == 2025).with_columns(
+        pl.when(pl.col("level") == "national").then(pl.col("met") + 1).otherwise(pl.col("met")).alias("met"))
+    with pytest.raises(ValueError, match="break the relation"):
+        suppression.suppress(broken)

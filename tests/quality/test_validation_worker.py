@@ -5,6 +5,7 @@ raised in the run; a database it cannot open, or a stopped worker, reported as u
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -47,13 +48,23 @@ def test_the_worker_judges_as_this_process_does(tmp_path):
     assert "department_exists" in (docs / "failing_rows" / "stg_diagnoses.csv").read_text(encoding="utf-8")
 
 
+def _environment_after_exec(pid: int) -> list[bytes]:
+    """The worker's environment once it runs the worker module (read during the exec, it is empty)."""
+    proc = Path(f"/proc/{pid}")
+    deadline = time.monotonic() + 30
+    while b"pipelines.quality.worker" not in (proc / "cmdline").read_bytes() or not (proc / "environ").read_bytes():
+        assert time.monotonic() < deadline, "the worker did not start"
+        time.sleep(0.01)
+    return (proc / "environ").read_bytes().split(b"\0")
+
+
 def test_the_worker_never_sees_a_key(tmp_path, monkeypatch):
     monkeypatch.setenv("MYELOMA_AUDIT_KEY", "k" * 40)
     monkeypatch.setenv("MYELOMA_AUDIT_REID_KEY", "r" * 40)
     monkeypatch.setenv("AN_UNRELATED_SETTING", "kept")
     with worker.started():
         waiting = worker.take()
-        environ = Path(f"/proc/{waiting.process.pid}/environ").read_bytes().split(b"\0")
+        environ = _environment_after_exec(waiting.process.pid)
     names = {entry.split(b"=", 1)[0] for entry in environ}
     assert b"AN_UNRELATED_SETTING" in names
     assert not {b"MYELOMA_AUDIT_KEY", b"MYELOMA_AUDIT_REID_KEY"} & names

@@ -46,6 +46,7 @@ from pipelines.operations.history import (FAILED, KIND_DELIVERY, KIND_MONTHLY, K
                                           ResultsStore, utc_now)
 from pipelines.operations.inbox import describe, resolve
 from pipelines.quality import worker as validation_worker
+from pipelines.quality.runner import QualityEngineError
 from pipelines.reports import comments as steering_comments
 from pipelines.reports.pdf import chromium_path
 from pipelines.resources import AuditConfig, duckdb_resource
@@ -345,7 +346,11 @@ class Destination(dg.ConfigurableResource):
         if info is None:  # stopped, or a selection without publish/published: nothing to report
             return
         if info.cls_name == "DagsterAssetCheckFailedError":
-            status, message = REFUSED, str(keep_quality_report(self._folder, self._out))
+            try:
+                validation_worker.pages_written()
+                status, message = REFUSED, str(keep_quality_report(self._folder, self._out))
+            except QualityEngineError as err:  # the quality report could not be written
+                status, message = FAILED, str(err)
         else:
             status, message = _failure_of(info)
         context.instance.add_run_tags(context.run.run_id, {OUTCOME_TAG: status, MESSAGE_TAG: message})
@@ -357,6 +362,7 @@ class Destination(dg.ConfigurableResource):
         """Finish ``run.json`` (timings from the run's event log) and swap the run's folder into
         place; for a results folder, record it in ``history.json``."""
         folder = self._folder
+        validation_worker.pages_written()  # the quality report, written beside the run by its validation process
         shutil.rmtree(folder / SPILL_DIR, ignore_errors=True)
         record = json.loads((folder / RUN_RECORD).read_text(encoding="utf-8"))
         timings = _timings(context, self._started)

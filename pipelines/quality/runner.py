@@ -28,7 +28,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import duckdb
 
@@ -196,8 +196,11 @@ def _outcomes(con: duckdb.DuckDBPyConnection, table: str, spec: dict, validation
 
 def run_suites(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = SUITE_TABLES, *,
                docs_dir: Path | None = None, run_name: str | None = None,
-               suites: dict[str, dict] | None = None) -> dict[str, SuiteOutcome]:
-    """Validate ``tables`` (each against its suite, or ``suites[table]`` when given)."""
+               suites: dict[str, dict] | None = None,
+               before_docs: Callable[[dict[str, SuiteOutcome]], None] | None = None) -> dict[str, SuiteOutcome]:
+    """Validate ``tables`` (each against its suite, or ``suites[table]`` when given).
+    ``before_docs``: called with the outcomes once every table is judged, before the pages
+    are written; ``con`` is not used after it (the validation process answers the run then)."""
     from pipelines.quality import gx_duckdb, gx_validation
 
     tables = list(tables)
@@ -226,14 +229,18 @@ def run_suites(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = SUITE_TAB
                                            gx_validation.docs_page(validation.identifier) if docs_dir else None)
     finally:
         gx_duckdb.close_datasource(datasource)
-    if docs_dir is not None:
-        from pipelines.quality.docs import finish_docs
+    if docs_dir is None:
+        return outcomes
+    from pipelines.quality.docs import finish_docs
 
-        gx_validation.write_docs(context, validations, DOCS_SITE)
-        for outcome in outcomes.values():
-            write_failing_rows_csv(docs_dir, outcome)
-        pages = [o.docs_page for o in outcomes.values() if o.docs_page]
-        finish_docs(docs_dir, pages + [f"expectations/{t}.html" for t in outcomes], delivery_facts(con))
+    facts = delivery_facts(con)
+    if before_docs is not None:
+        before_docs(outcomes)
+    gx_validation.write_docs(context, validations, DOCS_SITE)
+    for outcome in outcomes.values():
+        write_failing_rows_csv(docs_dir, outcome)
+    pages = [o.docs_page for o in outcomes.values() if o.docs_page]
+    finish_docs(docs_dir, pages + [f"expectations/{t}.html" for t in outcomes], facts)
     return outcomes
 
 

@@ -1,12 +1,16 @@
 """Great Expectations in a second process, started when a run starts.
 
 Importing Great Expectations costs ≈ 4 s of one core, and the run needs it only at the
-expectation-suites step. :func:`started` (entered by the destination when a run starts;
-the command line starts one even earlier, :func:`prestarted`) launches ``python -m pipelines.quality.worker``, which imports GX on the machine's other core
-while this process reads and stages the delivery, then waits. The check step hands it the
-database (:func:`validate`): this process holds no connection to the file between steps, so
-the worker opens it read-only, runs the suites exactly as :func:`runner.run_suites` does here
-(Data Docs and failing-rows files included) and sends the outcomes back pickled.
+expectation-suites step. :func:`started` (entered by the destination when a run starts; the
+command line starts one even earlier, :func:`prestarted`) launches
+``python -m pipelines.quality.worker``, which imports GX on the machine's other core while
+this process reads and stages the delivery, then waits. The check step hands it the database
+(``take().validate``): this process holds no connection to the file between steps, so the
+worker opens it read-only, runs the suites exactly as :func:`runner.run_suites` does here,
+closes the database and sends the outcomes back pickled; then it writes the Data Docs and
+failing-rows files while the run goes on. :func:`pages_written` waits for those pages: the
+destination calls it before it publishes the run's folder or keeps a blocked run's quality
+report.
 
 Nothing changes in what is judged: the worker calls the same ``run_suites``. Where no worker
 is waiting (a test materialising the check, a step in another process), or the worker cannot
@@ -30,6 +34,7 @@ from typing import Iterator
 
 _spare: "_Worker | None" = None     # started by the command line, not yet adopted by a run
 _waiting: "_Worker | None" = None    # adopted by the running run, not yet asked
+_writing: "_Worker | None" = None    # has answered, is writing the quality report
 
 
 def _is_key(name: str) -> bool:
@@ -58,7 +63,20 @@ class _Worker:
                 done = False
             if not done or not answer.is_file():
                 return "unavailable", f"the validation process stopped (exit code {self.process.wait()})"
-            return pickle.loads(answer.read_bytes())
+            status, value = pickle.loads(answer.read_bytes())
+        if status == "ok":
+            global _writing
+            _writing = self
+        return status, value
+
+    def pages_written(self) -> None:
+        """Wait until the worker has written the Data Docs and failing-rows files."""
+        line = self.process.stdout.readline()
+        if line != b"pages\n":
+            reason = line.decode(errors="replace").strip() or f"it stopped (exit code {self.process.wait()})"
+            from pipelines.quality.runner import QualityEngineError
+
+            raise QualityEngineError(f"the validation process could not write the quality report: {reason}")
 
     def discard(self) -> None:
         if self.process.poll() is None:
@@ -92,9 +110,20 @@ def started() -> Iterator[None]:
     try:
         yield
     finally:
+        global _writing
         if _waiting is worker:
             _waiting = None
+        if _writing is worker:
+            _writing = None
         worker.discard()
+
+
+def pages_written() -> None:
+    """Wait for the quality report of the run's validation process, if it is still writing it."""
+    global _writing
+    worker, _writing = _writing, None
+    if worker is not None:
+        worker.pages_written()
 
 
 def take() -> "_Worker | None":
@@ -106,32 +135,49 @@ def take() -> "_Worker | None":
 
 # --------------------------------------------------------------------------- the worker side
 
-def _serve() -> int:
+def _serve() -> None:
     import great_expectations  # noqa: F401  (the point of the worker: imported before it is asked)
 
     line = sys.stdin.readline()
     if not line:                  # the run ended without asking
-        return 0
+        os._exit(0)
     request = json.loads(line)
     import duckdb
 
+    from pipelines.lib.pseudonym import scrub
     from pipelines.quality.runner import run_suites
+
+    def say(text: str) -> None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+    def answer(reply: tuple) -> None:
+        Path(request["answer"]).write_bytes(pickle.dumps(reply))
+        say("done")
+
+    answered = False
+
+    def judged(outcomes) -> None:  # the run goes on (and writes the database) while the pages are written
+        nonlocal answered
+        con.close()
+        answer(("ok", outcomes))
+        answered = True
 
     try:
         con = duckdb.connect(request["database"], read_only=True)
     except duckdb.Error as exc:
-        answer: tuple = ("unavailable", f"the validation process could not open the database: {type(exc).__name__}")
-    else:
-        try:
-            answer = ("ok", run_suites(con, request["tables"], docs_dir=Path(request["docs_dir"]),
-                                       run_name=request["run_name"]))
-        except Exception as exc:  # sent back and raised in the run, as in-process validation would
-            answer = ("error", exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}"))
-        finally:
-            con.close()
-    Path(request["answer"]).write_bytes(pickle.dumps(answer))
-    sys.stdout.write("done\n")
-    sys.stdout.flush()
+        answer(("unavailable", f"the validation process could not open the database: {type(exc).__name__}"))
+        os._exit(0)
+    try:
+        run_suites(con, request["tables"], docs_dir=Path(request["docs_dir"]), run_name=request["run_name"],
+                   before_docs=judged)
+    except Exception as exc:
+        if answered:  # the pages failed: said on the line pages_written reads
+            say(" ".join(scrub(f"{type(exc).__name__}: {exc}").split())[:500])
+        else:         # sent back and raised in the run, as in-process validation would
+            answer(("error", exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}")))
+        os._exit(0)
+    say("pages")
     os._exit(0)  # at once: the interpreter's teardown with GX loaded takes a second or more
 
 
@@ -144,4 +190,4 @@ def _picklable(exc: BaseException) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(_serve())
+    _serve()

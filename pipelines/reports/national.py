@@ -619,7 +619,8 @@ def write_national_reports(data: ReportData, out_dir: Path, *, parameters: dict 
     method = method_context(data, parameters)
     internal = data.summary.filter(pl.col("year").is_in(data.years))
     common = dict(years=data.years, current_year=data.current_year, method=method, flags=bool(flags),
-                  quality=(out_dir / "quality" / "index.html").is_file(), **page_context)
+                  # the folder, not its index: the validation process may still be writing the pages
+                  quality=(out_dir / "quality").is_dir(), **page_context)
     extract = f"Udtræk {page_context.get('extract_id') or '–'}"
     if page_context.get("extract_date"):
         extract += f" · udtræksdato {page_context['extract_date']}"

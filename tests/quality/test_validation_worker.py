@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.lib.extract_format import FILES
 from pipelines.quality import worker
@@ -38,6 +39,7 @@ def test_the_worker_judges_as_this_process_does(tmp_path):
     docs = tmp_path / "docs"
     with worker.started():
         status, outcomes = worker.take().validate(db, TABLES, docs, "run-1")
+        worker.pages_written()                          # written after the answer, while the run goes on
     assert status == "ok"
     with duckdb.connect(str(db), read_only=True) as con:
         here = run_suites(con, TABLES)
@@ -105,3 +107,25 @@ def test_a_worker_started_early_is_adopted_by_the_run_and_each_run_asks_once():
             assert worker.take() is None
         assert spare.process.poll() is not None
     assert worker._spare is None and worker._waiting is None
+
+
+def test_the_database_is_free_for_the_run_once_the_worker_has_answered(tmp_path):
+    db = _staged(tmp_path)
+    with worker.started():
+        status, _ = worker.take().validate(db, TABLES, tmp_path / "docs", "run-1")
+        with duckdb.connect(str(db)) as con:           # the next step writes while the pages are written
+            con.execute("create table written_meanwhile as select 1 as x")
+        worker.pages_written()
+    assert status == "ok" and (tmp_path / "docs" / "index.html").is_file()
+
+
+def test_pages_that_cannot_be_written_fail_the_run(tmp_path):
+    db = _staged(tmp_path)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "failing_rows").write_text("a file where the folder goes", encoding="utf-8")
+    with worker.started():
+        status, _ = worker.take().validate(db, TABLES, docs, "run-1")
+        with pytest.raises(QualityEngineError, match="could not write the quality report: .*Error"):
+            worker.pages_written()
+    assert status == "ok"

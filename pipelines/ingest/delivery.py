@@ -393,8 +393,19 @@ def _parse_manifest(raw: bytes) -> dict:
     return manifest
 
 
+_BLANK_INSIDE = re.compile(rb"\n[ \t\r\x0b\x0c]*\n")  # a line of ASCII white space between two others
+
+
 def count_data_rows(raw: bytes) -> int:
-    """Non-blank lines after the header, as the manifest counts them."""
+    """Non-blank lines after the header, as the manifest counts them (blank: only ASCII white
+    space). A file without blank lines, the usual delivery, is counted without splitting it."""
+    _, newline, rest = raw.partition(b"\n")
+    if not newline:
+        return 0
+    first_end = rest.find(b"\n")
+    if first_end > 0 and rest[:first_end].strip() and _BLANK_INSIDE.search(rest) is None:
+        last = rest[rest.rfind(b"\n") + 1:]
+        return rest.count(b"\n") + (1 if last.strip() else 0)
     lines = raw.replace(b"\r\n", b"\n").split(b"\n")[1:]
     return sum(1 for line in lines if line.strip())
 

@@ -52,6 +52,7 @@ import signal
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -663,9 +664,14 @@ def _each_indicator(blocks: list[list[dict]], pool: str | None) -> list[tuple[li
     work is plain Python and numpy on the rows given; nothing else of this process is used)."""
     if len(blocks) < 2 or (os.cpu_count() or 1) < 2:
         return [_protect_indicator(rows, pool) for rows in blocks]
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_default_signals) as workers:
-        return list(workers.map(_protect_indicator, blocks, [pool] * len(blocks)))
+    try:
+        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_default_signals) as workers:
+            return list(workers.map(_protect_indicator, blocks, [pool] * len(blocks)))
+    except BrokenProcessPool:
+        # A forked process died (seen once in a test process whose earlier tests had left
+        # threads behind): the work is pure, so it is simply done here.
+        return [_protect_indicator(rows, pool) for rows in blocks]
 
 
 def _default_signals() -> None:

@@ -2,11 +2,12 @@
 refusals that stop a delivery with a message naming file, line and column."""
 
 import json
+import random
 import zipfile
 
 import pytest
 
-from pipelines.ingest.delivery import open_delivery, resolve_extract_date
+from pipelines.ingest.delivery import count_data_rows, open_delivery, resolve_extract_date
 from pipelines.ingest.raw_reader import read_raw
 from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import FILES_BY_NAME
@@ -158,3 +159,19 @@ def test_duplicate_header_column_is_refused(tmp_path):
     err = refusal(tmp_path, replace={"procedures": ["cpr;procedure_date;procedure;sks_code;procedure", "1203614417;12-12-2024;asct;;x"]},
                   manifest=False)
     assert (err.file, err.line, err.column) == ("procedures.csv", 1, "procedure")
+
+
+def _rows_by_definition(raw: bytes) -> int:
+    """The manifest's rule read literally: non-blank lines (ASCII white space) after the header."""
+    return sum(1 for line in raw.replace(b"\r\n", b"\n").split(b"\n")[1:] if line.strip())
+
+
+def test_the_manifest_row_count_is_the_rule_read_literally():
+    rng = random.Random(17)
+    pieces = [b" ", b"\t", b"\r", b"\n", b"\x0b", b"\x0c", b"a", b";", b"\xa0", b"\r\n", b"\x00", b"\x85",
+              b"1;2;3\n", b"x\r\n", b"\n\n", b" \r\n"]
+    deliveries = [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 16))) for _ in range(20000)]
+    deliveries += [b"h;i\n" + b"a;b\n" * 1000, b"h;i\r\n" + b"a;b\r\n" * 1000 + b"a;b", b"h\n\n", b"h", b"",
+                   b"h\n a\n\t\n", b"h\r\n\r\n", b"h\na\n\x0b\nb\n"]
+    assert [count_data_rows(raw) for raw in deliveries] == [_rows_by_definition(raw) for raw in deliveries]
+    assert count_data_rows(b"h;i\n" + b"a;b\n" * 1000) == 1000

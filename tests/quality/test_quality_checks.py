@@ -40,6 +40,7 @@ def _run(tmp_path, monkeypatch, extra=None, validation_process=False):
                        "pseudonym_key": PseudonymKey(KEY)},
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
         assert worker.take() is None              # the check step asked the run's worker
+        worker.pages_written()                    # as the destination does before it publishes
     return result
 
 

@@ -16,6 +16,7 @@ a pooled row's other counts).
 from __future__ import annotations
 
 import html.parser
+import os
 from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
@@ -504,3 +505,11 @@ def test_counts_that_break_a_relation_are_refused_from_a_worker_process(publishe
         pl.when(pl.col("level") == "national").then(pl.col("met") + 1).otherwise(pl.col("met")).alias("met"))
     with pytest.raises(ValueError, match="break the relation"):
         suppression.suppress(broken)
+
+
+def test_a_worker_process_that_dies_leaves_the_work_to_this_process(published_run, monkeypatch):
+    _, _, truth = published_run
+    summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
+    expected = suppression.suppress(summary, pool="2024-2026")
+    monkeypatch.setattr(suppression, "_default_signals", lambda: os._exit(1))   # every forked process dies
+    assert suppression.suppress(summary, pool="2024-2026").equals(expected)

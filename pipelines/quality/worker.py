@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+NICE = 10
 _spare: "_Worker | None" = None     # started by the command line, not yet adopted by a run
 _waiting: "_Worker | None" = None    # adopted by the running run, not yet asked
 _writing: "_Worker | None" = None    # has answered, is writing the quality report
@@ -136,6 +137,8 @@ def take() -> "_Worker | None":
 # --------------------------------------------------------------------------- the worker side
 
 def _serve() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(NICE)  # importing GX must not slow the reading of a large delivery beside it
     import great_expectations  # noqa: F401  (the point of the worker: imported before it is asked)
 
     line = sys.stdin.readline()

@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,11 +48,12 @@ class _Worker:
     def __init__(self) -> None:
         env = {k: v for k, v in os.environ.items() if not _is_key(k)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.quality.worker"], env=env,
+            [sys.executable, "-m", "pipelines.quality.worker", str(os.getpid())], env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def validate(self, database: Path, tables: list[str], docs_dir: Path, run_name: str):
         """(``"ok"``, outcomes) | (``"error"``, exception) | (``"unavailable"``, why)."""
+        global _writing
         with tempfile.TemporaryDirectory(prefix="myeloma-audit-validation-") as scratch:
             answer = Path(scratch) / "outcomes.pickle"
             request = {"database": str(database), "tables": tables, "docs_dir": str(docs_dir),
@@ -66,7 +68,6 @@ class _Worker:
                 return "unavailable", f"the validation process stopped (exit code {self.process.wait()})"
             status, value = pickle.loads(answer.read_bytes())
         if status == "ok":
-            global _writing
             _writing = self
         return status, value
 
@@ -105,13 +106,12 @@ def prestarted() -> Iterator[None]:
 @contextlib.contextmanager
 def started() -> Iterator[None]:
     """A worker waits for this run's validation; it is stopped when the run ends."""
-    global _spare, _waiting
+    global _spare, _waiting, _writing
     worker, _spare = _spare or _Worker(), None
     _waiting = worker
     try:
         yield
     finally:
-        global _writing
         if _waiting is worker:
             _waiting = None
         if _writing is worker:
@@ -136,7 +136,19 @@ def take() -> "_Worker | None":
 
 # --------------------------------------------------------------------------- the worker side
 
-def _serve() -> None:
+def _end_with_the_run(run_pid: int) -> None:
+    """Linux: killed when the run's process ends, however it ends (a SIGTERM to the run alone
+    must not leave the worker writing into a folder the run has removed)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != run_pid:  # the run ended before that took effect
+        os._exit(0)
+
+
+def _serve(run_pid: int) -> None:
+    _end_with_the_run(run_pid)
     with contextlib.suppress(OSError):
         os.nice(NICE)  # importing GX must not slow the reading of a large delivery beside it
     import great_expectations  # noqa: F401  (the point of the worker: imported before it is asked)
@@ -193,4 +205,4 @@ def _picklable(exc: BaseException) -> bool:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(int(sys.argv[1]))

@@ -5,6 +5,8 @@ raised in the run; a database it cannot open, or a stopped worker, reported as u
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,3 +131,26 @@ def test_pages_that_cannot_be_written_fail_the_run(tmp_path):
         with pytest.raises(QualityEngineError, match="could not write the quality report: .*Error"):
             worker.pages_written()
     assert status == "ok"
+
+
+def test_the_worker_ends_when_the_run_process_is_killed(tmp_path):
+    """A run stopped by SIGKILL (or SIGTERM to it alone) leaves no worker behind: at once,
+    not only when the worker, still importing GX (seconds), would read the end of its input."""
+    script = ("import sys, time\nfrom pipelines.quality import worker\n"
+              "with worker.started():\n    print(worker._waiting.process.pid, flush=True)\n    time.sleep(60)\n")
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=Path(__file__).parents[2])
+    worker_pid = int(run.stdout.readline())
+    time.sleep(1)             # the worker is past its start, importing GX
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 2
+    while Path(f"/proc/{worker_pid}").exists() and b"Z" not in _state(worker_pid):
+        assert time.monotonic() < deadline, "the worker outlived its run"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return b"Z"

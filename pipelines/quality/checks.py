@@ -11,8 +11,10 @@ step with one GX context (GX's start-up is paid once, not per suite).
   and pseudonym / course_id / department_code; complete up to ``METADATA_ROW_LIMIT`` per
   expectation, and always complete in ``quality/failing_rows/<table>.csv`` and in the DuckDB
   table ``qa_failing_rows``), plus the Data Docs path ``<output_dir>/quality/index.html``.
-- Resources: ``duckdb`` (DuckDBResource) and ``audit`` (AuditConfig). GX works on a cursor of
-  the resource's own connection and closes it before the check returns.
+- Resources: ``duckdb`` (DuckDBResource) and ``audit`` (AuditConfig). The run's validation
+  process (``worker.py``) validates when it is there (read-only, its own connection, closed
+  before it answers); otherwise GX works here on a cursor of the resource's own connection and
+  closes it before the check returns.
 
 Wire into the definitions with ``dg.Definitions(..., asset_checks=QUALITY_CHECKS)``; for
 ``dg.materialize`` pass them among the assets: ``dg.materialize([*ASSETS, *QUALITY_CHECKS])``.

@@ -40,8 +40,8 @@ from pipelines.ingest.delivery import check_container, resolve_extract_date
 from pipelines.lib import signals
 from pipelines.lib.errors import AuditError, DeliveryRefused, QualityBlocked, RunLocked, shown
 from pipelines.lib.period import PeriodError, resolve_period
-from pipelines.lib.vault import reid_key_from_env
 from pipelines.lib.publish import check_output_path, incoming_dir, keep_quality_report, publish, publish_lock
+from pipelines.lib.vault import reid_key_from_env
 from pipelines.operations.history import (FAILED, KIND_DELIVERY, KIND_MONTHLY, KIND_NATIONAL, PUBLISHED, REFUSED,
                                           ResultsStore, utc_now)
 from pipelines.operations.inbox import describe, resolve

@@ -48,7 +48,7 @@ class _Worker:
     def __init__(self) -> None:
         env = {k: v for k, v in os.environ.items() if not _is_key(k)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.quality.worker", str(os.getpid())], env=env,
+            [sys.executable, "-m", __name__, str(os.getpid())], env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def validate(self, database: Path, tables: list[str], docs_dir: Path, run_name: str):

@@ -662,16 +662,14 @@ def _each_indicator(blocks: list[list[dict]], pool: str | None) -> list[tuple[li
     """``_protect_indicator`` of every indicator's rows: the indicators are independent systems,
     so on a machine with more than one core they are protected in two forked processes (the
     work is plain Python and numpy on the rows given; nothing else of this process is used)."""
-    if len(blocks) < 2 or (os.cpu_count() or 1) < 2:
-        return [_protect_indicator(rows, pool) for rows in blocks]
-    try:
-        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_default_signals) as workers:
-            return list(workers.map(_protect_indicator, blocks, [pool] * len(blocks)))
-    except BrokenProcessPool:
-        # A forked process died (seen once in a test process whose earlier tests had left
-        # threads behind): the work is pure, so it is simply done here.
-        return [_protect_indicator(rows, pool) for rows in blocks]
+    if len(blocks) > 1 and (os.cpu_count() or 1) > 1:
+        try:
+            with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_default_signals) as workers:
+                return list(workers.map(_protect_indicator, blocks, [pool] * len(blocks)))
+        except BrokenProcessPool:
+            pass  # a forked process died (seen once in the test suite, cause not found): the work is pure, done here
+    return [_protect_indicator(rows, pool) for rows in blocks]
 
 
 def _default_signals() -> None:

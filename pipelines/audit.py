@@ -107,7 +107,7 @@ def run_audit(
         try:
             audit_job().execute_in_process(run_config=config, instance=dagster, tags=tags, run_id=run_id,
                                            resources={"pseudonym_key": given} if given else None)
-        except DagsterAssetCheckFailedError:  # the destination kept the quality report and says where
+        except (QualityBlocked, DagsterAssetCheckFailedError):  # the destination kept the quality report and says where
             message = dagster.get_run_by_id(run_id).tags.get(MESSAGE_TAG, "blocking data-quality checks failed")
             raise QualityBlocked(message) from None
         except DagsterResourceFunctionError as err:  # refused when the run started (delivery, output folder, lock)

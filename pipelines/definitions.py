@@ -22,6 +22,7 @@ from pipelines.operations.schedules import monthly_department_audit, yearly_nati
 from pipelines.operations.sensors import inbox_sensor
 from pipelines.reports.quality_flags import rpt_quality_flags
 from pipelines.quality.checks import QUALITY_CHECKS
+from pipelines.quality.verdict import staged_hand_over
 from pipelines.reports.assets import REPORT_ASSETS
 from pipelines.reports.contract import results_contract
 from pipelines.resources import AuditConfig, KeyFromEnvironment
@@ -46,7 +47,9 @@ audit_job = dg.define_asset_job(AUDIT_JOB, selection=dg.AssetSelection.all(),
 
 defs = dg.Definitions(
     # every step records its peak memory for run.json, in whichever job runs it
-    assets=[asset.with_hooks({step_memory}) for asset in ASSETS],
+    # the staging step hands its tables to validation, which goes on beside the later steps
+    assets=[asset.with_hooks({step_memory, staged_hand_over} if asset is staging_tables else {step_memory})
+            for asset in ASSETS],
     asset_checks=[check.with_hooks({step_memory}) for check in QUALITY_CHECKS],
     jobs=[audit_job],
     schedules=[monthly_department_audit, yearly_national_report],

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.tags import PRIORITY_TAG
 
 from pipelines.asset_keys import LAYER_OF_PREFIX, PUBLISH_GROUP, PUBLISHED_KEY
 from pipelines.definitions import defs
@@ -39,6 +40,11 @@ def describe_graph(definitions: dg.Definitions) -> str:
         lines.append(f"{node.group_name:<12} {key.to_user_string():<40} [{step}]")
         lines += [f"    <- {parent.to_user_string()}" for parent in sorted(node.parent_keys, key=lambda k: k.to_user_string())]
         lines += [f"    check {check}" for check in sorted(checks.get(key, []))]
+    # the in-process executor takes the ready step of highest priority first (default 0)
+    late = sorted((node.name, node.definition.tags[PRIORITY_TAG]) for node in job.nodes
+                  if PRIORITY_TAG in node.definition.tags)
+    lines += ["", "# steps with a priority (dagster/priority; the ready step of highest priority runs first, default 0)"]
+    lines += [f"step {name:<38} priority {priority}" for name, priority in late]
     return "\n".join(lines) + "\n"
 
 

@@ -319,5 +319,5 @@ def keep_quality_report(run_folder: Path, out_dir: Path) -> QualityBlocked:
         failed = sorted(p.stem for p in failing.glob("*.csv")) if failing.is_dir() else []
     return QualityBlocked(
         "blocking data-quality checks failed" + (f" on {', '.join(failed)}" if failed else "")
-        + f"; indicators were not computed and nothing was published. See {shown(report / 'index.html', 300)}"
+        + f"; nothing was published. See {shown(report / 'index.html', 300)}"
     )

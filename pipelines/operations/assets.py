@@ -2,18 +2,22 @@
 records each step's peak memory for ``run.json``."""
 
 import dagster as dg
+from dagster._core.storage.tags import PRIORITY_TAG  # "dagster/priority", not re-exported
+from dagster_duckdb import DuckDBResource
 
 from pipelines.asset_keys import (DASHBOARDS_KEY, DEPARTMENT_LISTS_KEY, NATIONAL_REPORT_KEY, PUBLISH_GROUP,
                                   PUBLISHED_KEY, RESULTS_CONTRACT_KEY)
 from pipelines.operations.resources import Destination
+from pipelines.quality.verdict import refuse_if_recorded_blocked
 from pipelines.resources import PseudonymKey
 
 # every other asset is upstream of these (tests/test_definitions.py checks it), so publishing comes last
 LAST_RESULTS = [RESULTS_CONTRACT_KEY, NATIONAL_REPORT_KEY, DEPARTMENT_LISTS_KEY, DASHBOARDS_KEY]
 
 
-@dg.asset(key=PUBLISHED_KEY, group_name=PUBLISH_GROUP, deps=LAST_RESULTS)
-def published(context: dg.AssetExecutionContext, destination: Destination,
+@dg.asset(key=PUBLISHED_KEY, group_name=PUBLISH_GROUP, deps=LAST_RESULTS,
+          op_tags={PRIORITY_TAG: "-2"})  # last of all, after the asset checks (priority -1)
+def published(context: dg.AssetExecutionContext, destination: Destination, duckdb: DuckDBResource,
               pseudonym_key: dg.ResourceParam[PseudonymKey]) -> dg.MaterializeResult:
     """The run's results published: run.json finished (step and table timings), and the run's
     own folder swapped into place as the output folder in one step, with the list of its files
@@ -23,6 +27,8 @@ def published(context: dg.AssetExecutionContext, destination: Destination,
     if not _whole_graph(context):
         raise dg.Failure("only a run of every asset publishes (Materialize all); this run's selection leaves the "
                          "published results as they are", allow_retries=False)
+    with duckdb.get_connection() as con:  # the quality flags stopped a blocked run already; checked again here
+        refuse_if_recorded_blocked(con)
     record = destination.publish(context, used_demo_key=pseudonym_key.demo)
     return dg.MaterializeResult(metadata={
         "out_dir": dg.MetadataValue.path(str(destination.out)),

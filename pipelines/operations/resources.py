@@ -112,6 +112,14 @@ def _failure_of(info) -> tuple[str, str]:
     return FAILED, f"internal error ({name}): {shown(text, 500)}"
 
 
+def _blocked(info) -> bool:
+    """Whether the run's first failure is its data-quality verdict (``quality/verdict.py``; a
+    Dagster-blocking check, should one be declared, fails as DagsterAssetCheckFailedError)."""
+    if info.cls_name == "DagsterExecutionStepExecutionError" and info.cause is not None:
+        info = info.cause
+    return info.cls_name in {"DagsterAssetCheckFailedError", *_subclass_names(QualityBlocked)}
+
+
 def _first_failure(context: dg.InitResourceContext):
     records = context.instance.get_records_for_run(context.run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
     for record in records:
@@ -345,7 +353,7 @@ class Destination(dg.ConfigurableResource):
         info = _first_failure(context)
         if info is None:  # stopped, or a selection without publish/published: nothing to report
             return
-        if info.cls_name == "DagsterAssetCheckFailedError":
+        if _blocked(info):
             try:
                 validation_worker.pages_written()
                 status, message = REFUSED, str(keep_quality_report(self._folder, self._out))

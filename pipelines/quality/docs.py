@@ -275,8 +275,8 @@ tr.error td{{background:#fdd}}tr.warnings td{{background:#ffd}}tr.passed td{{bac
 · <a href="../dashboard.html">Dashboard</a> · <a href="../quarantine.csv">Rækker i karantæne (CSV)</a></p></header>
 <main>
 <p>Hver tabel i udtrækket er kontrolleret med en række forventninger (Great Expectations, kørt i DuckDB; reglerne
-står i <code>expectations/</code>). En fejlet forventning med alvorligheden <b>blokerende</b> stopper beregningen af
-indikatorerne, fordi de ellers ville blive forkerte; en <b>advarsel</b> gør ikke. Alle fejlende rækker (linjenummer i
+står i <code>expectations/</code>). En fejlet forventning med alvorligheden <b>blokerende</b> stopper kørslen, og intet
+offentliggøres, fordi indikatorerne ellers ville blive forkerte; en <b>advarsel</b> gør ikke. Alle fejlende rækker (linjenummer i
 udtrækkets fil og pseudonym eller id) står i CSV-filerne. Great Expectations' egne sider er på engelsk:
 <a href="gx_index.html">oversigt over valideringerne</a>.</p>
 <table><tr><th>Tabel</th><th>Status</th><th class="num">Forventninger</th><th class="num">Blokerende fejl</th>

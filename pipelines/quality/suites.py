@@ -106,7 +106,3 @@ def expectations(table: str) -> list[ExpectationInfo]:
 
 def id_column(table: str) -> str:
     return suite_json(table)["meta"]["id_column"]
-
-
-def has_blocking(table: str) -> bool:
-    return any(e.severity == "error" for e in expectations(table))

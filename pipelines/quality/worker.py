@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,26 +51,57 @@ class _Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", __name__, str(os.getpid())], env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.scratch: Path | None = None
+        self.snapshot: Path | None = None
 
-    def validate(self, database: Path, tables: list[str], docs_dir: Path, run_name: str):
+    def submit(self, database: Path, tables: list[str], docs_dir: Path, run_name: str,
+               snapshot: Path | None = None) -> None:
+        """Ask for the validation and return at once (:meth:`answer` waits for it). With
+        ``snapshot`` (a folder), the database is copied there first and the copy is validated:
+        this process may then write the database again while the worker reads the copy."""
+        self.scratch = Path(tempfile.mkdtemp(prefix="myeloma-audit-validation-"))  # 0700: the answer
+        if snapshot is not None:
+            snapshot.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.snapshot = Path(tempfile.mkdtemp(prefix="validation-", dir=snapshot))
+            wal = Path(f"{database}.wal")  # none once the connection closed cleanly; copied if it is there
+            if wal.is_file():
+                shutil.copyfile(wal, self.snapshot / wal.name)
+            database = Path(shutil.copyfile(database, self.snapshot / Path(database).name))
+        request = {"database": str(database), "tables": tables, "docs_dir": str(docs_dir),
+                   "run_name": run_name, "answer": str(self.scratch / "outcomes.pickle")}
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.close()
+        except OSError:
+            pass  # a stopped worker: answer() says so
+
+    def answer(self):
         """(``"ok"``, outcomes) | (``"error"``, exception) | (``"unavailable"``, why)."""
         global _writing
-        with tempfile.TemporaryDirectory(prefix="myeloma-audit-validation-") as scratch:
-            answer = Path(scratch) / "outcomes.pickle"
-            request = {"database": str(database), "tables": tables, "docs_dir": str(docs_dir),
-                       "run_name": run_name, "answer": str(answer)}
-            try:
-                self.process.stdin.write((json.dumps(request) + "\n").encode())
-                self.process.stdin.close()
-                done = self.process.stdout.readline() == b"done\n"   # written once the answer is
-            except OSError:
-                done = False
+        answer = self.scratch / "outcomes.pickle"
+        try:
+            done = self.process.stdout.readline() == b"done\n"   # written once the answer is
             if not done or not answer.is_file():
                 return "unavailable", f"the validation process stopped (exit code {self.process.wait()})"
             status, value = pickle.loads(answer.read_bytes())
+        except OSError:
+            return "unavailable", f"the validation process stopped (exit code {self.process.wait()})"
+        finally:
+            self._remove_files()  # the worker has closed the copy before it answers
         if status == "ok":
             _writing = self
         return status, value
+
+    def validate(self, database: Path, tables: list[str], docs_dir: Path, run_name: str):
+        """:meth:`submit` and :meth:`answer`: the worker reads ``database`` itself (read-only)."""
+        self.submit(database, tables, docs_dir, run_name)
+        return self.answer()
+
+    def _remove_files(self) -> None:
+        for folder in (self.scratch, self.snapshot):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        self.scratch = self.snapshot = None
 
     def pages_written(self) -> None:
         """Wait until the worker has written the Data Docs and failing-rows files."""
@@ -87,6 +119,7 @@ class _Worker:
         for stream in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
+        self._remove_files()
 
 
 @contextlib.contextmanager

@@ -38,6 +38,7 @@ from pipelines.reports.funnel import POSITION_TEXT, position
 
 EMBED_LIMIT = 2000
 NATIONAL_PAGE_LIMIT = 10
+assert EMBED_LIMIT <= PAGE_ROWS <= NATIONAL_PAGE_LIMIT * PAGE_ROWS  # an embedded list is all on its pages
 MIN_PATIENTS = 5
 Z95 = 1.959963984540054
 STATE_TEXT = {"ok": "standarden opfyldt", "near": "under standarden, men standarden ligger inden for 95 %-KI",
@@ -176,22 +177,26 @@ class DashboardIndex:
             written.result()  # an error in a file stops the run here
 
 
-def write_patient_pages(listed: pl.DataFrame, folder: Path, indicator: Indicator, unit_label: str, data: ReportData,
-                        home: str, show_department: bool, cpr: bool, page_context: dict,
-                        beside: Callable[..., None], max_pages: int | None) -> tuple[str, str]:
-    """``<folder>/patienter/<indicator>.html`` (+ ``-2.html`` …) and ``.csv``; their relative links."""
+def shown_rows(height: int, max_pages: int | None) -> int:
+    """How many of a list's rows its pages show."""
+    return height if max_pages is None else min(height, max_pages * PAGE_ROWS)
+
+
+def write_patient_pages(listed: pl.DataFrame, rows: list[str], folder: Path, indicator: Indicator, unit_label: str,
+                        data: ReportData, home: str, show_department: bool, cpr: bool, page_context: dict,
+                        beside: Callable[..., None]) -> tuple[str, str]:
+    """``<folder>/patienter/<indicator>.html`` (+ ``-2.html`` …) and ``.csv``; their relative links.
+    ``rows``: the ``<tr>`` of the rows the pages show (the first ``shown_rows`` of ``listed``)."""
     iid = indicator.indicator_id
     target = folder / "patienter"
     target.mkdir(parents=True, exist_ok=True)
     beside(write_danish_csv, tables.csv_frame(listed, cpr=cpr, department=show_department, compared=False),
            target / f"{iid}.csv")
-    shown = listed if max_pages is None else listed.head(max_pages * PAGE_ROWS)
     note = None
-    if shown.height < listed.height:
-        note = (f"Listen har {_count(listed.height)} patienter. Siderne her viser de første {_count(shown.height)} "
+    if len(rows) < listed.height:
+        note = (f"Listen har {_count(listed.height)} patienter. Siderne her viser de første {_count(len(rows))} "
                 f"(afvigelser først, nyeste indeksdato først); hele listen står i {iid}.csv.")
     cols = tables.columns("patients", cpr=cpr, department=show_department)
-    rows = tables.html_rows(shown, cols)
     pages = html.page_names(iid, -(-len(rows) // PAGE_ROWS))
     period = data.period.label_da if data.period else years_text(data)
     for number, name in enumerate(pages, start=1):
@@ -204,6 +209,18 @@ def write_patient_pages(listed: pl.DataFrame, folder: Path, indicator: Indicator
                            note=note, pages=pages, page=number, cpr=cpr, home=home, home_text="til dashboardet",
                            **page_context))
     return f"patienter/{pages[0]}", f"patienter/{iid}.csv"
+
+
+def _rendered(listings: dict[str, pl.DataFrame], cols: list[tables.Column], max_pages: int | None) -> dict[str, list[str]]:
+    """Each list's ``<tr>`` for the rows its pages show, which are also the rows a page may
+    embed (``EMBED_LIMIT`` ≤ one page); made in one pass over all the lists of a dashboard."""
+    heads = [listed.head(shown_rows(listed.height, max_pages)) for listed in listings.values()]
+    rows = tables.html_rows(pl.concat(heads), cols) if heads else []
+    rendered, start = {}, 0
+    for iid, head in zip(listings, heads):
+        rendered[iid] = rows[start:start + head.height]
+        start += head.height
+    return rendered
 
 
 def _definition(indicator: Indicator) -> str:
@@ -223,6 +240,11 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
     max_pages = NATIONAL_PAGE_LIMIT if level == "national" else None
     period = data.period.label_da if data.period else years_text(data)
     budget = EMBED_LIMIT
+    listings = {i.indicator_id: index.listed(level, unit, i.indicator_id) for i in CATALOGUE}
+    if cpr:
+        listings = {iid: tables.with_cprs(listed, index.cprs) for iid, listed in listings.items()}
+    cols = tables.columns("patients", cpr=cpr, department=show_department)
+    rendered = _rendered(listings, cols, max_pages)
     tiles = []
     for indicator in CATALOGUE:
         iid = indicator.indicator_id
@@ -238,17 +260,15 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
         series = [index.trend(iid, years, level, unit, unit_label, "main")]
         if level != "national":
             series.append(index.trend(iid, years, name="Danmark", style="secondary"))
-        listed = index.listed(level, unit, iid)
-        if cpr:
-            listed = tables.with_cprs(listed, index.cprs)
+        listed = listings[iid]
+        rows = rendered[iid]
         embedded = None
-        if listed.height and listed.height <= budget:
-            cols = tables.columns("patients", cpr=cpr, department=show_department)
-            embedded = {"id": f"patienter-{iid}", "columns": cols,
-                        "rows": Markup("\n".join(tables.html_rows(listed, cols))), "total": listed.height}
+        if 0 < listed.height <= budget:
+            embedded = {"id": f"patienter-{iid}", "columns": cols, "rows": Markup("\n".join(rows)),
+                        "total": listed.height}
             budget -= listed.height
-        page, csv = ((write_patient_pages(listed, folder, indicator, unit_label, data, home, show_department, cpr,
-                                          page_context, index.beside, max_pages))
+        page, csv = ((write_patient_pages(listed, rows, folder, indicator, unit_label, data, home, show_department,
+                                          cpr, page_context, index.beside))
                      if listed.height else (None, None))
         note = None
         if max_pages is not None and listed.height > max_pages * PAGE_ROWS:

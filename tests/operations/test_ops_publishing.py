@@ -28,7 +28,7 @@ def test_a_run_publishes_its_own_folder_as_the_output_folder(tmp_path):
     assert result.success
     [call] = fake.calls
     assert call["out_dir"].parent == tmp_path / ".out.myeloma-audit" and call["previous_results"] is None
-    assert sorted(p.name for p in out.iterdir()) == [FILE_LIST, "patient_results.csv", "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == [FILE_LIST, "audit.duckdb", "patient_results.csv", "run.json"]
     record = json.loads((out / "run.json").read_text())
     assert list(record)[-5:] == ["seconds", "step_seconds", "peak_rss_mb_after_step", "table_seconds", "used_demo_key"]
     assert list(record["step_seconds"]) == ["fake_audit"] and list(record["peak_rss_mb_after_step"]) == ["fake_audit"]

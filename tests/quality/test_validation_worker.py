@@ -121,6 +121,35 @@ def test_the_database_is_free_for_the_run_once_the_worker_has_answered(tmp_path)
     assert status == "ok" and (tmp_path / "docs" / "index.html").is_file()
 
 
+def test_a_submitted_database_is_copied_so_the_run_writes_it_at_once(tmp_path):
+    """The staging step's hand-over: the worker judges a copy while the run changes the file
+    (even drops a judged table); the copy is gone once the answer is read."""
+    db = _staged(tmp_path, extra=UNKNOWN_DEPARTMENT)
+    with duckdb.connect(str(db), read_only=True) as con:
+        here = run_suites(con, TABLES)
+    spill = tmp_path / "spill"
+    with worker.started():
+        waiting = worker.take()
+        waiting.submit(db, TABLES, tmp_path / "docs", "run-1", snapshot=spill)
+        copies = list(spill.glob("validation-*/audit.duckdb"))
+        with duckdb.connect(str(db)) as con:           # the next steps write the run's database meanwhile
+            con.execute("drop table stg_diagnoses")
+        status, outcomes = waiting.answer()
+        assert list(spill.iterdir()) == []             # the copy is removed with the answer
+        worker.pages_written()
+    assert len(copies) == 1 and status == "ok"
+    assert _verdicts(outcomes) == _verdicts(here)
+
+
+def test_a_copy_never_asked_for_is_removed_when_the_run_ends(tmp_path):
+    db = _staged(tmp_path)
+    spill = tmp_path / "spill"
+    with worker.started():
+        worker.take().submit(db, TABLES, tmp_path / "docs", "run-1", snapshot=spill)
+        assert list(spill.glob("validation-*/audit.duckdb"))
+    assert list(spill.iterdir()) == []
+
+
 def test_pages_that_cannot_be_written_fail_the_run(tmp_path):
     db = _staged(tmp_path)
     docs = tmp_path / "docs"

@@ -46,17 +46,15 @@ cells only, so the years' tables stay exactly as without pooling.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-import signal
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
+from pipelines.lib import forked
 
 STATUS_COLUMNS = ("met", "not_met", "unknown", "justified", "excluded", "pending")
 COUNT_COLUMNS = ("met", "not_met", "unknown", "denominator", "justified", "excluded", "pending", "total")
@@ -662,27 +660,31 @@ def _each_indicator(blocks: list[list[dict]], pool: str | None) -> list[tuple[li
     """``_protect_indicator`` of every indicator's rows: the indicators are independent systems,
     so on a machine with more than one core they are protected in two forked processes (the
     work is plain Python and numpy on the rows given; nothing else of this process is used)."""
-    if len(blocks) > 1 and (os.cpu_count() or 1) > 1:
+    if len(blocks) > 1 and forked.more_than_one_core():
         try:
-            with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"),
-                                     initializer=_default_signals) as workers:
+            with forked.pool(2, initializer=_start_worker) as workers:
                 return list(workers.map(_protect_indicator, blocks, [pool] * len(blocks)))
         except BrokenProcessPool:
             pass  # a forked process died (seen once in the test suite, cause not found): the work is pure, done here
-    return [_protect_indicator(rows, pool) for rows in blocks]
-
-
-def _default_signals() -> None:
-    """A forked worker is stopped by Ctrl-C or SIGTERM itself: the command's stop handling
-    (``lib.signals``: a watcher thread, which the fork did not copy) is the parent's."""
-    signal.set_wakeup_fd(-1)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
-
-
-def _protect_indicator(rows: list[dict], pool: str | None) -> tuple[list[dict], list[dict]]:
-    """One indicator's published rows: its yearly rows (in the order given) and its pooled rows."""
     shapes: dict = {}
+    return [_protect_indicator(rows, pool, shapes) for rows in blocks]
+
+
+# A forked worker's shapes (``_Shape``: what the attacks need from a table's hierarchy alone,
+# keyed by all it depends on), shared by the indicators it protects: tables of several
+# indicators often have the same units. The pool, and so this cache, lives for one ``suppress``.
+_worker_shapes: dict = {}
+
+
+def _start_worker() -> None:
+    _worker_shapes.clear()
+    forked.default_signals()
+
+
+def _protect_indicator(rows: list[dict], pool: str | None, shapes: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """One indicator's published rows: its yearly rows (in the order given) and its pooled rows.
+    ``shapes``: the cache of table shapes to use (by default the forked worker's)."""
+    shapes = _worker_shapes if shapes is None else shapes
     yearly_blocks: dict[object, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         yearly_blocks[row["year"]].append(i)

@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipelines.lib import forked
 from pipelines.reports import suppression
 from pipelines.reports.data import load
 from pipelines.reports.national import SUMMARY_COLUMNS, write_national_reports
@@ -494,7 +495,7 @@ def test_the_indicators_protected_in_two_processes_are_those_of_one(published_ru
     _, _, truth = published_run
     summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
     two = suppression.suppress(summary, pool=pool)
-    monkeypatch.setattr(suppression.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
     one = suppression.suppress(summary, pool=pool)
     assert two.height > 500 and two.equals(one)
 
@@ -511,5 +512,23 @@ def test_a_worker_process_that_dies_leaves_the_work_to_this_process(published_ru
     _, _, truth = published_run
     summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
     expected = suppression.suppress(summary, pool="2024-2026")
-    monkeypatch.setattr(suppression, "_default_signals", lambda: os._exit(1))   # every forked process dies
+    monkeypatch.setattr(suppression, "_start_worker", lambda: os._exit(1))   # every forked process dies
     assert suppression.suppress(summary, pool="2024-2026").equals(expected)
+
+
+def test_table_shapes_shared_between_indicators_change_no_published_cell(published_run, monkeypatch):
+    """The indicators protected in one process share the cache of table shapes (``_Shape``,
+    keyed by everything it is made from): the same publication as a cache per indicator,
+    with fewer shapes built."""
+    _, _, truth = published_run
+    summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
+    monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
+    built = []
+    real_shape = suppression._Shape.__init__
+    monkeypatch.setattr(suppression._Shape, "__init__", lambda self, *a: built.append(1) or real_shape(self, *a))
+    shared = suppression.suppress(summary, pool="2024-2026")
+    shared_count, built[:] = len(built), []
+    real_protect = suppression._protect_indicator
+    monkeypatch.setattr(suppression, "_protect_indicator", lambda rows, pool, shapes=None: real_protect(rows, pool, {}))
+    assert suppression.suppress(summary, pool="2024-2026").equals(shared)
+    assert 0 < shared_count < len(built)

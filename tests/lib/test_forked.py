@@ -1,0 +1,48 @@
+"""Work beside the run in a forked process (``pipelines/lib/forked.py``): its result or its
+error comes back; a forked process that dies leaves the work to this one; with one core the
+work is done here."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pipelines.lib import forked
+from pipelines.lib.forked import Beside
+
+
+def _where(x: int) -> tuple[int, int]:
+    return x * 2, os.getpid()
+
+
+def _fails() -> None:
+    raise OSError(28, "No space left on device")
+
+
+def _dies() -> None:
+    if os.environ.get("FORKED_TEST_PARENT") != str(os.getpid()):
+        os._exit(1)
+
+
+def test_the_work_runs_in_another_process_and_its_result_comes_back():
+    with Beside(_where, 21) as beside:
+        value, pid = beside.result()
+    assert value == 42 and pid != os.getpid()
+
+
+def test_an_error_of_the_work_is_raised_here():
+    with Beside(_fails) as beside, pytest.raises(OSError, match="No space left"):
+        beside.result()
+
+
+def test_a_forked_process_that_dies_leaves_the_work_to_this_one(monkeypatch):
+    monkeypatch.setenv("FORKED_TEST_PARENT", str(os.getpid()))
+    with Beside(_dies) as beside:
+        assert beside.result() is None     # done here: this process is the parent
+
+
+def test_with_one_core_the_work_is_done_here(monkeypatch):
+    monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
+    with Beside(_where, 1) as beside:
+        assert beside.result() == (2, os.getpid())

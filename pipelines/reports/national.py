@@ -25,6 +25,8 @@ the extract's label and date (``pdf.py`` prints the same pages to PDF with Chrom
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -526,12 +528,22 @@ def pool_label(years: list[int]) -> str | None:
 
 def publication_table(data: ReportData) -> pl.DataFrame:
     """The suppressed summary of the report years, with pooled rows (``suppression.suppress``)."""
-    summary = data.summary.filter(pl.col("year").is_in(data.years))
+    with publishing(data) as table:
+        return table()
+
+
+@contextmanager
+def publishing(data: ReportData) -> Iterator[Callable[[], pl.DataFrame]]:
+    """:func:`publication_table`, started (``suppression.suppressing``): the function it yields
+    waits for the suppression and returns the table."""
     label = pool_label(data.years)
-    published = suppression.suppress(summary, pool=label)
-    if label is None:  # no years: the same columns as a pooled table
-        published = published.with_columns(pl.col("year").cast(pl.String), pooled=pl.lit(False))
-    return published
+    with suppression.suppressing(data.summary.filter(pl.col("year").is_in(data.years)), pool=label) as suppressed:
+        def table() -> pl.DataFrame:
+            published = suppressed()
+            if label is None:  # no years: the same columns as a pooled table
+                published = published.with_columns(pl.col("year").cast(pl.String), pooled=pl.lit(False))
+            return published
+        yield table
 
 
 # the contract's columns of indicator_summary.csv (indicators.md §3 + the data-quality flag)
@@ -626,14 +638,15 @@ def write_national_reports(data: ReportData, out_dir: Path, *, parameters: dict 
         extract += f" · udtræksdato {page_context['extract_date']}"
     running = {False: "Myelomatose – national årsrapport · intern udgave",
                True: "Myelomatose – national årsrapport · publikationsudgave"}
-    html.write(out_dir / "national_report.html", "national.html.j2", title=TITLE,
-               subtitle="Intern udgave (ikke diskretioneret) · DMSG-retningslinjen for HDT-kandidater",
-               publication=False, pool=None, pool_key=None, overview=overview(internal, data.years, None),
-               running_left=css_string(running[False]), running_right=css_string(extract),
-               basis=basis_context(basis, data, False),
-               indicators=indicator_sections(data, internal, False, flags, comments),
-               comparison=comparison, **common)
-    published = publication_table(data)
+    with publishing(data) as publication:  # suppressed by forked processes while the internal report is written
+        html.write(out_dir / "national_report.html", "national.html.j2", title=TITLE,
+                   subtitle="Intern udgave (ikke diskretioneret) · DMSG-retningslinjen for HDT-kandidater",
+                   publication=False, pool=None, pool_key=None, overview=overview(internal, data.years, None),
+                   running_left=css_string(running[False]), running_right=css_string(extract),
+                   basis=basis_context(basis, data, False),
+                   indicators=indicator_sections(data, internal, False, flags, comments),
+                   comparison=comparison, **common)
+        published = publication()
     write_publication_csv(published, out_dir / "indicator_summary_publication.csv", data.quality_flags)
     pool = pool_label(data.years)
     fallback = Fallback(published, pool or "")

@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -640,34 +641,67 @@ def suppress(summary: pl.DataFrame, pool: str | None = None) -> pl.DataFrame:
     rows are protected as one system (``relations``), so no cell can be recovered by
     subtracting years from a pooled figure either, taking complements only among the pooled
     rows: pooling never makes a year's table emptier, it only adds figures."""
+    with suppressing(summary, pool) as published:
+        return published()
+
+
+@contextmanager
+def suppressing(summary: pl.DataFrame, pool: str | None = None) -> Iterator[Callable[[], pl.DataFrame]]:
+    """:func:`suppress`, started: the indicators are protected by forked processes while the
+    caller does other work in the block; the function it yields waits for them and returns
+    the publication table (once)."""
     frame = summary.with_columns(total=pl.sum_horizontal(*STATUS_COLUMNS))
     records = frame.to_dicts()
     by_indicator: dict[str, list[int]] = defaultdict(list)
     for k, row in enumerate(records):
         by_indicator[row["indicator_id"]].append(k)
     blocks = list(by_indicator.values())
-    published = _each_indicator([[records[k] for k in positions] for positions in blocks], pool)
-    if pool is None:  # the summary's rows, in its order
-        shown: list[dict] = [{}] * len(records)
-        for positions, (yearly, _) in zip(blocks, published):
-            for k, row in zip(positions, yearly):
-                shown[k] = row
-        return _frame(shown, frame.schema, pool)
-    return _frame([row for yearly, pooled in published for row in (*yearly, *pooled)], frame.schema, pool)
+
+    def table(published: list[tuple[list[dict], list[dict]]]) -> pl.DataFrame:
+        if pool is None:  # the summary's rows, in its order
+            shown: list[dict] = [{}] * len(records)
+            for positions, (yearly, _) in zip(blocks, published):
+                for k, row in zip(positions, yearly):
+                    shown[k] = row
+            return _frame(shown, frame.schema, pool)
+        return _frame([row for yearly, pooled in published for row in (*yearly, *pooled)], frame.schema, pool)
+
+    with _each_indicator([[records[k] for k in positions] for positions in blocks], pool) as protected:
+        yield lambda: table(protected())
 
 
-def _each_indicator(blocks: list[list[dict]], pool: str | None) -> list[tuple[list[dict], list[dict]]]:
-    """``_protect_indicator`` of every indicator's rows: the indicators are independent systems,
-    so on a machine with more than one core they are protected in two forked processes (the
-    work is plain Python and numpy on the rows given; nothing else of this process is used)."""
-    if len(blocks) > 1 and forked.more_than_one_core():
+@contextmanager
+def _each_indicator(blocks: list[list[dict]], pool: str | None) -> Iterator[Callable[[], list]]:
+    """``_protect_indicator`` of every indicator's rows, started: the indicators are independent
+    systems, so on a machine with more than one core they are protected in two forked
+    processes (the work is plain Python and numpy on the rows given; nothing else of this
+    process is used). Yields the function that waits for them."""
+
+    def here() -> list:
+        shapes: dict = {}
+        return [_protect_indicator(rows, pool, shapes) for rows in blocks]
+
+    if len(blocks) < 2 or not forked.more_than_one_core():
+        yield here
+        return
+    workers = forked.pool(2, initializer=_start_worker)
+
+    def results() -> list:
         try:
-            with forked.pool(2, initializer=_start_worker) as workers:
-                return list(workers.map(_protect_indicator, blocks, [pool] * len(blocks)))
+            if futures is not None:
+                return [future.result() for future in futures]
+        except BrokenProcessPool:  # a forked process died (seen once in the test suite, cause not found)
+            pass
+        return here()  # the work is pure: done here
+
+    try:
+        try:
+            futures = [workers.submit(_protect_indicator, rows, pool) for rows in blocks]
         except BrokenProcessPool:
-            pass  # a forked process died (seen once in the test suite, cause not found): the work is pure, done here
-    shapes: dict = {}
-    return [_protect_indicator(rows, pool, shapes) for rows in blocks]
+            futures = None
+        yield results
+    finally:
+        workers.shutdown(wait=True, cancel_futures=True)
 
 
 # A forked worker's shapes (``_Shape``: what the attacks need from a table's hierarchy alone,

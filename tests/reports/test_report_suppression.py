@@ -532,3 +532,23 @@ def test_table_shapes_shared_between_indicators_change_no_published_cell(publish
     monkeypatch.setattr(suppression, "_protect_indicator", lambda rows, pool, shapes=None: real_protect(rows, pool, {}))
     assert suppression.suppress(summary, pool="2024-2026").equals(shared)
     assert 0 < shared_count < len(built)
+
+
+def test_suppression_started_before_other_work_gives_the_same_table_and_leaves_no_process(published_run,
+                                                                                          monkeypatch):
+    """``suppressing``: the national report writes its internal page while the forked processes
+    protect the indicators; the table is the one of a single process, and leaving the block
+    (also by an error) ends the processes."""
+    import multiprocessing
+
+    _, _, truth = published_run
+    summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
+    with suppression.suppressing(summary, pool="2024-2026") as published:
+        assert len(multiprocessing.active_children()) == 2          # working while this block goes on
+        started = published()
+    assert not multiprocessing.active_children()
+    with pytest.raises(RuntimeError, match="the page failed"), suppression.suppressing(summary) as _:
+        raise RuntimeError("the page failed")
+    assert not multiprocessing.active_children()
+    monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
+    assert started.equals(suppression.suppress(summary, pool="2024-2026"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import csv
 import fcntl
 import json
 import os
@@ -298,6 +299,17 @@ def publish_lock(out_dir: Path, extract: Path | None = None):
         os.close(handle)
 
 
+def blocking_tables(failing_rows: Path) -> list[str]:
+    """The tables with a failing row of an ``error`` expectation, from the quality report's
+    ``failing_rows/<table>.csv`` (every table has one; most hold only warnings or nothing)."""
+    failed = []
+    for path in sorted(failing_rows.glob("*.csv")) if failing_rows.is_dir() else []:
+        with path.open(newline="", encoding="utf-8") as f:
+            if any(row.get("severity") == "error" for row in csv.DictReader(f)):
+                failed.append(path.stem)
+    return failed
+
+
 def keep_quality_report(run_folder: Path, out_dir: Path) -> QualityBlocked:
     """A run stopped by blocking data-quality checks keeps its quality report (not its results)
     where the user can read it: ``<out>.blocked-quality`` (replaced only when it holds an
@@ -315,8 +327,7 @@ def keep_quality_report(run_folder: Path, out_dir: Path) -> QualityBlocked:
             report = work_dir(out_dir) / "blocked-quality"
             shutil.rmtree(report, ignore_errors=True)
         publish(new, report, results=False)
-        failing = report / "failing_rows"
-        failed = sorted(p.stem for p in failing.glob("*.csv")) if failing.is_dir() else []
+        failed = blocking_tables(report / "failing_rows")
     return QualityBlocked(
         "blocking data-quality checks failed" + (f" on {', '.join(failed)}" if failed else "")
         + f"; nothing was published. See {shown(report / 'index.html', 300)}"

@@ -48,15 +48,23 @@ def hand_over(run_id: str, database: DuckDBResource, audit: AuditConfig) -> None
         waiting.discard()
         return
     spill = (database.connection_config or {}).get("temp_directory")  # the run's: removed before it is published
-    waiting.submit(Path(database.database), list(SUITE_TABLES), quality_dir(audit), run_id,
-                   snapshot=Path(spill) if spill else Path(database.database).parent)
+    try:
+        waiting.submit(Path(database.database), list(SUITE_TABLES), quality_dir(audit), run_id,
+                       snapshot=Path(spill) if spill else Path(database.database).parent)
+    except OSError:  # the copy could not be made (a full disk): the suites run in the asking step
+        waiting.discard()
+        raise
     _handed = (run_id, waiting)
 
 
 @dg.success_hook(name="validation_hand_over", required_resource_keys={"duckdb", "audit"})
 def staged_hand_over(context: dg.HookContext) -> None:
     """On the staging step: its tables to validation as soon as they are written."""
-    hand_over(context.run_id, context.resources.duckdb, context.resources.audit)
+    try:
+        hand_over(context.run_id, context.resources.duckdb, context.resources.audit)
+    except OSError as err:
+        context.log.warning(f"the database could not be copied for validation ({err.strerror or err}); "
+                            "the suites run in this process when the verdict is needed")
 
 
 def _from_worker(context: dg.OpExecutionContext, database: DuckDBResource,

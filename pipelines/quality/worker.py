@@ -1,21 +1,23 @@
 """Great Expectations in a second process, started when a run starts.
 
-Importing Great Expectations costs ≈ 4 s of one core, and the run needs it only at the
-expectation-suites step. :func:`started` (entered by the destination when a run starts; the
+Importing Great Expectations costs ≈ 4 s of one core, and the run needs it only once the
+staging tables are written. :func:`started` (entered by the destination when a run starts; the
 command line starts one even earlier, :func:`prestarted`) launches
 ``python -m pipelines.quality.worker``, which imports GX on the machine's other core while
-this process reads and stages the delivery, then waits. The check step hands it the database
-(``take().validate``): this process holds no connection to the file between steps, so the
-worker opens it read-only, runs the suites exactly as :func:`runner.run_suites` does here,
-closes the database and sends the outcomes back pickled; then it writes the Data Docs and
-failing-rows files while the run goes on. :func:`pages_written` waits for those pages: the
+this process reads and stages the delivery, then waits. When staging is done the run hands it
+the database (``take().submit(..., snapshot=folder)``, from ``verdict.hand_over``): the file is
+copied into the run's own folder and the worker judges the copy, with the same
+:func:`runner.run_suites` as in this process, while the run goes on writing the database;
+``answer()`` waits for the outcomes (pickled) and removes the copy. The worker then writes
+the Data Docs and failing-rows files; :func:`pages_written` waits for those pages: the
 destination calls it before it publishes the run's folder or keeps a blocked run's quality
-report.
+report. (``validate`` = ``submit`` without a copy + ``answer``: the worker opens the file
+itself, read-only, when this process holds no connection to it.)
 
-Nothing changes in what is judged: the worker calls the same ``run_suites``. Where no worker
-is waiting (a test materialising the check, a step in another process), or the worker cannot
-open the database or stops, the suites run in this process as before. An error of the
-validation itself (``QualityEngineError``) is raised here as it would have been.
+Nothing changes in what is judged. Where no worker is waiting (a test materialising the
+check, a step in another process), or the worker cannot open the database or stops, the suites
+run in the asking process as before. An error of the validation itself
+(``QualityEngineError``) is raised there as it would have been.
 
 The worker gets this process's environment without the keys: it never sees a key.
 """

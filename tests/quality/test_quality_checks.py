@@ -165,3 +165,23 @@ def test_engine_error_errors_every_step_that_asks_and_nothing_after_it(tmp_path,
     assert all("QualityEngineError" in error for error in failures.values())
     assert not result.get_asset_check_evaluations()   # no verdict on any table: nothing was judged
     assert "after_verdict" not in _materialized(result)
+
+
+def test_a_database_that_cannot_be_copied_is_judged_in_this_process(tmp_path, monkeypatch):
+    """A full disk when staging hands its tables over: the worker is let go and the suites run
+    in the first step that needs the verdict."""
+    real_submit, let_go = worker._Worker.submit, []
+
+    def disk_full(self, *args, snapshot=None):
+        if snapshot is None:
+            return real_submit(self, *args)
+        let_go.append(self)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(worker._Worker, "submit", disk_full)
+    result = _run(tmp_path, monkeypatch, validation_process=True)
+    assert result.success
+    assert len(result.get_asset_check_evaluations()) == len(SUITE_TABLES)
+    assert {"needs_verdict", "after_verdict"} <= _materialized(result)
+    [worker_let_go] = let_go
+    assert worker_let_go.process.poll() is not None      # stopped at once, not left waiting

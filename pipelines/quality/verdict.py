@@ -114,10 +114,13 @@ def judged(context: dg.OpExecutionContext, database: DuckDBResource, audit: Audi
     return _judged[1]
 
 
-def refuse_if_blocked(outcomes: dict[str, SuiteOutcome]) -> None:
-    failed = [table for table, outcome in outcomes.items() if outcome.errors]
+def _refuse(failed: list[str]) -> None:
     if failed:
         raise QualityBlocked(f"blocking data-quality checks failed on {', '.join(failed)}; nothing was published")
+
+
+def refuse_if_blocked(outcomes: dict[str, SuiteOutcome]) -> None:
+    _refuse([table for table, outcome in outcomes.items() if outcome.errors])
 
 
 def refuse_if_recorded_blocked(con: duckdb.DuckDBPyConnection) -> None:
@@ -130,6 +133,4 @@ def refuse_if_recorded_blocked(con: duckdb.DuckDBPyConnection) -> None:
     missing = sorted(set(SUITE_TABLES) - {table for table, _ in rows})
     if missing:
         raise QualityEngineError(f"no verdict recorded for {', '.join(missing)}: the run is not published")
-    failed = sorted(table for table, blocked in rows if blocked)
-    if failed:
-        raise QualityBlocked(f"blocking data-quality checks failed on {', '.join(failed)}; nothing was published")
+    _refuse(sorted(table for table, blocked in rows if blocked))

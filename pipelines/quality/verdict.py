@@ -37,15 +37,21 @@ def quality_dir(audit: AuditConfig) -> Path:
     return Path(audit.output_dir) / "quality"
 
 
+def _waiting_worker(database: DuckDBResource) -> worker._Worker | None:
+    """The run's validation process, if one waits and can see the database."""
+    waiting = worker.take()
+    if waiting is not None and database.database == ":memory:":  # another process cannot see it
+        waiting.discard()
+        return None
+    return waiting
+
+
 def hand_over(run_id: str, database: DuckDBResource, audit: AuditConfig) -> None:
     """The staging tables to the run's validation process, if one waits (no connection to the
     database may be open: it is copied, and the copy is judged)."""
     global _handed
-    waiting = worker.take()
+    waiting = _waiting_worker(database)
     if waiting is None:
-        return
-    if database.database == ":memory:":  # another process cannot see it
-        waiting.discard()
         return
     spill = (database.connection_config or {}).get("temp_directory")  # the run's: removed before it is published
     try:
@@ -79,11 +85,8 @@ def _from_worker(context: dg.OpExecutionContext, database: DuckDBResource,
     if handed is not None:
         status, answer = handed[1].answer()
     else:  # the tables were not handed over (staging ran in another run): the worker reads the file
-        waiting = worker.take()
+        waiting = _waiting_worker(database)
         if waiting is None:
-            return None
-        if database.database == ":memory:":
-            waiting.discard()
             return None
         status, answer = waiting.validate(Path(database.database), list(SUITE_TABLES), quality_dir(audit), run_id)
     if status == "error":

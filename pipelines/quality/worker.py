@@ -80,16 +80,17 @@ class _Worker:
     def answer(self):
         """(``"ok"``, outcomes) | (``"error"``, exception) | (``"unavailable"``, why)."""
         global _writing
-        answer = self.scratch / "outcomes.pickle"
+        answer, reply = self.scratch / "outcomes.pickle", None
         try:
-            done = self.process.stdout.readline() == b"done\n"   # written once the answer is
-            if not done or not answer.is_file():
-                return "unavailable", f"the validation process stopped (exit code {self.process.wait()})"
-            status, value = pickle.loads(answer.read_bytes())
+            if self.process.stdout.readline() == b"done\n" and answer.is_file():  # "done": the answer is written
+                reply = pickle.loads(answer.read_bytes())
         except OSError:
-            return "unavailable", f"the validation process stopped (exit code {self.process.wait()})"
+            pass
         finally:
             self._remove_files()  # the worker has closed the copy before it answers
+        if reply is None:
+            return "unavailable", f"the validation process stopped (exit code {self.process.wait()})"
+        status, value = reply
         if status == "ok":
             _writing = self
         return status, value

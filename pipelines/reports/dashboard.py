@@ -271,8 +271,8 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
                                           cpr, page_context, index.beside))
                      if listed.height else (None, None))
         note = None
-        if max_pages is not None and listed.height > max_pages * PAGE_ROWS:
-            note = (f"Siderne viser de første {_count(max_pages * PAGE_ROWS)} af {_count(listed.height)} patienter; "
+        if len(rows) < listed.height:  # the pages show the first rows only
+            note = (f"Siderne viser de første {_count(len(rows))} af {_count(listed.height)} patienter; "
                     "hele listen står i CSV-filen.")
         what = "udbredelse" if indicator.informational else "andel"
         tiles.append({

@@ -526,16 +526,11 @@ def pool_label(years: list[int]) -> str | None:
     return f"{years[0]}-{years[-1]}" if len(years) > 1 else None
 
 
-def publication_table(data: ReportData) -> pl.DataFrame:
-    """The suppressed summary of the report years, with pooled rows (``suppression.suppress``)."""
-    with publishing(data) as table:
-        return table()
-
-
 @contextmanager
 def publishing(data: ReportData) -> Iterator[Callable[[], pl.DataFrame]]:
-    """:func:`publication_table`, started (``suppression.suppressing``): the function it yields
-    waits for the suppression and returns the table."""
+    """The suppressed summary of the report years, with pooled rows, started
+    (``suppression.suppressing``): the function it yields waits for the suppression and
+    returns the table."""
     label = pool_label(data.years)
     with suppression.suppressing(data.summary.filter(pl.col("year").is_in(data.years)), pool=label) as suppressed:
         def table() -> pl.DataFrame:

@@ -12,7 +12,7 @@ synthetic sample into ``./out``.
 
 import dagster as dg
 
-from pipelines.indicators.assets import INDICATOR_ASSETS
+from pipelines.indicators.assets import INDICATOR_ASSETS, REPORTS_LAYER
 from pipelines.ingest.assets import raw_delivery, staging_tables
 from pipelines.lib.progress import progress_logger
 from pipelines.operations.assets import published, step_memory
@@ -23,12 +23,16 @@ from pipelines.operations.sensors import inbox_sensor
 from pipelines.reports.quality_flags import rpt_quality_flags
 from pipelines.quality.checks import QUALITY_CHECKS
 from pipelines.quality.verdict import staged_hand_over
-from pipelines.reports.assets import REPORT_ASSETS
+from pipelines.reports.assets import REPORT_ASSETS, suppression_ahead
 from pipelines.reports.contract import results_contract
 from pipelines.resources import AuditConfig, KeyFromEnvironment
 
 ASSETS = [raw_delivery, staging_tables, *INDICATOR_ASSETS, rpt_quality_flags, results_contract, *REPORT_ASSETS,
           published]
+
+# work handed to the other core when a step ends: the staging tables to validation, the indicator
+# summary to the publication's suppression (the national report takes it later)
+HOOKS_OF = {staging_tables: {staged_hand_over}, REPORTS_LAYER: {suppression_ahead}}
 
 # configured per run (every field has a default: the bundled sample into ./out)
 audit_settings = AuditConfig.configure_at_launch()
@@ -47,9 +51,7 @@ audit_job = dg.define_asset_job(AUDIT_JOB, selection=dg.AssetSelection.all(),
 
 defs = dg.Definitions(
     # every step records its peak memory for run.json, in whichever job runs it
-    # the staging step hands its tables to validation, which goes on beside the later steps
-    assets=[asset.with_hooks({step_memory, staged_hand_over} if asset is staging_tables else {step_memory})
-            for asset in ASSETS],
+    assets=[asset.with_hooks({step_memory, *HOOKS_OF.get(asset, ())}) for asset in ASSETS],
     asset_checks=[check.with_hooks({step_memory}) for check in QUALITY_CHECKS],
     jobs=[audit_job],
     schedules=[monthly_department_audit, yearly_national_report],

@@ -199,3 +199,23 @@ def test_a_delivery_that_is_not_there_or_not_a_zip_is_named_as_such(tmp_path, mo
     err = capsys.readouterr().err
     assert code == 1 and expected in err and "extract-date" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_what_a_run_imports_is_left_out_of_the_collectors_passes():
+    """``_imported_for_good``: the collector is off while the pipeline is imported, and what the
+    imports made is frozen (never walked again); the collector is on again afterwards, also when
+    an import fails."""
+    import gc
+
+    before = gc.get_freeze_count()
+    try:
+        with pytest.raises(ImportError), cli._imported_for_good():
+            assert not gc.isenabled()
+            import pipelines.no_such_module  # noqa: F401
+        assert gc.isenabled()
+        with cli._imported_for_good():
+            holder = [{"made": "while importing"}]
+        assert gc.isenabled() and gc.get_freeze_count() >= before + 2  # the list and the dict, at least
+        assert holder[0]["made"] == "while importing"
+    finally:
+        gc.unfreeze()

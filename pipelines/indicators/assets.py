@@ -69,3 +69,4 @@ def _layer_asset(layer: str, layer_models: list[Model]) -> AssetsDefinition:
 
 INDICATOR_ASSETS: list[AssetsDefinition] = [
     _layer_asset(layer, [m for m in models() if m.layer == layer]) for layer in LAYERS]
+REPORTS_LAYER = INDICATOR_ASSETS[LAYERS.index("reports")]

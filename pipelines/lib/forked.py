@@ -10,6 +10,7 @@ arguments and result are pickled. If a forked process dies, the caller does the 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -25,6 +26,15 @@ def default_signals() -> None:
     signal.set_wakeup_fd(-1)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_DFL)
+
+
+LOW_PRIORITY = 10  # as the validation process's
+
+
+def yield_cores() -> None:
+    """This process runs only where the run's own work leaves a core free (``nice``)."""
+    with contextlib.suppress(OSError):
+        os.nice(LOW_PRIORITY)
 
 
 def more_than_one_core() -> bool:

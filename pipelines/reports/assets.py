@@ -5,14 +5,17 @@ of ``writer.write_reports`` and writes under the run's output folder."""
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from pipelines.asset_keys import (DASHBOARDS_KEY, DEPARTMENT_LISTS_KEY, NATIONAL_REPORT_KEY, PATIENT_RESULTS_KEY,
                                   QUALITY_FLAGS_KEY, STG_KEYS, SUMMARY_KEY)
+from pipelines.reports.data import load
+from pipelines.reports.national import start_publishing
 from pipelines.reports.writer import write_dashboards, write_departments, write_national, write_reports
 from pipelines.resources import AuditConfig
 
-__all__ = ["REPORT_ASSETS", "ReportsConfig", "write_reports"]
+__all__ = ["REPORT_ASSETS", "ReportsConfig", "suppression_ahead", "write_reports"]
 
 INPUTS = [PATIENT_RESULTS_KEY, SUMMARY_KEY, STG_KEYS["departments"]]
 
@@ -98,6 +101,21 @@ def rpt_dashboards(context: dg.AssetExecutionContext, config: ReportsConfig, duc
         values = write_dashboards(con, out_dir, _previous(config, audit), period=audit.period or None)
     context.log.info(f"{values['dashboards']} dashboards")
     return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["dashboard.html"]))
+
+
+@dg.success_hook(name="publication_suppressed_ahead", required_resource_keys={"duckdb", "audit"})
+def suppression_ahead(context: dg.HookContext) -> None:
+    """On the reports layer, once the indicator summary is written: the publication's small-cell
+    suppression starts in forked processes on the machine's other core, while this process
+    writes the department lists, dashboards and contract; the national report takes it (and
+    suppresses again itself if the summary it reads is not the same)."""
+    try:
+        with context.resources.duckdb.get_connection() as con:
+            data = load(con, patients="none", period=context.resources.audit.period or None)
+    except duckdb.Error as err:  # e.g. a selection in the UI without the summary: the report suppresses itself
+        context.log.info(f"the publication's suppression was not started ahead ({type(err).__name__})")
+        return
+    start_publishing(data)
 
 
 REPORT_ASSETS = [rpt_national_report, rpt_department_lists, rpt_dashboards]

@@ -526,13 +526,23 @@ def pool_label(years: list[int]) -> str | None:
     return f"{years[0]}-{years[-1]}" if len(years) > 1 else None
 
 
+def _to_publish(data: ReportData) -> pl.DataFrame:
+    return data.summary.filter(pl.col("year").is_in(data.years))
+
+
+def start_publishing(data: ReportData) -> None:
+    """The publication's suppression started now (``suppression.start_ahead``), for
+    :func:`publishing` of the same report data to take later."""
+    suppression.start_ahead(_to_publish(data), pool=pool_label(data.years))
+
+
 @contextmanager
 def publishing(data: ReportData) -> Iterator[Callable[[], pl.DataFrame]]:
     """The suppressed summary of the report years, with pooled rows, started
-    (``suppression.suppressing``): the function it yields waits for the suppression and
-    returns the table."""
+    (``suppression.suppressing``, or taken when ``start_publishing`` started it): the
+    function it yields waits for the suppression and returns the table."""
     label = pool_label(data.years)
-    with suppression.suppressing(data.summary.filter(pl.col("year").is_in(data.years)), pool=label) as suppressed:
+    with suppression.suppressing(_to_publish(data), pool=label) as suppressed:
         def table() -> pl.DataFrame:
             published = suppressed()
             if label is None:  # no years: the same columns as a pooled table

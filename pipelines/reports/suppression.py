@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -645,11 +645,52 @@ def suppress(summary: pl.DataFrame, pool: str | None = None) -> pl.DataFrame:
         return published()
 
 
+# A suppression started before it is needed (``start_ahead``): (its summary, its pool label, the
+# open block of its forked processes, the function that waits for its table). At most one.
+_ahead: tuple[pl.DataFrame, str | None, ExitStack, Callable[[], pl.DataFrame]] | None = None
+
+
+def start_ahead(summary: pl.DataFrame, pool: str | None = None) -> None:
+    """Start :func:`suppressing` ``summary`` now, for a later ``suppressing`` of an equal table
+    (and pool) to take: the run starts it when the summary is made, and the national report,
+    several steps later, finds it done. An earlier one not taken is ended."""
+    global _ahead
+    discard_ahead()
+    stack = ExitStack()
+    published = stack.enter_context(_started(summary, pool, ahead=True))
+    _ahead = (summary, pool, stack, published)
+
+
+def discard_ahead() -> None:
+    """End the suppression started ahead, if one was not taken (a run that stopped before its
+    national report): its forked processes finish the indicator in hand and exit."""
+    global _ahead
+    ahead, _ahead = _ahead, None
+    if ahead is not None:
+        ahead[2].close()
+
+
 @contextmanager
 def suppressing(summary: pl.DataFrame, pool: str | None = None) -> Iterator[Callable[[], pl.DataFrame]]:
     """:func:`suppress`, started: the indicators are protected by forked processes while the
     caller does other work in the block; the function it yields waits for them and returns
-    the publication table (once)."""
+    the publication table (once). A suppression of an equal table started ahead
+    (``start_ahead``) is taken instead of starting again; the result is the same (it depends on
+    the table and the pool label alone)."""
+    global _ahead
+    ahead, _ahead = _ahead, None
+    if ahead is not None and ahead[1] == pool and ahead[0].equals(summary):
+        with ahead[2]:
+            yield ahead[3]
+        return
+    if ahead is not None:
+        ahead[2].close()
+    with _started(summary, pool) as published:
+        yield published
+
+
+@contextmanager
+def _started(summary: pl.DataFrame, pool: str | None, ahead: bool = False) -> Iterator[Callable[[], pl.DataFrame]]:
     frame = summary.with_columns(total=pl.sum_horizontal(*STATUS_COLUMNS))
     records = frame.to_dicts()
     by_indicator: dict[str, list[int]] = defaultdict(list)
@@ -666,12 +707,12 @@ def suppressing(summary: pl.DataFrame, pool: str | None = None) -> Iterator[Call
             return _frame(shown, frame.schema, pool)
         return _frame([row for yearly, pooled in published for row in (*yearly, *pooled)], frame.schema, pool)
 
-    with _each_indicator([[records[k] for k in positions] for positions in blocks], pool) as protected:
+    with _each_indicator([[records[k] for k in positions] for positions in blocks], pool, ahead) as protected:
         yield lambda: table(protected())
 
 
 @contextmanager
-def _each_indicator(blocks: list[list[dict]], pool: str | None) -> Iterator[Callable[[], list]]:
+def _each_indicator(blocks: list[list[dict]], pool: str | None, ahead: bool = False) -> Iterator[Callable[[], list]]:
     """``_protect_indicator`` of every indicator's rows, started: the indicators are independent
     systems, so on a machine with more than one core they are protected in two forked
     processes (the work is plain Python and numpy on the rows given; nothing else of this
@@ -684,7 +725,8 @@ def _each_indicator(blocks: list[list[dict]], pool: str | None) -> Iterator[Call
     if len(blocks) < 2 or not forked.more_than_one_core():
         yield here
         return
-    workers = forked.pool(2, initializer=_start_worker)
+    # started ahead, the processes yield the cores to the run's own steps: they have until the national report
+    workers = forked.pool(2, initializer=_start_ahead_worker if ahead else _start_worker)
 
     def results() -> list:
         try:
@@ -713,6 +755,11 @@ _worker_shapes: dict = {}
 def _start_worker() -> None:
     _worker_shapes.clear()
     forked.default_signals()
+
+
+def _start_ahead_worker() -> None:
+    _start_worker()
+    forked.yield_cores()
 
 
 def _protect_indicator(rows: list[dict], pool: str | None, shapes: dict | None = None) -> tuple[list[dict], list[dict]]:

@@ -62,3 +62,35 @@ def test_asset_called_directly(tmp_path):
     result = rpt_national_report(context, config=ReportsConfig(), **resources)
     assert (out / "national_report.html").is_file()
     assert result.metadata["years"] == "2024, 2025, 2026"
+
+
+def test_a_run_suppresses_the_publication_once_started_by_the_reports_layer(tmp_path, monkeypatch):
+    """In a whole run the reports layer's hook starts the publication's suppression (forked, on
+    the other core) as soon as the indicator summary exists, and the national report takes it:
+    one suppression, started ahead, none left when the run ends."""
+    import multiprocessing
+
+    from pipelines.audit import run_audit
+    from pipelines.reports import suppression
+
+    started = []
+    real_started = suppression._started
+    monkeypatch.setattr(suppression, "_started",
+                        lambda table, pool, ahead=False: started.append(ahead) or real_started(table, pool, ahead))
+    run_audit(out_dir=tmp_path / "out")
+    assert started == [True]
+    assert suppression._ahead is None and not multiprocessing.active_children()
+    assert (tmp_path / "out" / "indicator_summary_publication.csv").is_file()
+
+
+def test_the_suppression_hook_starts_nothing_without_a_summary(tmp_path):
+    """A selection in the UI whose reports layer wrote no summary: the hook says so and starts
+    nothing; the national report will suppress in its own step."""
+    from pipelines.reports import suppression
+    from pipelines.reports.assets import suppression_ahead
+
+    resources = {"duckdb": DuckDBResource(database=str(tmp_path / "empty.duckdb")),
+                 "audit": AuditConfig(extract_path=str(tmp_path), output_dir=str(tmp_path / "out"))}
+    with dg.build_hook_context(resources=resources) as context:
+        suppression_ahead.decorated_fn(context)
+    assert suppression._ahead is None

@@ -552,3 +552,47 @@ def test_suppression_started_before_other_work_gives_the_same_table_and_leaves_n
     assert not multiprocessing.active_children()
     monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
     assert started.equals(suppression.suppress(summary, pool="2024-2026"))
+
+
+def test_a_suppression_started_ahead_is_taken_by_the_same_table_and_only_by_it(published_run, monkeypatch):
+    """``start_ahead`` (the run starts the suppression when the summary is made): a later
+    ``suppressing`` of an equal table and pool takes it — no suppression is started again —
+    and gives the table of a single process; a different table (or pool) ends the one started
+    ahead and is suppressed itself; ``discard_ahead`` ends an untaken one. No process is left."""
+    import multiprocessing
+
+    _, _, truth = published_run
+    summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
+    started = []
+    real_started = suppression._started
+    monkeypatch.setattr(suppression, "_started",
+                        lambda table, pool, ahead=False: started.append(ahead) or real_started(table, pool, ahead))
+
+    suppression.start_ahead(summary, pool="2024-2026")
+    assert len(multiprocessing.active_children()) == 2
+    with suppression.suppressing(summary.clone(), pool="2024-2026") as published:
+        taken = published()
+    assert started == [True] and suppression._ahead is None
+    assert not multiprocessing.active_children()
+
+    started.clear()
+    suppression.start_ahead(summary, pool="2024-2026")
+    other = summary.with_columns(pl.when(pl.col("level") == "national").then(pl.col("met") + 1)
+                                 .otherwise(pl.col("met")).alias("met"),
+                                 pl.when(pl.col("level") == "national").then(pl.col("denominator") + 1)
+                                 .otherwise(pl.col("denominator")).alias("denominator"))
+    with pytest.raises(ValueError, match="break the relation"), suppression.suppressing(other, "2024-2026") as again:
+        again()  # not the table started ahead: suppressed itself (and this one breaks Danmark = Σ regions)
+    assert started == [True, False] and suppression._ahead is None
+    assert not multiprocessing.active_children()
+
+    suppression.start_ahead(summary, pool="2024-2026")
+    with suppression.suppressing(summary, pool=None) as unpooled:  # another pool label: not the same work
+        unpooled()
+    assert started == [True, False, True, False]
+    suppression.start_ahead(summary, pool="2024-2026")
+    suppression.discard_ahead()
+    assert suppression._ahead is None and not multiprocessing.active_children()
+
+    monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
+    assert taken.equals(suppression.suppress(summary, pool="2024-2026"))

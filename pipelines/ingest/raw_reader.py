@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+import weakref
 from datetime import date
 
 import polars as pl
@@ -290,17 +291,44 @@ def cpr_statuses(delivered: pl.Series) -> pl.DataFrame:
         .otherwise(pl.lit("invalid")).alias("status"))
 
 
+# Per pseudonymiser (one per delivery), every cpr text delivered so far with its pseudonym and
+# status: a patient's number is in up to eight files, and is checked and hashed once.
+_CHECKED: weakref.WeakKeyDictionary[Pseudonymiser, pl.DataFrame] = weakref.WeakKeyDictionary()
+_CHECKED_SCHEMA = {"_delivered": pl.String, "pseudonym": pl.String, "_status": pl.String}
+
+
+def _checked(values: pl.Series, pseudonymise: Pseudonymiser) -> pl.DataFrame:
+    """``_delivered``, ``pseudonym``, ``_status`` of distinct cpr texts not checked before."""
+    checked = cpr_statuses(values)
+    return pl.DataFrame({"_delivered": values, "pseudonym": pseudonymise.series(checked["normalised"]),
+                         "_status": checked["status"]}, schema=_CHECKED_SCHEMA)
+
+
+def _looked_up(cpr: pl.Series, checked: pl.DataFrame) -> pl.DataFrame:
+    return cpr.alias("_delivered").to_frame().join(checked, on="_delivered", how="left", maintain_order="left")
+
+
 def _pseudonymise(frame: pl.DataFrame, cpr_field: str, pseudonymise: Pseudonymiser) -> pl.DataFrame:
     """The spec's pseudonym for a valid CPR; for an invalid one the pseudonym of the string
-    as delivered. Each distinct value is checked and hashed once."""
-    delivered = frame[cpr_field].fill_null("").unique()
-    checked = cpr_statuses(delivered)
-    pseudonyms = pseudonymise.series(checked["normalised"])
-    cpr = pl.col(cpr_field).fill_null("")
+    as delivered. Each distinct value is checked and hashed once per delivery: the file's
+    values are looked up among those of the files before it, and only the new ones are checked."""
+    cpr = frame[cpr_field].fill_null("")
+    known = _CHECKED.get(pseudonymise, pl.DataFrame(schema=_CHECKED_SCHEMA))
+    looked_up = _looked_up(cpr, known)
+    unseen = looked_up["_status"].is_null()
+    if unseen.any():
+        added = _checked(cpr.filter(unseen).unique(), pseudonymise)
+        _CHECKED[pseudonymise] = pl.concat([known, added], rechunk=True)
+        if unseen.all():  # the first file with cpr
+            looked_up = _looked_up(cpr, added)
+        else:
+            rows = unseen.arg_true()
+            filled = _looked_up(cpr.gather(rows), added)
+            looked_up = looked_up.with_columns(looked_up["pseudonym"].scatter(rows, filled["pseudonym"]),
+                                               looked_up["_status"].scatter(rows, filled["_status"]))
     return frame.with_columns(
-        cpr.replace_strict(delivered, pseudonyms, return_dtype=pl.String).alias("pseudonym"),
-        pl.when(pl.col("_malformed")).then(pl.lit("invalid"))
-        .otherwise(cpr.replace_strict(delivered, checked["status"], return_dtype=pl.String)).alias("_cpr_status"),
+        looked_up["pseudonym"],
+        pl.when(pl.col("_malformed")).then(pl.lit("invalid")).otherwise(looked_up["_status"]).alias("_cpr_status"),
         cpr.alias(cpr_field))
 
 

@@ -175,3 +175,35 @@ def test_the_manifest_row_count_is_the_rule_read_literally():
                    b"h\n a\n\t\n", b"h\r\n\r\n", b"h\na\n\x0b\nb\n"]
     assert [count_data_rows(raw) for raw in deliveries] == [_rows_by_definition(raw) for raw in deliveries]
     assert count_data_rows(b"h;i\n" + b"a;b\n" * 1000) == 1000
+
+
+def test_a_cpr_read_in_an_earlier_file_gets_the_same_pseudonym_and_status_in_a_later_one():
+    """Each delivered cpr text is checked and hashed once per delivery (``_pseudonymise`` looks
+    a file's values up among those of the files before it): a file read after others gives
+    exactly what it gives read first — values seen before, new ones, an invalid number, an
+    empty one, the hyphenated and full-width forms of a number, and a malformed line (invalid
+    whatever its number)."""
+    import polars as pl
+
+    patients = FILES_BY_NAME["patients"]
+    labs = FILES_BY_NAME["labs"]
+    header = ";".join(patients.columns)
+    first = (header + "\n" + "\n".join(";".join({"cpr": cpr, "sex": "M", "birth_date": "01-02-1950"}.get(c, "")
+                                                for c in patients.columns)
+                                       for cpr in ("0102501234", "0304552345", "3102503456"))).encode()
+    lab_rows = ["0102501234", "010250-1234", "\uff10\uff11\uff10\uff12\uff15\uff10\uff11\uff12\uff13\uff14",
+                "0506607777", "3102503456", "", "12345", "0304552345;extra;fields"]
+    later = (";".join(labs.columns) + "\n" + "\n".join(
+        cpr if ";" in cpr else ";".join({"cpr": cpr, "analysis": "ldh"}.get(c, "") for c in labs.columns)
+        for cpr in lab_rows)).encode()
+
+    shared = Pseudonymiser(KEY)
+    read_raw("patients.csv", first, patients, shared)
+    after, _ = read_raw("labs.csv", later, labs, shared)
+    alone, _ = read_raw("labs.csv", later, labs, Pseudonymiser(KEY))
+    columns = ["_line", "pseudonym", "_cpr_status", "_malformed"]
+    assert after.select(columns).equals(alone.select(columns))
+    assert after["_cpr_status"].to_list() == ["valid", "valid", "valid", "valid", "invalid", "missing", "invalid",
+                                              "invalid"]
+    assert after["pseudonym"][0] == after["pseudonym"][1] == after["pseudonym"][2]
+    assert after.filter(pl.col("_malformed")).height == 1

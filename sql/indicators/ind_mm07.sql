@@ -36,6 +36,7 @@ lenalidomide as (
                                                                                           as dose_en
     from int_drug_exposures
     where substance = 'lenalidomide'
+      and course_id in (select course_id from first_course)  -- only the courses judged
     group by course_id
 ),
 

@@ -1,7 +1,10 @@
 """The raw and staging layers as Dagster assets: one asset per delivery file in each layer.
 
-Each layer is loaded by one multi-asset in one DuckDB transaction, so a delivery is
-either wholly in the database or not at all."""
+Each layer is loaded by one multi-asset. Not in one transaction: a transaction holds every
+table it writes in memory until it commits (measured at 1,000,000 patients: 7.2 GB peak for
+reading in one against 4.8 GB without), and a run whose step fails leaves nothing behind
+anyway — its database lives in the run's own folder, which is removed, and nothing is
+published."""
 
 
 from datetime import date
@@ -45,7 +48,6 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
     extract_date = extract_day(audit)
     facts_of, rows_of = {}, {}
     with duckdb.get_connection() as con:
-        con.execute("begin transaction")  # a refused file rolls back every table written before it
         for dfile in FILES:  # one file in memory at a time
             frame, facts_of[dfile.name] = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise,
                                                    extract_date)
@@ -65,7 +67,6 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
             con.execute("insert into raw_file_info values (?, ?, ?, ?, ?)",
                         [dfile.filename, delivery.checksums[dfile.filename], facts["encoding"], facts["line_ending"], facts["extra_columns"]])
         sealed = write_vault(con, pseudonymise.valid_pairs(), reid_key) if reid_key else None
-        con.execute("commit")
     if sealed is not None:
         context.log.info(f"re-identification vault: {sealed} patients' CPR numbers sealed")
     for dfile in FILES:
@@ -94,12 +95,10 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
 def staging_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
     """Type every row, apply the format's rules, split clean rows from the quarantine."""
     with duckdb.get_connection() as con:
-        con.execute("begin transaction")
         set_variables(con, audit.parameter_values() | {"extract_date": extract_day(audit)})
         build_staging(con)
         counts = {r[0]: r[1:] for r in con.execute("select * from stg_reconciliation").fetchall()}
         reasons = con.execute("select reason_code, count(*) from stg_quarantine group by 1 order by 2 desc").fetchall()
-        con.execute("commit")
     for dfile in FILES:
         rows_in, clean, quarantined, duplicates = counts[dfile.filename]
         if rows_in != clean + quarantined + duplicates:

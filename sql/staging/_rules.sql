@@ -5,7 +5,7 @@
 
 {% macro fields(f) -%}
 select
-    _line, _record, _malformed{% if f.has_cpr %}, _cpr_status, pseudonym{% endif %}
+    _line, _malformed{% if f.has_cpr %}, _cpr_status, pseudonym{% endif %}
     {%- for c in f.columns if c != 'cpr' %},
     na({{ c }}) as t_{{ c }}
     {%- endfor %}

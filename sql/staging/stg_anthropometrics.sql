@@ -6,7 +6,7 @@ with typed as (
 )
 
 select
-    _line, _record, pseudonym, measure_date, height_cm, weight_kg,
+    _line, pseudonym, measure_date, height_cm, weight_kg,
     coalesce(
         {{ r.common_rules(f) }},
         {{ r.bad_date('measure_date') }},

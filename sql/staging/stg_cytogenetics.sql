@@ -7,7 +7,7 @@ with typed as (
 )
 
 select
-    _line, _record, pseudonym, sample_date, aberration, result, clonal_fraction_pct,
+    _line, pseudonym, sample_date, aberration, result, clonal_fraction_pct,
     coalesce(
         {{ r.common_rules(f) }},
         {{ r.bad_date('sample_date') }},

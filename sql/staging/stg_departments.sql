@@ -1,7 +1,7 @@
 -- Departments (reference): code kept as text with its leading zeros.
 {% import 'staging/_rules.sql' as r -%}
 select
-    _line, _record,
+    _line,
     t_department_code as department_code,
     t_department_name as department_name,
     t_hospital        as hospital,

@@ -19,7 +19,7 @@ with typed as (
 )
 
 select
-    _line, _record, pseudonym, diagnosis_date, icd10, department_code, ecog_ps, comorbidity, iss_stage,
+    _line, pseudonym, diagnosis_date, icd10, department_code, ecog_ps, comorbidity, iss_stage,
     extramedullary, hdt_evaluated, hdt_evaluation_date, hdt_candidate, hdt_not_candidate_reason,
     coalesce(
         {{ r.common_rules(f) }},

@@ -13,7 +13,7 @@ with typed as (
 )
 
 select
-    _line, _record, course_id, atc, drug_name, dose, dose_unit, days,
+    _line, course_id, atc, drug_name, dose, dose_unit, days,
     days_count(days)                   as n_days,
     coalesce(
         {{ r.common_rules(f) }},

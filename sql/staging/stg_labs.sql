@@ -31,7 +31,7 @@ standardised as (
 )
 
 select
-    _line, _record, pseudonym, sample_date, analysis, value, unit, value_std,
+    _line, pseudonym, sample_date, analysis, value, unit, value_std,
     case when allowed_units is null then unit else unit_std end as unit_std,
     coalesce(
         {{ r.common_rules(f) }},

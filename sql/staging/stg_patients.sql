@@ -6,7 +6,7 @@ with typed as (
 )
 
 select
-    _line, _record, pseudonym, sex, birth_date, death_date,
+    _line, pseudonym, sex, birth_date, death_date,
     coalesce(
         {{ r.common_rules(f) }},
         {{ r.bad_date('birth_date') }},

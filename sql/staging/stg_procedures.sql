@@ -6,7 +6,7 @@ with typed as (
 )
 
 select
-    _line, _record, pseudonym, procedure_date, procedure, sks_code,
+    _line, pseudonym, procedure_date, procedure, sks_code,
     coalesce(
         {{ r.common_rules(f) }},
         {{ r.bad_date('procedure_date') }},

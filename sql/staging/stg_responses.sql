@@ -13,7 +13,7 @@ with typed as (
 )
 
 select
-    _line, _record, pseudonym, assessment_date, timepoint, response, mrd, mrd_sensitivity,
+    _line, pseudonym, assessment_date, timepoint, response, mrd, mrd_sensitivity,
     coalesce(
         {{ r.common_rules(f) }},
         {{ r.bad_date('assessment_date') }},

@@ -14,7 +14,7 @@ with typed as (
 )
 
 select
-    _line, _record, pseudonym, course_id, phase, regimen, start_date, end_date, cycles, cycle_length_days,
+    _line, pseudonym, course_id, phase, regimen, start_date, end_date, cycles, cycle_length_days,
     coalesce(
         {{ r.common_rules(f) }},
         {{ r.bad_date('start_date') }},

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
+from collections.abc import Iterator, Mapping
 from typing import Callable
 
 from pipelines.lib import cpr, limits
@@ -37,10 +38,35 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 Replace = Callable[[str], str] | str
 
 
+class DeliveryFiles(Mapping[str, bytes]):
+    """A delivery's files by name, read again from the delivery each time one is asked for
+    (bounded as when it was opened) and refused unless they are the bytes checked when it was
+    opened: the reading step holds one file at a time, never the whole delivery (at 1,000,000
+    patients almost a gigabyte)."""
+
+    def __init__(self, source: Path, read: Callable[[str], bytes | None], checksums: dict[str, str]):
+        self._source, self._read, self._checksums = source, read, checksums
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in self._checksums:
+            raise KeyError(name)
+        data = self._read(name)
+        if data is None or hashlib.sha256(data).hexdigest() != self._checksums[name]:
+            raise DeliveryRefused(name, "the file changed while the delivery was being read; nothing was "
+                                        "published: deliver it again")
+        return data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._checksums)
+
+    def __len__(self) -> int:
+        return len(self._checksums)
+
+
 @dataclass
 class Delivery:
     source: Path
-    files: dict[str, bytes]                 # file name → bytes as delivered
+    files: Mapping[str, bytes]              # file name → bytes as delivered
     manifest: dict | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     pseudonymise: Callable[[str], str] | None = None   # for CPR-shaped tokens in names
@@ -170,7 +196,8 @@ def check_source(path: Path) -> str:
 
 
 def open_delivery(path: Path, pseudonymise: Callable[[str], str] | None = None) -> Delivery:
-    """Read every file of the delivery into memory and check it against its manifest.
+    """Read every file of the delivery and check it against its manifest; the files are then
+    read again one at a time as they are asked for (``DeliveryFiles``).
     ``pseudonymise``: what CPR-shaped tokens in the delivery's names become (else ``cpr``)."""
     path = Path(path)
     kind = check_source(path)
@@ -190,7 +217,15 @@ def open_delivery(path: Path, pseudonymise: Callable[[str], str] | None = None) 
                         pseudonymise)
     if manifest is not None:
         _check_manifest(delivery)
+    delivery.files = DeliveryFiles(path, lambda name: _read_again(path, kind, name), delivery.checksums)
     return delivery
+
+
+def _read_again(path: Path, kind: str, name: str) -> bytes | None:
+    if kind == "folder":
+        return _read_folder(path, [name]).get(name)
+    with _damaged_zip_refused(path):
+        return _read_zip(path, [name]).get(name)
 
 
 def _read_folder(path: Path, wanted: list[str]) -> dict[str, bytes]:

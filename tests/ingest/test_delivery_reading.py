@@ -207,3 +207,42 @@ def test_a_cpr_read_in_an_earlier_file_gets_the_same_pseudonym_and_status_in_a_l
                                               "invalid"]
     assert after["pseudonym"][0] == after["pseudonym"][1] == after["pseudonym"][2]
     assert after.filter(pl.col("_malformed")).height == 1
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["folder", "zip"])
+def test_files_are_read_one_at_a_time_and_refused_if_they_changed_since_the_delivery_was_opened(tmp_path, packed):
+    """An opened delivery holds no file's bytes (a large one would be held whole): each file is
+    read again when the reading step asks for it, and refused, naming it, unless it is exactly
+    what was checked when the delivery was opened (the manifest's checksum and row count)."""
+    import hashlib
+
+    folder = write_delivery(tmp_path / "DMDB-2025-12-01")
+    source = folder
+    if packed:
+        source = tmp_path / "delivery.zip"
+        with zipfile.ZipFile(source, "w") as zf:
+            for path in folder.iterdir():
+                zf.write(path, f"DMDB-2025-12-01/{path.name}")
+    delivery = open_delivery(source)
+    assert not any(isinstance(value, bytes) for value in vars(delivery.files).values())
+    labs = delivery.files["labs.csv"]
+    assert hashlib.sha256(labs).hexdigest() == delivery.checksums["labs.csv"]
+    assert set(delivery.files) == {f"{name}.csv" for name in FILES_BY_NAME}
+
+    changed = labs + b"0102501234;04-09-2024;ldh;200;U/L\n"
+    if packed:
+        with zipfile.ZipFile(source, "w") as zf:
+            for path in folder.iterdir():
+                zf.writestr(f"DMDB-2025-12-01/{path.name}", changed if path.name == "labs.csv" else path.read_bytes())
+    else:
+        (folder / "labs.csv").write_bytes(changed)
+    with pytest.raises(DeliveryRefused, match="changed while the delivery was being read") as refused:
+        delivery.files["labs.csv"]
+    assert refused.value.file == "labs.csv" and "0102501234" not in str(refused.value)
+    assert delivery.files["patients.csv"]  # the others are as they were
+    if packed:
+        source.write_bytes(b"")  # no longer a zip
+    else:
+        (folder / "labs.csv").unlink()
+    with pytest.raises(DeliveryRefused):
+        delivery.files["labs.csv"]

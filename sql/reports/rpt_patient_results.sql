@@ -17,4 +17,4 @@ select
     r.values_json
 from query_table(getvariable('indicator_tables'), true) as r
 left join int_risk as k on k.pseudonym = r.pseudonym
-order by r.indicator_id, r.pseudonym
+-- not sorted: every reader orders what it shows (patient_results.csv by indicator and pseudonym)

@@ -11,6 +11,7 @@ arguments and result are pickled. If a forked process dies, the caller does the 
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import signal
@@ -43,7 +44,16 @@ def more_than_one_core() -> bool:
 
 def pool(workers: int, initializer: Callable[[], None] = default_signals) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=initializer)
+                               initializer=_in_the_fork, initargs=(initializer,))
+
+
+def _in_the_fork(initializer: Callable[[], None]) -> None:
+    """First thing in a forked process: what it inherited is never walked by its garbage
+    collector (``gc.freeze``). Another thread of the parent may have been changing an object
+    when it forked (a forked process of the test suite crashed in its collector's walk), and a
+    walk would write to every inherited page, copying the parent's memory."""
+    gc.freeze()
+    initializer()
 
 
 class Beside:

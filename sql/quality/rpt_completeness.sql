@@ -118,20 +118,24 @@ variables (variable, variable_order, indicator_ids, population) as (
         ('response_after_first_asct_for_tandem', 17, ['MM10'],                        'tandem transplants (efter_asct response between the two)')
 ),
 
+-- counted per department first (a few hundred rows), then summed up the levels
 attributed as (
-    select i.variable, i.present, u.department_code, u.department_name, u.hospital, u.region
+    select i.variable, u.department_code, u.department_name, u.hospital, u.region,
+           count(*) as n, count(*) filter (where i.present) as n_present
     from items as i
     join qa_patient_units as u on u.pseudonym = i.pseudonym
+    group by all
 ),
 
 by_unit as (
-    select 1 as level_order, 'national' as level, 'Danmark' as unit, 'Danmark' as unit_name, variable, present from attributed
+    select 1 as level_order, 'national' as level, 'Danmark' as unit, 'Danmark' as unit_name, variable, n, n_present
+    from attributed
     union all
-    select 2, 'region', region, region, variable, present from attributed
+    select 2, 'region', region, region, variable, n, n_present from attributed
     union all
-    select 3, 'hospital', hospital, hospital, variable, present from attributed
+    select 3, 'hospital', hospital, hospital, variable, n, n_present from attributed
     union all
-    select 4, 'department', department_code, department_name, variable, present from attributed
+    select 4, 'department', department_code, department_name, variable, n, n_present from attributed
 )
 
 select
@@ -141,11 +145,11 @@ select
     b.variable,
     any_value(v.indicator_ids)                                          as indicator_ids,
     any_value(v.population)                                             as population,
-    count(*)                                                            as denominator,
-    count(*) filter (where b.present)                                   as present,
-    count(*) filter (where b.present) / count(*)                        as share,
+    sum(b.n)::bigint                                                    as denominator,
+    sum(b.n_present)::bigint                                            as present,
+    sum(b.n_present)::bigint / sum(b.n)::bigint                         as share,
     any_value(p.threshold)                                              as threshold,
-    count(*) filter (where b.present) / count(*) < any_value(p.threshold) as below_threshold
+    sum(b.n_present)::bigint / sum(b.n)::bigint < any_value(p.threshold) as below_threshold
 from by_unit as b
 join variables as v on v.variable = b.variable
 cross join params as p

@@ -46,3 +46,25 @@ def test_with_one_core_the_work_is_done_here(monkeypatch):
     monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
     with Beside(_where, 1) as beside:
         assert beside.result() == (2, os.getpid())
+
+
+def _collector_state() -> tuple[int, bool, bool]:
+    import gc
+    import signal
+
+    return gc.get_freeze_count(), gc.isenabled(), signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_forked_process_never_walks_what_it_inherited_and_runs_its_initializer():
+    """Everything a forked process inherits is frozen for its garbage collector (the collector
+    stays on for what the process itself makes), and the pool's initializer still runs."""
+    import gc
+
+    before = gc.get_freeze_count()
+    workers = forked.pool(1)
+    try:
+        frozen, enabled, default_sigterm = workers.submit(_collector_state).result()
+    finally:
+        workers.shutdown(wait=True)
+    assert frozen > 1000 and enabled and default_sigterm
+    assert gc.get_freeze_count() == before  # this process is left as it was

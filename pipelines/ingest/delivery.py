@@ -44,8 +44,8 @@ class DeliveryFiles(Mapping[str, bytes]):
     opened: the reading step holds one file at a time, never the whole delivery (at 1,000,000
     patients almost a gigabyte)."""
 
-    def __init__(self, source: Path, read: Callable[[str], bytes | None], checksums: dict[str, str]):
-        self._source, self._read, self._checksums = source, read, checksums
+    def __init__(self, read: Callable[[str], bytes | None], checksums: dict[str, str]):
+        self._read, self._checksums = read, checksums
 
     def __getitem__(self, name: str) -> bytes:
         if name not in self._checksums:
@@ -217,7 +217,7 @@ def open_delivery(path: Path, pseudonymise: Callable[[str], str] | None = None) 
                         pseudonymise)
     if manifest is not None:
         _check_manifest(delivery)
-    delivery.files = DeliveryFiles(path, lambda name: _read_again(path, kind, name), delivery.checksums)
+    delivery.files = DeliveryFiles(lambda name: _read_again(path, kind, name), delivery.checksums)
     return delivery
 
 

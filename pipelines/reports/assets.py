@@ -103,7 +103,7 @@ def rpt_dashboards(context: dg.AssetExecutionContext, config: ReportsConfig, duc
     return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["dashboard.html"]))
 
 
-@dg.success_hook(name="publication_suppressed_ahead", required_resource_keys={"duckdb", "audit"})
+@dg.success_hook(name="publication_suppressed_ahead", required_resource_keys={"duckdb"})
 def suppression_ahead(context: dg.HookContext) -> None:
     """On the reports layer, once the indicator summary is written: the publication's small-cell
     suppression starts in forked processes on the machine's other core, while this process
@@ -111,7 +111,7 @@ def suppression_ahead(context: dg.HookContext) -> None:
     suppresses again itself if the summary it reads is not the same)."""
     try:
         with context.resources.duckdb.get_connection() as con:
-            data = load(con, patients="none", period=context.resources.audit.period or None)
+            data = load(con, patients="none")  # the summary alone: no patient rows, no period
     except duckdb.Error as err:  # e.g. a selection in the UI without the summary: the report suppresses itself
         context.log.info(f"the publication's suppression was not started ahead ({type(err).__name__})")
         return

@@ -16,11 +16,11 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
-from collections.abc import Iterator, Mapping
 from typing import Callable
 
 from pipelines.lib import cpr, limits

@@ -29,11 +29,12 @@ def default_signals() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
-LOW_PRIORITY = 10  # as the validation process's
+LOW_PRIORITY = 10
 
 
 def yield_cores() -> None:
-    """This process runs only where the run's own work leaves a core free (``nice``)."""
+    """This process runs only where the run's own work leaves a core free (``nice``): the
+    forked processes started ahead and the validation process (``quality/worker.py``)."""
     with contextlib.suppress(OSError):
         os.nice(LOW_PRIORITY)
 

@@ -36,7 +36,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-NICE = 10
+from pipelines.lib import forked
+
 _spare: "_Worker | None" = None     # started by the command line, not yet adopted by a run
 _waiting: "_Worker | None" = None    # adopted by the running run, not yet asked
 _writing: "_Worker | None" = None    # has answered, is writing the quality report
@@ -185,8 +186,7 @@ def _end_with_the_run(run_pid: int) -> None:
 
 def _serve(run_pid: int) -> None:
     _end_with_the_run(run_pid)
-    with contextlib.suppress(OSError):
-        os.nice(NICE)  # importing GX must not slow the reading of a large delivery beside it
+    forked.yield_cores()  # importing GX must not slow the reading of a large delivery beside it
     import great_expectations  # noqa: F401  (the point of the worker: imported before it is asked)
 
     line = sys.stdin.readline()

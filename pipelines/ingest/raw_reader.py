@@ -99,20 +99,34 @@ def _split_quoted(lines: pl.DataFrame, n_fields: int) -> pl.DataFrame:
     )
 
 
-_BARE_CR = re.compile(r"\r(?!\n)")
+_BARE_CR = re.compile(rb"\r(?!\n)")
 
 
-def _lines(text: str) -> pl.Series:
-    """The physical lines of ``text`` (the CR of a CRLF removed), never as millions of Python
-    objects: polars' native CSV reader cuts them, reading each line as one field (separated
-    by a character deliveries do not use; quotes are not interpreted here). A text holding
-    that character or a bare CR, which the reader would treat otherwise, is split plainly."""
-    if not text:
+def utf8(name: str, raw: bytes) -> tuple[bytes, str]:
+    """The file as UTF-8 bytes, and the encoding it was delivered in (``decode``). A UTF-8
+    file is not copied: its bytes are checked by decoding them once and used as they are."""
+    text, encoding = decode(name, raw)
+    if encoding == "utf-8":
+        return raw, encoding
+    if encoding == "utf-8-sig":
+        return raw[len(UTF8_BOM):], encoding
+    return text.encode("utf-8"), encoding
+
+
+def _lines(data: bytes, start: int) -> pl.Series:
+    """The physical lines of ``data[start:]`` (the CR of a CRLF removed), never as millions
+    of Python objects: polars' native CSV reader cuts them from the bytes, reading each line
+    as one field (separated by a character deliveries do not use; quotes are not
+    interpreted here). A file holding that character or a bare CR, which the reader would
+    treat otherwise, is split plainly."""
+    if start >= len(data):
         return pl.Series("_text", [], dtype=pl.String)
-    if "\x1f" in text or _BARE_CR.search(text):
+    if data.find(b"\x1f", start) >= 0 or _BARE_CR.search(data, start):
+        text = data[start:].decode("utf-8")
         return pl.Series("_text", [text], dtype=pl.String).str.split("\n").explode().str.strip_suffix("\r")
-    read = pl.read_csv(text.encode("utf-8"), has_header=False, separator="\x1f", quote_char=None,
-                       infer_schema=False, new_columns=["_text"])
+    lines_before = data.count(b"\n", 0, start)  # the header's line: the file is not copied to drop it
+    read = pl.read_csv(data, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
+                       skip_lines=lines_before, new_columns=["_text"])
     return read.to_series().fill_null("")  # an empty line reads as null
 
 
@@ -139,8 +153,9 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
     Returns the frame and facts about the file (encoding, line ends, extra columns, and with
     ``extract_date``: how many rows have a date in the file's first date column and how many
     of those lie after the extract date)."""
-    text, encoding = decode(name, raw)
-    first_line, _, rest = text.partition("\n")
+    data, encoding = utf8(name, raw)
+    end = data.find(b"\n")
+    first_line = (data if end < 0 else data[:end]).decode("utf-8")
     crlf = first_line.endswith("\r")
     if not first_line.strip():
         raise DeliveryRefused(name, "the first line must be the header; it is empty", line=1)
@@ -150,8 +165,8 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
     columns = _header(name, first_line.removesuffix("\r"), dfile)
     position = {col: f"f{i}" for i, col in enumerate(columns)}
 
-    lines = _lines(rest)
-    del text, rest
+    lines = _lines(data, len(data) if end < 0 else end + 1)
+    del data
     frame = (
         lines.to_frame()
         .with_row_index("_line", offset=2)

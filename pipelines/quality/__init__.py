@@ -10,5 +10,11 @@
 - ``completeness``: completeness per unit and per-indicator quality flags.
 
 Great Expectations is imported only inside ``gx_duckdb``/``gx_validation``/``docs``/the runner's functions
-(it costs seconds); importing ``pipelines.quality.checks`` does not import it.
+(it costs seconds); importing ``pipelines.quality.checks`` does not import it. When it is
+imported, the modules it loads but never uses here wait for their first use
+(``lib.deferred_imports``).
 """
+
+from pipelines.lib import deferred_imports
+
+deferred_imports.defer(*deferred_imports.UNUSED_BY_GREAT_EXPECTATIONS)

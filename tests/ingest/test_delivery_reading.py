@@ -39,6 +39,23 @@ def test_cp1252_euro_and_quotes_decode(tmp_path):
     assert frame["department_name"].to_list() == ["Afd „Øst“ €"]
 
 
+@pytest.mark.parametrize("body,encoding,bom", [
+    ("1;A;H;R\n\n2;B;H;R\n", "utf-8", False),             # native reader, an empty line
+    ("1;A;H;R\r\n2;B;H;R\r\n", "utf-8", True),             # BOM and CRLF
+    ("1;Å;H;R\r\n \r\n2;Ø€;H;R", "cp1252", False),         # transcoded, no final line end
+    ("1;A\x1fB;H;R\n2;B;H;R\n", "utf-8", False),           # the reader's own separator in a line
+    ("1;A\rB;H;R\n2;B;H;R\n", "utf-8", False),             # a bare CR inside a line
+    ("", "utf-8", False),                                   # the header alone
+])
+def test_lines_and_their_numbers_are_those_of_the_file(body, encoding, bom):
+    header = "department_code;department_name;hospital;region\n"
+    raw = (b"\xef\xbb\xbf" if bom else b"") + (header + body).encode(encoding)
+    frame, _ = read_raw("departments.csv", raw, FILES_BY_NAME["departments"], Pseudonymiser(KEY))
+    expected = [(n, line.removesuffix("\r")) for n, line in enumerate(body.split("\n"), start=2)
+                if line.strip(" \t\r\n\x0b\x0c")]
+    assert list(zip(frame["_line"].to_list(), frame["_record"].to_list())) == expected
+
+
 def test_zip_of_one_folder(tmp_path):
     folder = write_delivery(tmp_path / "DMDB-2025-12-01", encoding="cp1252", newline="\r\n")
     archive = tmp_path / "delivery.zip"

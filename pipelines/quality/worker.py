@@ -1,7 +1,7 @@
 """Great Expectations in a second process, started when a run starts.
 
-Importing Great Expectations costs ≈ 4 s of one core, and the run needs it only once the
-staging tables are written. :func:`started` (entered by the destination when a run starts; the
+Importing Great Expectations costs ≈ 2 s of one core (``lib.deferred_imports``), and the run
+needs it only once the staging tables are written. :func:`started` (entered by the destination when a run starts; the
 command line starts one even earlier, :func:`prestarted`) launches
 ``python -m pipelines.quality.worker``, which imports GX on the machine's other core while
 this process reads and stages the delivery, then waits. When staging is done the run hands it

@@ -1,8 +1,8 @@
 """Great Expectations in a second process, started when a run starts.
 
 Importing Great Expectations costs ≈ 2 s of one core (``lib.deferred_imports``), and the run
-needs it only once the staging tables are written. :func:`started` (entered by the destination when a run starts; the
-command line starts one even earlier, :func:`prestarted`) launches
+needs it only once the staging tables are written. :func:`started` (entered by the destination
+when a run starts; the command line starts one even earlier, :func:`prestarted`) launches
 ``python -m pipelines.quality.worker``, which imports GX on the machine's other core while
 this process reads and stages the delivery, then waits. When staging is done the run hands it
 the database (``take().submit(..., snapshot=folder)``, from ``verdict.hand_over``): the file is

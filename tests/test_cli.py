@@ -111,7 +111,7 @@ def test_failure_injected_mid_run_leaves_previous_outputs_byte_identical(tmp_pat
 
     import pipelines.reports.contract as contract
 
-    def half_written(con, out_dir, audit):
+    def half_written(con, out_dir, audit, **_):
         (out_dir / "patient_results.csv").write_text("half")
         raise RuntimeError("disk full (injected)")
 

@@ -48,7 +48,7 @@ from pipelines.operations.inbox import describe, resolve
 from pipelines.quality import worker as validation_worker
 from pipelines.quality.runner import QualityEngineError
 from pipelines.reports import comments as steering_comments
-from pipelines.reports import suppression
+from pipelines.reports import contract, suppression
 from pipelines.reports.pdf import chromium_path
 from pipelines.resources import AuditConfig, duckdb_resource
 
@@ -235,6 +235,7 @@ class Destination(dg.ConfigurableResource):
             stack.callback(shutil.rmtree, self._folder, True)  # unless published (renamed into place)
             stack.enter_context(validation_worker.started())  # imports GX while the delivery is read
             stack.callback(suppression.discard_ahead)  # started ahead by the reports layer, not taken: a stopped run
+            stack.callback(contract.discard_workbook)  # the summary's workbook, unfinished when a run stops
             stack.enter_context(signals.owned(self._folder))  # a stopped run leaves no folder behind either
             if self._previous is not None and _GLOB.search(str(self._previous)):
                 self._previous = self._private_copy(stack, self._previous)  # polars reads such a path as a pattern
@@ -373,6 +374,7 @@ class Destination(dg.ConfigurableResource):
         place; for a results folder, record it in ``history.json``."""
         folder = self._folder
         validation_worker.pages_written()  # the quality report, written beside the run by its validation process
+        contract.workbook_written()  # indicator_summary.xlsx, written beside the national report
         shutil.rmtree(folder / SPILL_DIR, ignore_errors=True)
         record = json.loads((folder / RUN_RECORD).read_text(encoding="utf-8"))
         timings = _timings(context, self._started)

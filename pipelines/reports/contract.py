@@ -4,6 +4,7 @@ proportions as percentages, Danish column names; the CSV stays as the contract s
 
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
@@ -35,16 +36,24 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def write_contract(con, out_dir: Path, audit: AuditConfig) -> dict[str, int]:
+# the summary's workbook a run's contract step left being written: ``workbook_written`` waits for it
+_writing: list[tuple[ExitStack, Beside]] = []
+
+
+def write_contract(con, out_dir: Path, audit: AuditConfig, *, workbook_later: bool = False) -> dict[str, int]:
     """CSV (UTF-8, comma) and Parquet of each contract table, and ``run.json``; the summary's
-    workbook is written by a forked process meanwhile (xlsxwriter, cell by cell: ≈ 1 s)."""
+    workbook is written by a forked process meanwhile (xlsxwriter, cell by cell: ≈ 1 s). With
+    ``workbook_later`` the workbook may still be being written when this returns: the run's
+    next steps go on, and publishing waits for it (``workbook_written``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {}
     for name, relpath in CONTRACT_FILES.items():
         tables[name] = table = f"contract_{name}"  # computed once, written twice
         con.execute(f"create or replace temp table {table} as {sql_text(relpath).strip().rstrip(';')}")
     summary_rows, summary_columns = _summary_with_names(con, tables["indicator_summary"])
-    with Beside(write_summary_xlsx, summary_rows, summary_columns, out_dir / "indicator_summary.xlsx") as workbook:
+    with ExitStack() as stack:
+        workbook = stack.enter_context(Beside(write_summary_xlsx, summary_rows, summary_columns,
+                                              out_dir / "indicator_summary.xlsx"))
         rows = {}
         for name, table in tables.items():
             con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
@@ -53,8 +62,25 @@ def write_contract(con, out_dir: Path, audit: AuditConfig) -> dict[str, int]:
             con.execute(f"drop table {table}")
         (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False),
                                           encoding="utf-8")
-        workbook.result()
+        if workbook_later:
+            _writing.append((stack.pop_all(), workbook))
+        else:
+            workbook.result()
     return rows
+
+
+def workbook_written() -> None:
+    """Wait for the summary's workbook a contract step left being written (raising its error)."""
+    while _writing:
+        stack, workbook = _writing.pop()
+        with stack:
+            workbook.result()
+
+
+def discard_workbook() -> None:
+    """End a workbook still being written: the run stopped before publishing."""
+    while _writing:
+        _writing.pop()[0].close()
 
 
 # indicator_summary.csv's columns, as the spreadsheet names them (and what they hold)
@@ -179,8 +205,9 @@ def run_record(con, audit: AuditConfig) -> dict:
 )
 def results_contract(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig) -> dg.MaterializeResult:
     """patient_results.csv, indicator_summary.csv, quarantine.csv (+ Parquet), run.json and
-    indicator_summary.xlsx (the summary for a Danish spreadsheet)."""
+    indicator_summary.xlsx (the summary for a Danish spreadsheet; finished while the national
+    report is written, and waited for before the run is published)."""
     with duckdb.get_connection() as con:
-        rows = write_contract(con, Path(audit.output_dir), audit)
+        rows = write_contract(con, Path(audit.output_dir), audit, workbook_later=True)
     context.log.info("wrote " + ", ".join(f"{name}.csv ({n} rows)" for name, n in rows.items()) + ", run.json")
     return dg.MaterializeResult(metadata={f"{name}_rows": n for name, n in rows.items()})

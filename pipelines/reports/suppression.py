@@ -230,7 +230,7 @@ class _Shape:
         if len(self.cell_start) != n or not np.array_equal(sorted_cells[self.cell_start], np.arange(n)):
             raise ValueError("every cell must be in a relation")
         self.known = frozenset(range(n)) - hidden
-        images = _images(equations, n)
+        images = _images_by_parts(equations, n, WIDTH) or _images(equations, n)
         self.basis: set[int] = set()
         echelon: dict[int, tuple[dict[int, int], dict[int, int]]] = {}  # pivot -> (vector, as basis cells)
 
@@ -273,6 +273,40 @@ class _Shape:
             for b in coords:
                 if b != k:
                     self.users[b].add(k)
+
+
+WIDTH = len(COUNT_COLUMNS) + 1  # cells per row: the counts and the hidden denominator − numerator
+
+
+def _images_by_parts(equations: tuple[tuple[tuple[int, int], ...], ...], n: int,
+                     width: int) -> list[dict[int, int]] | None:
+    """The images of ``_images``, from two small systems instead of one large one, when the
+    relations have the shape of a summary's (None otherwise): the same relations within
+    every row, and the same relations down every column. The tables satisfying both are
+    then exactly N_rows · Y · N_columnsᵀ (N: null-space bases of the two small systems), so
+    a cell's image is the product of its row's and its column's image (Kronecker). Any basis
+    of the same space gives the same answers (which cells are independent, and how a cell
+    is made of others), so the attacks do not change."""
+    if n % width:
+        return None
+    rows = n // width
+    in_rows: list[set] = [set() for _ in range(rows)]
+    in_columns: list[set] = [set() for _ in range(width)]
+    for eq in equations:
+        row, column = {k // width for k, _ in eq}, {k % width for k, _ in eq}
+        if len(row) == 1 and len(column) > 1:
+            in_rows[row.pop()].add(tuple(sorted((k % width, s) for k, s in eq)))
+        elif len(column) == 1 and len(row) > 1:
+            in_columns[column.pop()].add(tuple(sorted((k // width, s) for k, s in eq)))
+        else:
+            return None
+    if any(r != in_rows[0] for r in in_rows) or any(c != in_columns[0] for c in in_columns):
+        return None
+    by_column = _images(tuple(sorted(in_rows[0])), width)
+    by_row = _images(tuple(sorted(in_columns[0])), rows)
+    size = 1 + max((b for image in by_column for b in image), default=-1)
+    return [{a * size + b: u * v % PRIME for a, u in by_row[k // width].items() for b, v in by_column[k % width].items()}
+            for k in range(n)]
 
 
 def _images(equations: tuple[tuple[tuple[int, int], ...], ...], n: int) -> list[dict[int, int]]:

@@ -534,6 +534,47 @@ def test_table_shapes_shared_between_indicators_change_no_published_cell(publish
     assert 0 < shared_count < len(built)
 
 
+def test_images_from_rows_and_columns_give_the_attacks_of_one_elimination(published_run, monkeypatch):
+    """A summary's relations are the same in every row and down every column, so each cell's
+    image is made of a row image and a column image (``_images_by_parts``): every shape of a
+    pooled publication gets the same independent cells and the same coordinates as from the
+    one large elimination, and so the same published table."""
+    _, _, truth = published_run
+    summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
+    monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
+    compared = []
+    real_shape = suppression._Shape.__init__
+
+    def both(self, equations, n, hidden):
+        real_shape(self, equations, n, hidden)
+        assert suppression._images_by_parts(equations, n, suppression.WIDTH) is not None
+        with monkeypatch.context() as m:
+            m.setattr(suppression, "_images_by_parts", lambda *_: None)
+            one = suppression._Shape.__new__(suppression._Shape)
+            real_shape(one, equations, n, hidden)
+        assert (self.basis, self.coords, self.users) == (one.basis, one.coords, one.users)
+        compared.append(n)
+
+    monkeypatch.setattr(suppression._Shape, "__init__", both)
+    by_parts = suppression.suppress(summary, pool="2024-2026")
+    assert compared
+    monkeypatch.setattr(suppression._Shape, "__init__", real_shape)
+    monkeypatch.setattr(suppression, "_images_by_parts", lambda *_: None)
+    assert suppression.suppress(summary, pool="2024-2026").equals(by_parts)
+
+
+def test_relations_of_another_shape_are_eliminated_whole():
+    """Where a relation mixes rows and columns, or rows differ in their relations, the images
+    come from the one large elimination."""
+    mixed = (((0, 1), (1, -1)), ((0, 1), (2, -1)), ((1, 1), (3, -1)))  # 2 × 2 cells: a diagonal relation
+    assert suppression._images_by_parts(mixed, 4, 2) is None
+    uneven = (((0, 1), (1, -1)),)                                           # only the first row has a relation
+    assert suppression._images_by_parts(uneven, 4, 2) is None
+    tensor = (((0, 1), (1, -1)), ((2, 1), (3, -1)), ((0, 1), (2, -1)), ((1, 1), (3, -1)))
+    images = suppression._images_by_parts(tensor, 4, 2)  # every cell equal: one free value
+    assert images == suppression._images(tensor, 4) == [{0: 1}] * 4
+
+
 def test_suppression_started_before_other_work_gives_the_same_table_and_leaves_no_process(published_run,
                                                                                           monkeypatch):
     """``suppressing``: the national report writes its internal page while the forked processes

@@ -59,13 +59,11 @@ _INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}
 
 
 def _real_ddmmyy() -> frozenset[str]:
-    found = set()
-    for yy in range(100):
-        for century in (1900, 2000):
-            for month in range(1, 13):
-                for day in range(1, calendar.monthrange(century + yy, month)[1] + 1):
-                    found.add(f"{day:02d}{month:02d}{yy:02d}")
-    return frozenset(found)
+    """Every DDMMYY that is a date in 19YY or 20YY: 29 February where YY is divisible by 4
+    (2000 was a leap year; 1900 was not, but 2000 gives it to YY = 00)."""
+    days = [f"{day:02d}{month:02d}" for month in range(1, 13)
+            for day in range(1, calendar.monthrange(2000, month)[1] + 1)]  # 2000: a leap year
+    return frozenset(ddmm + f"{yy:02d}" for yy in range(100) for ddmm in days if ddmm != "2902" or yy % 4 == 0)
 
 
 REAL_DDMMYY = _real_ddmmyy()

@@ -2,6 +2,7 @@
 a decimal or a course id, and the vectorised form equal to the one-value form."""
 
 import random
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -86,6 +87,8 @@ def test_find_without_the_date_test_sees_every_window():
 def test_real_dates_cover_both_centuries():
     assert "290200" in cpr.REAL_DDMMYY and "290201" not in cpr.REAL_DDMMYY
     assert "311299" in cpr.REAL_DDMMYY and "310499" not in cpr.REAL_DDMMYY and "000000" not in cpr.REAL_DDMMYY
+    every_day = (date(1900, 1, 1) + timedelta(days=k) for k in range((date(2100, 1, 1) - date(1900, 1, 1)).days))
+    assert cpr.REAL_DDMMYY == {day.strftime("%d%m%y") for day in every_day}
 
 
 alphabet = st.sampled_from(list("0123456789") * 6 + list("ab -–‑/.;,_\u00a0\u200b") + [FULLWIDTH[3], ARABIC_INDIC[7], "é"])

@@ -261,22 +261,35 @@ def parse_values(values_json: str | None) -> dict[str, object]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def value_items(values: dict[str, object]) -> list[tuple[str, str]]:
+def value_items(values: dict[str, object], memo: dict | None = None) -> list[tuple[str, str]]:
     """(label, text) of every known value, a measurement with its date in brackets
     (``Kreatinin``, ``91 µmol/L (10-02-2025)``); missing values are left out (the reason
-    text says what is missing)."""
+    text says what is missing). ``memo`` (any dict, kept by the caller) keeps each item made,
+    by all it is made of: many patients share a value (an ECOG, a date, a regimen)."""
     items = []
     for key, value in values.items():
         if value is None or value == "" or key in HIDDEN:
             continue
         if key in DATE_KEYS and values.get(_measured_by(key)) is not None:
             continue  # shown with its measurement
-        text = shown(key, value)
         spec = VALUES.get(key)
-        if spec is not None and spec.dated_by and values.get(spec.dated_by):
-            text += f" ({dato(values[spec.dated_by])})"
-        items.append((label_of(key), text))
+        dated = values.get(spec.dated_by) if spec is not None and spec.dated_by else None
+        if memo is None or isinstance(value, (list, dict)) or isinstance(dated, (list, dict)):
+            items.append(_item(key, value, dated))
+            continue
+        made = (key, type(value), value, type(dated), dated)  # the types too: 1, 1.0 and True are equal keys
+        item = memo.get(made)
+        if item is None:
+            item = memo[made] = _item(key, value, dated)
+        items.append(item)
     return items
+
+
+def _item(key: str, value: object, dated: object) -> tuple[str, str]:
+    text = shown(key, value)
+    if dated:
+        text += f" ({dato(dated)})"
+    return label_of(key), text
 
 
 _MEASURED = {spec.dated_by: key for key, spec in VALUES.items() if spec.dated_by}

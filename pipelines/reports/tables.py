@@ -50,11 +50,21 @@ def _values_lookup(values: pl.Series) -> pl.DataFrame:
     """values_json → values_text, values_html for each distinct text."""
     distinct = values.unique().to_list()
     texts, htmls = [], []
+    items_made: dict = {}
+    html_of: dict[tuple[str, str], str] = {}  # an item's HTML, escaped once
     for raw in distinct:
-        items = danish.value_items(danish.parse_values(raw))
+        items = danish.value_items(danish.parse_values(raw), items_made)
         texts.append("; ".join(f"{label}: {text}" for label, text in items))
-        htmls.append('<dl class="values">' + "".join(f"<dt>{escape(label)}</dt><dd>{escape(text)}</dd>"
-                                                     for label, text in items) + "</dl>" if items else "")
+        if items:
+            parts = []
+            for item in items:
+                html = html_of.get(item)
+                if html is None:
+                    html = html_of[item] = f"<dt>{escape(item[0])}</dt><dd>{escape(item[1])}</dd>"
+                parts.append(html)
+            htmls.append('<dl class="values">' + "".join(parts) + "</dl>")
+        else:
+            htmls.append("")
     return pl.DataFrame({"values_json": distinct, "values_text": texts, "values_html": htmls},
                         schema={"values_json": values.dtype, "values_text": pl.String, "values_html": pl.String})
 

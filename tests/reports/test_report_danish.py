@@ -47,6 +47,20 @@ def test_values_read_as_a_clinician_writes_them():
     assert danish.values_text("not json") == "" and danish.values_text(None) == ""
 
 
+def test_items_kept_for_later_patients_are_those_made_anew():
+    """``value_items(..., memo)``: an item is kept by its key, value, date and their types, so
+    1, 1.0 and True, or a value with and without its date, never share an item."""
+    patients = [{"ecog_ps": 1, "creatinine_umol_l": 91.0, "creatinine_sample_date": "2025-02-10"},
+                {"ecog_ps": 1.0, "creatinine_umol_l": 91.0, "creatinine_sample_date": None},
+                {"ecog_ps": True, "creatinine_umol_l": 91, "creatinine_sample_date": "2025-02-11"},
+                {"ecog_ps": 1, "creatinine_umol_l": 91.0, "creatinine_sample_date": "2025-02-10",
+                 "maintenance_drugs": ["lenalidomide"], "hdt_evaluated": False}]
+    memo: dict = {}
+    kept = [danish.value_items(values, memo) for values in patients * 2]
+    assert kept == [danish.value_items(values) for values in patients * 2]
+    assert kept[0] != kept[1] != kept[2] and memo
+
+
 @pytest.mark.parametrize("value, digits, text", [(1234567.891, 1, "1.234.567,9"), (24.5, 1, "24,5"), (0.5, 2, "0,5"),
                                                  (200.0, 0, "200"), (-3, 0, "-3"), (None, 0, "")])
 def test_numbers_have_a_decimal_comma_and_a_thousands_dot(value, digits, text):

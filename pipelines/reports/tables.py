@@ -23,6 +23,7 @@ import polars as pl
 from markupsafe import escape
 
 from pipelines.indicators.catalogue import CATALOGUE
+from pipelines.lib.forked import Beside
 from pipelines.reports import danish
 
 INFORMATIONAL = [i.indicator_id for i in CATALOGUE if i.informational]
@@ -46,9 +47,28 @@ def _status_da(status: pl.Expr, indicator: pl.Expr) -> pl.Expr:
     return pl.when(indicator.is_in(INFORMATIONAL)).then(uptake).otherwise(general)
 
 
+# distinct drill-down texts from which half are rendered by a forked process (plain Python, ≈ 25 µs
+# each): below it, starting the process costs more than it saves
+RENDERED_BESIDE_FROM = 50_000
+
+
 def _values_lookup(values: pl.Series) -> pl.DataFrame:
     """values_json → values_text, values_html for each distinct text."""
     distinct = values.unique().to_list()
+    if len(distinct) < RENDERED_BESIDE_FROM:
+        texts, htmls = _rendered_values(distinct)
+    else:
+        half = len(distinct) // 2
+        with Beside(_rendered_values, distinct[:half]) as beside:
+            later_texts, later_htmls = _rendered_values(distinct[half:])
+            texts, htmls = beside.result()
+        texts, htmls = texts + later_texts, htmls + later_htmls
+    return pl.DataFrame({"values_json": distinct, "values_text": texts, "values_html": htmls},
+                        schema={"values_json": values.dtype, "values_text": pl.String, "values_html": pl.String})
+
+
+def _rendered_values(distinct: list[str | None]) -> tuple[list[str], list[str]]:
+    """The text and the HTML of each drill-down JSON text (plain Python: may run in a forked process)."""
     texts, htmls = [], []
     items_made: dict = {}
     html_of: dict[tuple[str, str], str] = {}  # an item's HTML, escaped once
@@ -65,8 +85,7 @@ def _values_lookup(values: pl.Series) -> pl.DataFrame:
             htmls.append('<dl class="values">' + "".join(parts) + "</dl>")
         else:
             htmls.append("")
-    return pl.DataFrame({"values_json": distinct, "values_text": texts, "values_html": htmls},
-                        schema={"values_json": values.dtype, "values_text": pl.String, "values_html": pl.String})
+    return texts, htmls
 
 
 def listing(frame: pl.DataFrame) -> pl.DataFrame:

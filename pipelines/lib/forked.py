@@ -1,9 +1,9 @@
 """Plain Python work on the machine's other core: forked worker processes for CPU-bound work
-(small-cell suppression, a workbook written cell by cell) that holds the GIL for a second or
-more while this process has other work to do.
+(small-cell suppression, a workbook written cell by cell, the drill-down texts of a large
+patient table) that holds the GIL for a second or more while this process has other work to do.
 
 What runs in a forked process must use only the data it is given and the standard library,
-numpy or xlsxwriter: not polars or DuckDB, whose thread pools the fork does not copy. Its
+numpy, xlsxwriter, markupsafe or plain Python of this project: not polars or DuckDB, whose thread pools the fork does not copy. Its
 arguments and result are pickled. If a forked process dies, the caller does the work itself
 (the work is pure, so the result is the same).
 """

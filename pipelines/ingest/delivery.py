@@ -39,6 +39,11 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 Replace = Callable[[str], str] | str
 
 
+def checksum_of(data: bytes) -> str:
+    """A file's SHA-256 as the manifest writes it (hex)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 class DeliveryFiles(Mapping[str, bytes]):
     """A delivery's files by name, read again from the delivery each time one is asked for
     (bounded as when it was opened) and refused unless they are the bytes checked when it was
@@ -52,7 +57,7 @@ class DeliveryFiles(Mapping[str, bytes]):
         if name not in self._checksums:
             raise KeyError(name)
         data = self._read(name)
-        if data is None or hashlib.sha256(data).hexdigest() != self._checksums[name]:
+        if data is None or checksum_of(data) != self._checksums[name]:
             raise DeliveryRefused(name, "the file changed while the delivery was being read; nothing was "
                                         "published: deliver it again")
         return data
@@ -224,12 +229,13 @@ def open_delivery(path: Path, pseudonymise: Callable[[str], str] | None = None) 
 
 @contextmanager
 def _hashing(files: dict[str, bytes]) -> Iterator[Callable[[str], str]]:
-    """Each file's SHA-256 (hex), computed by a second thread while this one counts the rows
-    for the manifest (hashlib lets go of the interpreter while it hashes a large buffer: at
-    1,000,000 patients both take about two seconds). Yields the function that waits for one."""
+    """Each file's SHA-256 (``checksum_of``), computed by a second thread while this one counts
+    the rows for the manifest (hashlib lets go of the interpreter while it hashes a large
+    buffer; at 1,000,000 patients ≈ 0.6 s of hashing beside ≈ 1.4 s of counting). Yields the
+    function that waits for one."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checksums")
     try:
-        hashed = {name: pool.submit(lambda data: hashlib.sha256(data).hexdigest(), data) for name, data in files.items()}
+        hashed = {name: pool.submit(checksum_of, data) for name, data in files.items()}
         yield lambda name: hashed[name].result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

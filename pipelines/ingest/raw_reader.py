@@ -133,13 +133,14 @@ def _lines(data: bytes, start: int) -> pl.Series:
 def _split(frame: pl.DataFrame, n_fields: int) -> pl.DataFrame:
     """Fields ``f0 … f{n-1}`` of every line (null for a line with the wrong field count)."""
     has_quote = frame["_text"].str.contains('"', literal=True)
-    plain = frame.filter(~has_quote)
-    malformed = plain["_text"].str.count_matches(";", literal=True) != n_fields - 1
-    fields = plain["_text"].str.split_exact(";", n_fields - 1).struct.unnest()
-    fields.columns = [f"f{i}" for i in range(n_fields)]
-    plain = pl.concat([plain, fields.with_columns(pl.when(~malformed).then(pl.all())), malformed.alias("_malformed").to_frame()],
-                      how="horizontal")
     quoted = frame.filter(has_quote)
+    text = pl.col("_text")
+    malformed = text.str.count_matches(";", literal=True) != n_fields - 1
+    parts = text.str.split_exact(";", n_fields - 1)
+    # one lazy plan: the field count and the split run side by side, the split once for all fields
+    plain = (frame.filter(~has_quote) if quoted.height else frame).lazy().select(
+        pl.all(), *[pl.when(~malformed).then(parts.struct.field(f"field_{i}")).alias(f"f{i}") for i in range(n_fields)],
+        malformed.alias("_malformed")).collect()
     if quoted.height == 0:
         return plain
     quoted = pl.concat([quoted, _split_quoted(quoted, n_fields)], how="horizontal")
@@ -353,7 +354,7 @@ def _scrub_cpr_like(frame: pl.DataFrame, columns: list[str], pseudonymise: Pseud
     digits before anything reaches DuckDB. Vectorised: a regular expression over each column
     finds the few candidate values; Python looks only at those."""
     replaced = []
-    for column in columns:
+    for column in detector.columns_with_candidates(frame, columns):
         values = frame[column]
         scrubbed = detector.scrub_series(values, pseudonymise)
         if scrubbed is not values:

@@ -179,6 +179,16 @@ def candidates(series: pl.Series) -> pl.Series:
     return series.cast(pl.String).str.contains(CANDIDATE).fill_null(False)
 
 
+def columns_with_candidates(frame: pl.DataFrame, columns: list[str]) -> list[str]:
+    """The text columns of ``frame`` in which some value may hold a CPR-shaped token
+    (``candidates``): one plan for all columns, so the columns are searched side by side."""
+    text = [c for c in columns if frame.schema[c] == pl.String]
+    if not text or frame.height == 0:
+        return []
+    found = frame.lazy().select(pl.col(c).str.contains(CANDIDATE).any() for c in text).collect().row(0)
+    return [c for c, hit in zip(text, found) if hit]
+
+
 def scrub_series(series: pl.Series, replace: str | Callable[[str], str] = PLACEHOLDER) -> pl.Series:
     """``scrub`` applied to a text column: Python runs only on the candidate values. Returns
     ``series`` itself (the same object) when nothing had to change."""

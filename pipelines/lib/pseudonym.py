@@ -64,8 +64,12 @@ class Pseudonymiser:
         frame = values.alias("_value").to_frame()
         new = frame.unique().join(self._frame, on="_value", how="anti")["_value"].to_list()
         if new:
+            # values not in the frame may still be known (hashed one by one for free text): hashed
+            # again, to the same pseudonym, rather than looked up value by value
+            hashed = [self._hash(v) for v in new]
+            self._known.update(zip(new, hashed))
             self._frame = pl.concat([self._frame, pl.DataFrame(
-                {"_value": new, "_pseudonym": [self(v) for v in new]},
+                {"_value": new, "_pseudonym": hashed},
                 schema={"_value": pl.String, "_pseudonym": pl.String})], rechunk=True)
         return frame.join(self._frame, on="_value", how="left", maintain_order="left")["_pseudonym"]
 

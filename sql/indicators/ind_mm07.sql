@@ -21,6 +21,19 @@ with first_course as (
     qualify row_number() over (partition by d.pseudonym order by r.start_date, r._line) = 1
 ),
 
+lenalidomide_rows as (
+    select course_id, dose, dose_unit, days
+    from int_drug_exposures
+    where substance = 'lenalidomide'
+      and course_id in (select course_id from first_course)  -- only the courses judged
+),
+
+-- the days a text names, worked out once per distinct text (a handful) rather than per row
+day_lists as (
+    select days, day_numbers(days) as day_list
+    from (select distinct days from lenalidomide_rows where days is not null)
+),
+
 lenalidomide as (
     select
         course_id,
@@ -29,14 +42,13 @@ lenalidomide as (
         bool_and(dose_unit = 'mg' and dose < getvariable('mm07_dose_mg') - 1e-9)          as dose_below,
         case when count(days) = count(*) then string_agg(days, ',' order by days) end     as days,
         case when count(days) = count(*)
-             then list_sort(list_distinct(flatten(list(day_numbers(days))))) end          as day_list,
+             then list_sort(list_distinct(flatten(list(day_list)))) end                   as day_list,
         string_agg(num_da(dose, 2) || ' ' || coalesce(unit_text(dose_unit), '(enhed mangler)'), ' + ' order by days)
                                                                                           as dose_da,
         string_agg(num_en(dose, 2) || ' ' || coalesce(unit_text(dose_unit), '(unit missing)'), ' + ' order by days)
                                                                                           as dose_en
-    from int_drug_exposures
-    where substance = 'lenalidomide'
-      and course_id in (select course_id from first_course)  -- only the courses judged
+    from lenalidomide_rows
+    left join day_lists using (days)
     group by course_id
 ),
 

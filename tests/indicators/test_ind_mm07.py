@@ -144,3 +144,29 @@ def test_mm07_renal_dose_reduction(tmp_path):
     assert json.loads(row(con, "MM07", "dose_5_crcl_50_0")["values_json"])["crcl_ml_min"] == pytest.approx(50.0)
     assert "ingen kreatinin" in row(con, "MM07", "dose_5_crcl_unknown")["reason_text"]
     assert_clinician_texts(con, "MM07")
+
+
+def test_mm07_days_over_several_rows_compare_as_the_set_they_name(tmp_path):
+    """One course's lenalidomide in several drug rows: their days together are the schedule
+    (overlaps and repeats count once); one row without days leaves it unknown."""
+    deck = Deck()
+    for name, rows in {
+        "split_1_14_and_15_21": [("1-14",), ("15-21",)],
+        "overlapping_1_14_and_8_21": [("1-14",), ("8-21",)],
+        "same_text_twice": [("1-21",), ("1-21",)],
+        "gap_1_7_and_15_21": [("1-7",), ("15-21",)],
+        "one_row_without_days": [("1-14",), (None,)],
+    }.items():
+        deck.patient(name, birth="1965-01-01")
+        deck.procedure(name, "2025-02-01", "asct")
+        deck.course(name, "vedligehold", START, [("lenalidomide", 10, "mg", days) for (days,) in rows])
+    con = deck.build(tmp_path / "t.duckdb", indicators=("MM07",))
+    expected = {
+        "split_1_14_and_15_21": ("met", "MET"),
+        "overlapping_1_14_and_8_21": ("met", "MET"),
+        "same_text_twice": ("met", "MET"),
+        "gap_1_7_and_15_21": ("not_met", "SCHEDULE"),
+        "one_row_without_days": ("unknown", "SCHEDULE_UNKNOWN"),
+    }
+    assert outcomes(con, "MM07", expected) == expected
+    assert json.loads(row(con, "MM07", "split_1_14_and_15_21")["values_json"])["days"] == "1-14,15-21"

@@ -8,14 +8,16 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from pipelines import parameters
 from pipelines.ingest.delivery import open_delivery
 from pipelines.ingest.raw_reader import read_raw
+from pipelines.ingest.raw_tables import create_raw_table
 from pipelines.ingest.staging import build_staging
-from pipelines.lib.extract_format import FILES
+from pipelines.lib.extract_format import FILES, DeliveryFile
 from pipelines.lib.pseudonym import Pseudonymiser
-from pipelines.lib.sql_loader import set_variables
+from pipelines.lib.sql_loader import render, set_variables
 
 KEY = b"test-key"
 EXTRACT_DATE = date(2025, 12, 1)
@@ -80,12 +82,19 @@ def stage(folder: Path, db: Path, extract_date: date = EXTRACT_DATE, key: bytes 
     pseudonymise = Pseudonymiser(key)
     for dfile in FILES:
         frame, _ = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise)
-        con.register("raw_frame", frame)
-        con.execute(f"create table {dfile.raw_table} as select * from raw_frame")
-        con.unregister("raw_frame")
+        create_raw_table(con, dfile.raw_table, frame)
     set_variables(con, parameters.resolve() | {"extract_date": extract_date})
     build_staging(con)
     return con
+
+
+def raw_rows(dfile: DeliveryFile, frame: pl.DataFrame) -> pl.DataFrame:
+    """The raw table ``frame`` (``read_raw`` of ``dfile``) becomes, as the raw step writes it,
+    read back in line order with ``_record``, the line as delivered, as the quarantine makes it."""
+    con = duckdb.connect()
+    create_raw_table(con, dfile.raw_table, frame)
+    record = render("{% import 'raw/_record.sql' as raw %}{{ raw.record('r', fields) }}", fields=dfile.raw_columns)
+    return con.sql(f"select *, {record} as _record from {dfile.raw_table} as r order by _line").pl()
 
 
 def quarantined(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int, str]]:

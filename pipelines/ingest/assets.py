@@ -21,6 +21,7 @@ from dagster_duckdb import DuckDBResource
 from pipelines.asset_keys import QUARANTINE_KEY, RAW_KEYS, RECONCILIATION_KEY, STG_KEYS
 from pipelines.ingest.delivery import check_extract_date_plausible, open_delivery, resolve_extract_date
 from pipelines.ingest.raw_reader import read_raw
+from pipelines.ingest.raw_tables import create_raw_table
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES
 from pipelines.lib.sql_loader import set_variables
@@ -33,26 +34,20 @@ __all__ = ["QUARANTINE_KEY", "RAW_KEYS", "RECONCILIATION_KEY", "STG_KEYS", "extr
 
 @contextmanager
 def written_beside(con: duckdb.DuckDBPyConnection) -> Iterator[Callable[[str, pl.DataFrame], None]]:
-    """``write(table, frame)``: the frame becomes a raw table, written by a second thread while
-    this one reads the next file (DuckDB lets go of the interpreter while it writes; at
-    1,000,000 patients reading and writing together took 49 s against 71 s one after the
-    other). A write waits for the one before it: at most two files' rows are in memory, the
-    one being written and the one being read. Left with an error, the write under way is
-    interrupted and waited for before the connection can be closed."""
+    """``write(table, frame)``: the frame read of a file becomes its raw table
+    (``raw_tables.create_raw_table``), written by a second thread while this one reads the next
+    file (DuckDB lets go of the interpreter while it writes; at 1,000,000 patients reading and
+    writing together took 49 s against 71 s one after the other). A write waits for the one
+    before it: at most two files' rows are in memory, the one being written and the one being
+    read. Left with an error, the write under way is interrupted and waited for before the
+    connection can be closed."""
     cursor = con.cursor()  # a connection of the same database, for the second thread alone
     under_way: list[Future] = []
-
-    def create(table: str, frame: pl.DataFrame) -> None:
-        cursor.register("raw_frame", frame)
-        try:
-            cursor.execute(f"create or replace table {table} as select * from raw_frame")
-        finally:
-            cursor.unregister("raw_frame")
 
     def write(table: str, frame: pl.DataFrame) -> None:
         if under_way:
             under_way.pop().result()
-        under_way.append(writer.submit(create, table, frame))
+        under_way.append(writer.submit(create_raw_table, cursor, table, frame))
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-tables") as writer:
         try:

@@ -149,8 +149,11 @@ def _split(frame: pl.DataFrame, n_fields: int) -> pl.DataFrame:
 
 def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonymiser,
              extract_date: date | None = None) -> tuple[pl.DataFrame, dict]:
-    """Rows of ``name`` as text columns named by the spec, plus ``_line``, ``_record``,
+    """Rows of ``name`` as text columns named by the spec, plus ``_line``, ``_record_kept``,
     ``_malformed`` and (for files with cpr) ``pseudonym`` and ``_cpr_status`` (valid / missing / invalid).
+    ``_record_kept``: the line as delivered (CPR pseudonymised) where it is not the fields joined
+    by ``;`` in the format's order (the cpr as its pseudonym), NULL where it is; the raw table
+    makes the whole record of both (``raw_tables.create_raw_table``).
     Returns the frame and facts about the file (encoding, line ends, extra columns, and with
     ``extract_date``: how many rows have a date in the file's first date column and how many
     of those lie after the extract date)."""
@@ -164,7 +167,7 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
         raise DeliveryRefused(name, f"the header line is {len(first_line):,} characters long; at most "
                                     f"{limits.MAX_LINE_CHARS:,} are allowed", line=1)
     columns = _header(name, first_line.removesuffix("\r"), dfile)
-    position = {col: f"f{i}" for i, col in enumerate(columns)}
+    position = {col: f"f{i}" for i, col in enumerate(columns)}  # the format's columns (their names are unique)
 
     lines = _lines(data, len(data) if end < 0 else end + 1)
     del data
@@ -185,19 +188,21 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
         frame = _pseudonymise(frame, position["cpr"], pseudonymise)
     # every field but cpr (extra columns too: they are in the record), and malformed lines kept
     # whole, are scrubbed before the record is built from them
-    fields = [position[c] for c in columns if c != "cpr"]
+    fields = [f"f{i}" for i, c in enumerate(columns) if c != "cpr"]  # by place: extra columns may share a name ('')
     frame = _scrub_cpr_like(frame, fields, pseudonymise)
     if dfile.has_cpr:  # the record: the fields with the pseudonym for the cpr; a malformed line as it is
         whole = pl.col("_malformed")
-        replaced = [pl.col("pseudonym") if col == "cpr" else pl.col(position[col]) for col in columns]
+        replaced = [pl.col("pseudonym") if col == "cpr" else pl.col(f"f{i}") for i, col in enumerate(columns)]
     else:  # the line as delivered (a quoted line keeps its quotes), rebuilt from the fields where that is the same
         whole = pl.col("_malformed") | pl.col("_text").str.contains('"', literal=True)
-        replaced = [pl.col(position[col]) for col in columns]
+        replaced = [pl.col(f"f{i}") for i in range(len(columns))]
     frame = frame.with_columns(_scrub_text_where(frame, frame.select(whole.fill_null(True)).to_series(), pseudonymise))
-    record = pl.when(whole).then(pl.col("_text")).otherwise(pl.concat_str(replaced, separator=";"))
-    frame = frame.with_columns(record.alias("_record"))
+    # kept only where the raw table cannot make it from the fields (sql/raw/create_raw_table.sql)
+    joined = None if columns == list(dfile.columns) else pl.concat_str(replaced, separator=";")
+    record = pl.when(whole).then(pl.col("_text")).otherwise(joined)
+    frame = frame.with_columns(record.alias("_record_kept"))
 
-    keep = [pl.col("_line"), pl.col("_record"), pl.col("_malformed")]
+    keep = [pl.col("_line"), pl.col("_record_kept"), pl.col("_malformed")]
     if dfile.has_cpr:
         keep += [pl.col("pseudonym"), pl.col("_cpr_status")]
     keep += [pl.col(position[c]).alias(c) for c in dfile.columns if c != "cpr"]

@@ -61,7 +61,8 @@ def build_staging(con: duckdb.DuckDBPyConnection) -> None:
                 columns=columns[dfile.name], date_columns=_date_columns(columns[dfile.name], dfile),
                 parent=_parent(dfile))
     for dfile in FILES:
-        run_sql(con, "staging/split_clean_and_quarantine.sql", name=dfile.name, columns=columns[dfile.name])
+        run_sql(con, "staging/split_clean_and_quarantine.sql", name=dfile.name, columns=columns[dfile.name],
+                fields=dfile.raw_columns)
     for dfile in FILES:
         con.execute(f"drop table chk_{dfile.name}")
 

@@ -42,6 +42,11 @@ class DeliveryFile:
         """The key as named in the staging layer (``cpr`` becomes ``pseudonym``)."""
         return tuple("pseudonym" if c == "cpr" else c for c in self.key)
 
+    @property
+    def raw_columns(self) -> tuple[str, ...]:
+        """The columns as named in the raw layer, in the file's order (``cpr`` becomes ``pseudonym``)."""
+        return tuple("pseudonym" if c == "cpr" else c for c in self.columns)
+
 
 FILES: tuple[DeliveryFile, ...] = (
     DeliveryFile(

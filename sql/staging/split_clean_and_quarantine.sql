@@ -6,10 +6,11 @@ from chk_{{ name }}
 where _reason is null and not _duplicate
 order by _line;
 
--- the record is taken from the raw table for the quarantined rows only: carried through the
+-- the record is made from the raw table for the quarantined rows only: carried through the
 -- typed and judged tables, the longest text of every row was written twice more
+{%- import 'raw/_record.sql' as raw %}
 insert into stg_quarantine
-select '{{ name }}.csv', c._line, c._reason, c._reason_text, r._record
+select '{{ name }}.csv', c._line, c._reason, c._reason_text, {{ raw.record('r', fields) }}
 from chk_{{ name }} as c
 join raw_{{ name }} as r using (_line)
 where c._reason is not null;

@@ -33,7 +33,7 @@ from pipelines.lib.errors import DeliveryRefused
 from pipelines.lib.extract_format import FILES_BY_NAME
 from pipelines.lib.pseudonym import Pseudonymiser, pseudonym
 from pipelines.lib.publish import FILE_LIST, incoming_dir, publish
-from tests.delivery_builder import KEY, stage, write_delivery
+from tests.delivery_builder import KEY, raw_rows, stage, write_delivery
 from tests.hardening.hardening_deck import PATH_LIKE_EXTRACT_ID
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def test_the_malformed_cytogenetics_line_of_synth_seed_3_is_pseudonymised():
     the date) stayed clear in quarantine.csv, raw_cytogenetics and stg_quarantine."""
     raw = "cpr;sample_date;aberration;result;clonal_fraction_pct\n130647310004-06-2017;gain1q;pos;\n".encode()
     frame, _ = read_raw("cytogenetics.csv", raw, FILES_BY_NAME["cytogenetics"], Pseudonymiser(KEY))
-    record = frame["_record"][0]
+    record = raw_rows(FILES_BY_NAME["cytogenetics"], frame)["_record"][0]
     assert record == pseudonym(KEY, "1306473100") + "04-06-2017;gain1q;pos;"
     assert frame["_malformed"][0]
 

@@ -21,6 +21,7 @@ from pipelines import parameters
 from pipelines.indicators.build import build_all, build_model, models, prepare_session
 from pipelines.indicators.catalogue import BY_ID
 from pipelines.ingest.raw_reader import read_raw
+from pipelines.ingest.raw_tables import create_raw_table
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES
 from pipelines.lib.pseudonym import Pseudonymiser
@@ -35,9 +36,7 @@ def staging_schemas() -> dict[str, tuple[tuple[str, str], ...]]:
     pseudonymise = Pseudonymiser(b"schema")
     for dfile in FILES:
         frame, _ = read_raw(dfile.filename, (";".join(dfile.columns) + "\n").encode(), dfile, pseudonymise)
-        con.register("raw_frame", frame)
-        con.execute(f"create table {dfile.raw_table} as select * from raw_frame")
-        con.unregister("raw_frame")
+        create_raw_table(con, dfile.raw_table, frame)
     set_variables(con, {**parameters.resolve(), "extract_date": date(2026, 1, 1)})
     build_staging(con)
     return {f.stg_table: tuple((name, kind) for name, kind, *_ in con.execute(f"describe {f.stg_table}").fetchall()

@@ -7,10 +7,19 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.assets import written_beside
+from pipelines.lib.extract_format import FILES_BY_NAME
+
+DEPARTMENTS = FILES_BY_NAME["departments"]
 
 
 def _frame(n: int, start: int = 0) -> pl.DataFrame:
-    return pl.DataFrame({"_line": range(start + 2, start + n + 2), "_record": [f"row {i}" for i in range(n)]})
+    """Rows as ``read_raw`` gives them for departments.csv (every tenth line kept whole)."""
+    return pl.DataFrame({
+        "_line": range(start + 2, start + n + 2),
+        "_record_kept": [f'{i};"x;y";h;r' if i % 10 == 0 else None for i in range(n)],
+        "_malformed": [False] * n,
+        **{c: [f"{c} {i}" for i in range(n)] for c in DEPARTMENTS.columns},
+    }, schema_overrides={"_record_kept": pl.String})
 
 
 def _writer_threads() -> list[threading.Thread]:

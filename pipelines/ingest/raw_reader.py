@@ -152,8 +152,8 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
     """Rows of ``name`` as text columns named by the spec, plus ``_line``, ``_record_kept``,
     ``_malformed`` and (for files with cpr) ``pseudonym`` and ``_cpr_status`` (valid / missing / invalid).
     ``_record_kept``: the line as delivered (CPR pseudonymised) where it is not the fields joined
-    by ``;`` in the format's order (the cpr as its pseudonym), NULL where it is; the raw table
-    makes the whole record of both (``raw_tables.create_raw_table``).
+    by ``;`` in the format's order (the cpr as its pseudonym), NULL where it is; the record of
+    every line is made from the raw table by ``sql/raw/_record.sql``.
     Returns the frame and facts about the file (encoding, line ends, extra columns, and with
     ``extract_date``: how many rows have a date in the file's first date column and how many
     of those lie after the extract date)."""
@@ -197,7 +197,7 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
         whole = pl.col("_malformed") | pl.col("_text").str.contains('"', literal=True)
         replaced = [pl.col(f"f{i}") for i in range(len(columns))]
     frame = frame.with_columns(_scrub_text_where(frame, frame.select(whole.fill_null(True)).to_series(), pseudonymise))
-    # kept only where the raw table cannot make it from the fields (sql/raw/create_raw_table.sql)
+    # kept only where the fields do not make it (sql/raw/_record.sql makes it from them elsewhere)
     joined = None if columns == list(dfile.columns) else pl.concat_str(replaced, separator=";")
     record = pl.when(whole).then(pl.col("_text")).otherwise(joined)
     frame = frame.with_columns(record.alias("_record_kept"))

@@ -5,10 +5,12 @@ A *CPR-shaped token* is ten digits whose first six are a real date ``DDMMYY`` (i
 
 - in any run of digits, however long and whatever touches it (``pt0102031237``,
   ``0102031238x``, ``130647310004-06-2017``): every ten-digit window of the run is checked;
-- written with separators people type between the 6th and 7th digit: hyphen, space, en and
-  em dash, non-breaking hyphen, minus sign, ``/``, ``.``, ``,``, ``_``, a double quote (a
-  CSV line quoting half of it) and the usual non-breaking and narrow spaces (one to three of
-  them: ``010203 - 1234``);
+- written with separators people type after the day, the month and the year (one to three
+  at each place: ``010203 - 1234``, ``0102 03 1234``, ``01.02.03-1234``): hyphen, space, en
+  and em dash, non-breaking hyphen, minus sign, ``/``, ``.``, ``,``, ``_``, a double quote (a
+  CSV line quoting half of it) and the usual non-breaking and narrow spaces;
+- with the year written in full (``01.02.1903-1234``, ``01021903 1234``): the ten digits are
+  the day, the month, the year's last two digits and the serial number;
 - in any script's digits (full-width, Arabic-Indic, Devanagari …: Unicode category Nd);
 - with invisible characters (format characters such as zero-width spaces and soft hyphens,
   combining marks) between the characters, which are ignored.
@@ -45,15 +47,20 @@ MAX_SEPARATORS = 3
 
 _SEP_CLASS = "[" + "".join("\\" + c if c in "-\\]^[" else c for c in SEPARATORS) + "]"
 # On normalised text (ASCII digits, invisible characters removed): runs of ten or more digits
-# (every 10-digit window of a run is looked at), and the separated form: six digits right
-# before 1-3 separators, four digits right after them.
+# (every 10-digit window of a run is looked at), and the written form: day, month and year
+# (two digits, or four from 19xx or 20xx) and the four-digit serial, 0-3 separators between
+# them. A lookahead only, so a match may start at every position (overlapping forms).
+_SEPS = f"{_SEP_CLASS}{{0,{MAX_SEPARATORS}}}"
 _RUN = re.compile(r"[0-9]{10,}")
-_SEPARATED = re.compile(rf"([0-9]{{6}})(?=({_SEP_CLASS}{{1,{MAX_SEPARATORS}}})([0-9]{{4}}))")
+_WRITTEN = re.compile(rf"(?=(?P<day>[0-9]{{2}}){_SEPS}(?P<month>[0-9]{{2}}){_SEPS}(?:19|20)?(?P<year>[0-9]{{2}})"
+                      rf"{_SEPS}(?P<serial>[0-9]{{4}}))")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 # The polars (Rust regex) pre-filter on raw text: a superset of what the two patterns find.
 # \d is Unicode (category Nd) there as in Python; _INVISIBLE may sit between any two characters.
 _INVISIBLE = r"[\p{Cf}\p{Mn}\p{Me}]*"
-CANDIDATE = (rf"\d(?:{_INVISIBLE}\d){{5}}{_INVISIBLE}(?:{_SEP_CLASS}{_INVISIBLE}){{0,{MAX_SEPARATORS}}}"
+_PAIR = rf"\d{_INVISIBLE}\d{_INVISIBLE}"
+_SEPS_INVISIBLE = rf"(?:{_SEP_CLASS}{_INVISIBLE}){{0,{MAX_SEPARATORS}}}"
+CANDIDATE = (rf"{_PAIR}{_SEPS_INVISIBLE}{_PAIR}{_SEPS_INVISIBLE}(?:{_PAIR})?{_PAIR}{_SEPS_INVISIBLE}"
              rf"\d(?:{_INVISIBLE}\d){{3}}")
 _INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}
 
@@ -99,6 +106,16 @@ def _normalise(text: str) -> tuple[str, list[int] | None]:
     return "".join(out), index
 
 
+def _inside_digits(normal: str, match: re.Match) -> bool:
+    """A written form with separators inside its date part that touches more digits: a
+    date's tail and the next number (``2025-12-01 12345``, ``9 01-02-2003``), not a CPR. A
+    date part written without separators keeps matching wherever it sits (``x12010203-1234``)."""
+    if match.end("year") - match.start() == len(match.group("day") + match.group("month") + match.group("year")):
+        return False
+    start, end = match.start(), match.end("serial")
+    return (start > 0 and normal[start - 1].isdigit()) or (end < len(normal) and normal[end].isdigit())
+
+
 def find(text: str, *, dated: bool = True) -> list[Found]:
     """Every CPR-shaped token of ``text``, overlapping ones merged (the merged span keeps the
     digits of its first token). ``dated=False`` drops the date test: every ten-digit window
@@ -113,10 +130,10 @@ def find(text: str, *, dated: bool = True) -> list[Found]:
             digits = run[i:i + 10]
             if not dated or digits[:6] in REAL_DDMMYY:
                 spans.append((base + i, base + i + 10, digits))
-    for match in _SEPARATED.finditer(normal):
-        head, separators, tail = match.group(1), match.group(2), match.group(3)
-        if not dated or head in REAL_DDMMYY:
-            spans.append((match.start(), match.end() + len(separators) + 4, head + tail))
+    for match in _WRITTEN.finditer(normal):
+        head = match.group("day") + match.group("month") + match.group("year")
+        if (not dated or head in REAL_DDMMYY) and not _inside_digits(normal, match):
+            spans.append((match.start(), match.end("serial"), head + match.group("serial")))
     if not spans:
         return []
     spans.sort()

@@ -31,6 +31,7 @@ from typing import Any
 from great_expectations.render.view.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from jinja2 import BytecodeCache
 
+from pipelines.lib import cpr
 from pipelines.lib.pseudonym import scrub
 
 
@@ -194,10 +195,32 @@ def finish_docs(docs_dir: Path, pages: list[str] | None = None, facts: dict | No
             prefix = "../" * (len(page.relative_to(docs_dir).parts) - 1)
             cleaned = scrub(offline_page(text, prefix))
         else:
-            cleaned = scrub(text)
+            cleaned = scrub_json(text)
         if cleaned != text:
             page.write_text(cleaned, encoding="utf-8")
     (docs_dir / "index.html").write_text(index_html(docs_dir, facts), encoding="utf-8")
+
+
+def scrub_json(text: str) -> str:
+    """A stored validation result with every CPR-shaped token masked and still JSON: the
+    strings (keys too) are scrubbed one by one, a number that holds a token becomes 0. (The
+    text scrubbed as a whole could put the placeholder where a number stands, in a list of
+    numbers written ``[1, 2, 3, 4]``.) Written the way GX writes it (two-space indent)."""
+    if not cpr.contains(text):
+        return text
+    return json.dumps(_scrub_value(json.loads(text)), indent=2)
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(key): _scrub_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub_value(item) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and cpr.contains(str(value)):
+        return type(value)(0)
+    return value
 
 
 def _latest_results(docs_dir: Path) -> dict[str, tuple[Path, dict]]:

@@ -48,7 +48,7 @@ from pipelines.operations.inbox import describe, resolve
 from pipelines.quality import worker as validation_worker
 from pipelines.quality.runner import QualityEngineError
 from pipelines.reports import comments as steering_comments
-from pipelines.reports import contract, suppression
+from pipelines.reports import contract, dashboards_beside, suppression
 from pipelines.reports.pdf import chromium_path
 from pipelines.resources import AuditConfig, duckdb_resource
 
@@ -236,6 +236,7 @@ class Destination(dg.ConfigurableResource):
             stack.enter_context(validation_worker.started())  # imports GX while the delivery is read
             stack.callback(suppression.discard_ahead)  # started ahead by the reports layer, not taken: a stopped run
             stack.callback(contract.discard_workbook)  # the summary's workbook, unfinished when a run stops
+            stack.callback(dashboards_beside.discard)  # the dashboards started beside, not taken: a stopped run
             stack.enter_context(signals.owned(self._folder))  # a stopped run leaves no folder behind either
             if self._previous is not None and _GLOB.search(str(self._previous)):
                 self._previous = self._private_copy(stack, self._previous)  # polars reads such a path as a pattern

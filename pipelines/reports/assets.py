@@ -6,10 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster._core.storage.tags import PRIORITY_TAG  # "dagster/priority", not re-exported
 from dagster_duckdb import DuckDBResource
 
 from pipelines.asset_keys import (DASHBOARDS_KEY, DEPARTMENT_LISTS_KEY, NATIONAL_REPORT_KEY, PATIENT_RESULTS_KEY,
                                   QUALITY_FLAGS_KEY, STG_KEYS, SUMMARY_KEY)
+from pipelines.reports import dashboards_beside
 from pipelines.reports.data import load
 from pipelines.reports.national import start_publishing
 from pipelines.reports.writer import write_dashboards, write_departments, write_national, write_reports
@@ -72,6 +74,11 @@ def rpt_national_report(context: dg.AssetExecutionContext, config: ReportsConfig
     return dg.MaterializeResult(metadata=meta)
 
 
+def _dashboards_in_the_run(context: dg.AssetExecutionContext) -> bool:
+    selection = context.run.asset_selection
+    return selection is None or DASHBOARDS_KEY in selection
+
+
 @dg.asset(key=DEPARTMENT_LISTS_KEY, group_name="reports", deps=INPUTS)
 def rpt_department_lists(context: dg.AssetExecutionContext, config: ReportsConfig, duckdb: DuckDBResource,
                          audit: AuditConfig) -> dg.MaterializeResult:
@@ -82,23 +89,28 @@ def rpt_department_lists(context: dg.AssetExecutionContext, config: ReportsConfi
     (comparison.json, comparison_base.csv)."""
     out_dir = Path(audit.output_dir)
     with duckdb.get_connection() as con:
-        values = write_departments(con, out_dir, _previous(config, audit), period=audit.period or None)
+        values = write_departments(con, out_dir, _previous(config, audit), period=audit.period or None,
+                                   dashboards_beside=_dashboards_in_the_run(context))
     context.log.info(f"deviation lists for {values['departments']} departments ({values['deviation_rows']} rows, "
                      f"period {values['period']}, re-identification {'on' if values['reidentified'] else 'off'})")
     return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["departments"]))
 
 
 # the dashboards link to the national report but read nothing of it: they do not wait for it (nor for
-# the data-quality verdict the national report needs), so they are written while the suites are judged
-@dg.asset(key=DASHBOARDS_KEY, group_name="reports", deps=[*INPUTS, DEPARTMENT_LISTS_KEY])
+# the data-quality verdict the national report needs). The department lists' step starts them in a
+# fresh process; this step runs late (priority -1) and takes them, so the steps between run beside them.
+@dg.asset(key=DASHBOARDS_KEY, group_name="reports", deps=[*INPUTS, DEPARTMENT_LISTS_KEY],
+          op_tags={PRIORITY_TAG: "-1"})
 def rpt_dashboards(context: dg.AssetExecutionContext, config: ReportsConfig, duckdb: DuckDBResource,
                    audit: AuditConfig) -> dg.MaterializeResult:
     """Static offline dashboards: dashboard.html (national) and departments/<safe name>/dashboard.html:
     indicator tiles against the standard, trends, the department's funnel position and the
     patient list behind every figure (paged, with CSV)."""
     out_dir = Path(audit.output_dir)
-    with duckdb.get_connection() as con:
-        values = write_dashboards(con, out_dir, _previous(config, audit), period=audit.period or None)
+    values = dashboards_beside.take(out_dir)
+    if values is None:  # not started by the department lists' step (a selection, one core)
+        with duckdb.get_connection() as con:
+            values = write_dashboards(con, out_dir, _previous(config, audit), period=audit.period or None)
     context.log.info(f"{values['dashboards']} dashboards")
     return dg.MaterializeResult(metadata=_metadata(values, out_dir, ["dashboard.html"]))
 

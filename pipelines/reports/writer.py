@@ -26,9 +26,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.lib import vault
+from pipelines.lib import forked, vault
+from pipelines.lib.forked import Beside
 from pipelines.reports import comments as steering_comments
 from pipelines.reports import comparison, dashboard, deviations, national
+from pipelines.reports import dashboards_beside as beside
 from pipelines.reports.data import ReportData, load
 from pipelines.reports.files import safe_names
 
@@ -92,14 +94,14 @@ def _departments(data: ReportData, out_dir: Path, rows: pl.DataFrame, folders: d
 
 
 def _dashboards(data: ReportData, out_dir: Path, folders: dict[str, str], rows: pl.DataFrame,
-                base: comparison.Base | None, cprs: dict[str, str] | None) -> dict:
+                base_name: str | None, cprs: dict[str, str] | None) -> dict:
+    """``base_name``: the compared extract as the pages name it (None: no comparison)."""
     context = _clinic_context(data)
-    index = dashboard.DashboardIndex(data, cprs, rows if base is not None else None)
+    index = dashboard.DashboardIndex(data, cprs, rows if base_name is not None else None)
     with index.writing_beside():
         dashboard.write_national_dashboard(data, out_dir, folders, context, index)
         for code in data.departments["department_code"].to_list():
-            dashboard.write_department_dashboard(data, out_dir, code, folders[code], context, index,
-                                                 base.name_da if base else None)
+            dashboard.write_department_dashboard(data, out_dir, code, folders[code], context, index, base_name)
     return {"dashboards": 1 + data.departments.height}
 
 
@@ -113,11 +115,20 @@ def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_resul
 
 
 def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
-                      report_year: int | None = None, period: str | None = None) -> dict:
+                      report_year: int | None = None, period: str | None = None,
+                      dashboards_beside: bool = False) -> dict:
+    """With ``dashboards_beside`` the dashboards of the same rows are started in a fresh
+    process first (on a machine with a second core), for the dashboards step to take
+    (``dashboards_beside.take``)."""
     base, current = _base(con, previous_results)
     data = load(con, report_year, patients="period", period=period)
     rows, _ = _deviations(data, base)
-    return _departments(data, out_dir, rows, department_folders(data, rows), base, current, _cprs(con, rows))
+    folders = department_folders(data, rows)
+    if dashboards_beside and forked.more_than_one_core():
+        started = Beside(_dashboards, data, Path(out_dir), folders, rows, base.name_da if base else None,
+                         _cprs(con, data.patients), fresh=True)
+        beside.keep(out_dir, started.__enter__())
+    return _departments(data, out_dir, rows, folders, base, current, _cprs(con, rows))
 
 
 def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
@@ -125,7 +136,8 @@ def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_res
     base, _ = _base(con, previous_results)
     data = load(con, report_year, patients="period", period=period)
     rows, _ = _deviations(data, base)
-    return _dashboards(data, out_dir, department_folders(data, rows), rows, base, _cprs(con, data.patients))
+    return _dashboards(data, out_dir, department_folders(data, rows), rows, base.name_da if base else None,
+                       _cprs(con, data.patients))
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None, *,
@@ -145,5 +157,5 @@ def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_result
     return {
         **_national(data, out_dir, rows, base, parameters, con, comments),
         **_departments(data, out_dir, rows, folders, base, current, cprs),
-        **_dashboards(data, out_dir, folders, rows, base, cprs),
+        **_dashboards(data, out_dir, folders, rows, base.name_da if base else None, cprs),
     }

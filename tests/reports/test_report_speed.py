@@ -5,7 +5,8 @@
   hidden, also for "would hiding this cell protect that one";
 * the funnel limits skip only binomial terms that are exactly 0.0;
 * national patient pages are capped, department ones are not; ``load`` reads the rows a
-  report needs.
+  report needs;
+* the dashboards written beside, in a fresh process, are the dashboards written in this one.
 
 (The column-wise Excel writer against its oracle: ``test_report_xlsx.py``.)
 """
@@ -220,3 +221,63 @@ def test_load_reads_the_patient_rows_a_report_needs(tmp_path):
         assert data.patients.drop("risk_text").equals(expected.drop("risk_text"))
     with pytest.raises(ValueError, match="patients must be one of"):
         load(con, patients="some")
+
+
+def _files(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_dashboards_written_beside_are_the_dashboards_written_here(tmp_path):
+    """The department lists' step starts the dashboards in a fresh process (``dashboards_beside``);
+    what it writes is byte for byte what ``write_dashboards`` writes in this process."""
+    import multiprocessing
+
+    from pipelines.lib import forked
+    from pipelines.reports import dashboards_beside
+    from pipelines.reports.writer import write_dashboards, write_departments
+    from tests.reports.report_rows import cohort, connect
+
+    if not forked.more_than_one_core():
+        pytest.skip("one core: the dashboards are never started beside")
+    con = connect(tmp_path / "audit.duckdb", cohort(seed=5, scale=0.3, years=(2024, 2025, 2026)))
+    beside, here = tmp_path / "beside", tmp_path / "here"
+    before = set(multiprocessing.active_children())
+    write_departments(con, beside, dashboards_beside=True)
+    assert set(multiprocessing.active_children()) - before, "started in a process of its own"
+    taken = dashboards_beside.take(beside)
+    write_departments(con, here)
+    assert dashboards_beside.take(here) is None  # nothing started: the step writes them itself
+    assert taken == write_dashboards(con, here)
+    files = _files(beside)
+    assert any(name.endswith("dashboard.html") for name in files) and len(files) > 20
+    assert files == _files(here)
+    assert not set(multiprocessing.active_children()) - before
+
+
+def test_dashboards_started_beside_never_see_a_key_and_end_with_the_run(tmp_path, monkeypatch):
+    import multiprocessing
+    import os
+    from pathlib import Path
+
+    from pipelines.lib import forked
+    from pipelines.reports import dashboards_beside
+    from pipelines.reports.writer import write_departments
+    from tests.reports.report_rows import cohort, connect
+
+    if not forked.more_than_one_core():
+        pytest.skip("one core: the dashboards are never started beside")
+    con = connect(tmp_path / "audit.duckdb", cohort(seed=6, scale=0.2, years=(2025, 2026)))
+    before = set(multiprocessing.active_children())
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "a-key-the-dashboards-never-see-0123456789")
+    monkeypatch.setenv("MYELOMA_AUDIT_REID_KEY", "another-key-they-never-see-0123456789ab")
+    write_departments(con, tmp_path / "out", dashboards_beside=True)
+    started = set(multiprocessing.active_children()) - before
+    assert started
+    for process in started:  # started without the keys: not in its environment as the system shows it
+        environment = Path(f"/proc/{process.pid}/environ").read_bytes()
+        assert b"MYELOMA_AUDIT_KEY" not in environment and b"never-see" not in environment
+        assert b"PATH=" in environment
+    assert os.environ["MYELOMA_AUDIT_KEY"].startswith("a-key")  # and this process has them back
+    dashboards_beside.discard()
+    assert not set(multiprocessing.active_children()) - before
+    assert dashboards_beside.take(tmp_path / "out") is None

@@ -1,0 +1,42 @@
+"""The dashboards a run's department-lists step started in a fresh process (``writer.
+write_departments(..., dashboards_beside=True)``): they are written on the machine's other
+core while this process writes the department lists, the contract and the national report.
+The dashboards step takes them (``take``: waits, returns the counts, raises their error);
+a run that stops before that ends them (``discard``) before its folder is removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.lib.forked import Beside
+
+_started: dict[Path, Beside] = {}
+
+
+def keep(out_dir: Path, beside: Beside) -> None:
+    discard_for(out_dir)
+    _started[Path(out_dir)] = beside
+
+
+def take(out_dir: Path) -> dict | None:
+    """The counts of the dashboards started for ``out_dir``, once written; None if none were started."""
+    beside = _started.pop(Path(out_dir), None)
+    if beside is None:
+        return None
+    try:
+        return beside.result()
+    finally:
+        beside.__exit__(None, None, None)
+
+
+def discard_for(out_dir: Path) -> None:
+    beside = _started.pop(Path(out_dir), None)
+    if beside is not None:
+        beside.__exit__(None, None, None)
+
+
+def discard() -> None:
+    """Wait for every dashboards process not taken to end (a stopped run's: Ctrl-C and SIGTERM
+    stop it too), so nothing is written into the run's folder once it is removed."""
+    for out_dir in list(_started):
+        discard_for(out_dir)

@@ -281,3 +281,21 @@ def test_dashboards_started_beside_never_see_a_key_and_end_with_the_run(tmp_path
     dashboards_beside.discard()
     assert not set(multiprocessing.active_children()) - before
     assert dashboards_beside.take(tmp_path / "out") is None
+
+
+def test_dashboards_of_a_period_with_more_patients_than_the_cap_are_written_here(tmp_path, monkeypatch):
+    """Above ``DASHBOARDS_BESIDE_AT_MOST`` patients no process is started (its copy of the data
+    would cost memory and, measured at 1M, no time); the dashboards step writes them itself."""
+    import multiprocessing
+
+    from pipelines.reports import dashboards_beside, writer
+    from tests.reports.report_rows import cohort, connect
+
+    con = connect(tmp_path / "audit.duckdb", cohort(seed=7, scale=0.2, years=(2025, 2026)))
+    before = set(multiprocessing.active_children())
+    patients = con.execute("select count(distinct pseudonym) from rpt_patient_results").fetchone()[0]
+    assert patients > 1
+    monkeypatch.setattr(writer, "DASHBOARDS_BESIDE_AT_MOST", 1)
+    writer.write_departments(con, tmp_path / "out", dashboards_beside=True)
+    assert not set(multiprocessing.active_children()) - before
+    assert dashboards_beside.take(tmp_path / "out") is None

@@ -1,7 +1,9 @@
 """Benchmark: the whole `myeloma-audit run` on synthetic deliveries of growing size.
 
 Prints, per size: rows in the delivery, wall time of the command from process start to
-exit, rows per second, peak RSS of the run, the time DuckDB needs only to parse the same
+exit, rows per second, peak RSS of the run (its largest single process: the command or one it
+started) and the peak memory of all its processes together (their proportional set sizes
+summed, sampled every half second; Linux only), the time DuckDB needs only to parse the same
 CSV files (the floor, timed in the same invocation), wall / floor, the time per phase, the
 five slowest steps (from run.json) and, with ``--hashes FILE``, a SHA-256 of every output
 file except those that record timings or the run's database (``run.json``,
@@ -22,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,17 +45,60 @@ def parse_floor(folder: Path) -> float:
     return time.monotonic() - started
 
 
-def run_audit_process(folder: Path, out: Path) -> tuple[float, float, dict]:
+def _process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
+
+
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size: pages shared with a forked process count half to each."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _sample_tree_memory(proc: subprocess.Popen, peak: list[int]) -> None:
+    while proc.poll() is None:
+        peak[0] = max(peak[0], sum(_pss_bytes(pid) for pid in _process_tree(proc.pid)))
+        time.sleep(0.5)
+
+
+def run_audit_process(folder: Path, out: Path) -> tuple[float, float, float | None, dict]:
     env = dict(os.environ, MYELOMA_AUDIT_KEY="benchmark-key-of-at-least-32-bytes")
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(folder), "--out", str(out)],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(folder), "--out", str(out)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    tree_peak = [0]
+    sampler = None
+    if Path("/proc/self/smaps_rollup").exists():
+        sampler = threading.Thread(target=_sample_tree_memory, args=(proc, tree_peak), daemon=True)
+        sampler.start()
+    _, stderr = proc.communicate()
     wall = time.monotonic() - started
+    if sampler is not None:
+        sampler.join()
     if proc.returncode != 0:
-        raise SystemExit(f"run failed:\n{proc.stderr[-2000:]}")
+        raise SystemExit(f"run failed:\n{stderr[-2000:]}")
     peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
-    return wall, peak_kb / 1024, json.loads((out / "run.json").read_text())
+    tree_mb = tree_peak[0] / 2**20 if sampler is not None else None
+    return wall, peak_kb / 1024, tree_mb, json.loads((out / "run.json").read_text())
 
 
 NOT_HASHED = {"run.json", "audit.duckdb"}  # timings; the database file's pages are not deterministic
@@ -89,19 +135,19 @@ def main() -> None:
     args = parser.parse_args()
     hashes: list[str] = []
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="myeloma-bench-"))
-    print(f"{'patients':>9} {'rows':>10} {'wall s':>7} {'rows/s':>9} {'peak MB':>8} {'parse s':>8} {'ratio':>6}  "
+    print(f"{'patients':>9} {'rows':>10} {'wall s':>7} {'rows/s':>9} {'peak MB':>8} {'tree MB':>8} {'parse s':>8} {'ratio':>6}  "
           + "  ".join(f"{p:>10}" for p in [*PHASES, "start-up/other"]))
     for n in args.patients:
         folder = workdir / f"delivery-{n}"
         if not folder.exists():
             write_delivery(folder, n, args.seed)
         shutil.rmtree(workdir / f"out-{n}", ignore_errors=True)  # a fresh folder: no comparison with an earlier run
-        wall, peak_mb, record = run_audit_process(folder, workdir / f"out-{n}")
+        wall, peak_mb, tree_mb, record = run_audit_process(folder, workdir / f"out-{n}")
         floor = parse_floor(folder)
         rows = record["rows"]["in"]
         steps = record.get("step_seconds", {})
         phases = phase_seconds(steps, wall)
-        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  "
+        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {tree_mb if tree_mb is not None else float("nan"):>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  "
               + "  ".join(f"{v:>10.1f}" for v in phases.values()))
         slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:5]
         print("          five slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))

@@ -147,7 +147,7 @@ def main() -> None:
         rows = record["rows"]["in"]
         steps = record.get("step_seconds", {})
         phases = phase_seconds(steps, wall)
-        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {tree_mb if tree_mb is not None else float("nan"):>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  "
+        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {tree_mb if tree_mb is not None else float('nan'):>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  "
               + "  ".join(f"{v:>10.1f}" for v in phases.values()))
         slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:5]
         print("          five slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))

@@ -19,6 +19,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -90,13 +91,30 @@ class Beside:
         self._work, self._args, self._fresh = work, args, fresh
         self._pool: ProcessPoolExecutor | None = None
         self._future: Future | None = None
+        self._ending: threading.Thread | None = None
+        self._shutting_down = threading.Lock()
 
     def __enter__(self) -> Beside:
         if more_than_one_core():
             self._pool = pool(1, fresh=self._fresh)
             with _environment_without_keys() if self._fresh else contextlib.nullcontext():
                 self._future = self._pool.submit(self._work, *self._args)  # starts the process
+            self._future.add_done_callback(self._end_when_done)
         return self
+
+    def _end_when_done(self, _: Future) -> None:
+        """The process ends as soon as its work is done, not when the result is taken: a forked
+        process kept alive holds on to every page of this process's memory as it was at the
+        fork that this process has written to since (at 1M the summary's workbook process, idle
+        until publishing, grew to 3.4 GB). Its result stays in the future. The pool is shut down
+        from a thread of its own: this callback runs in the pool's own management thread."""
+        self._ending = threading.Thread(target=self._shut_down, name="beside-ending")
+        self._ending.start()
+
+    def _shut_down(self, cancel: bool = False) -> None:
+        with self._shutting_down:  # the pool's shutdown is not safe from two threads at once
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=cancel)
 
     def result(self) -> Any:
         if self._future is not None:
@@ -107,5 +125,6 @@ class Beside:
         return self._work(*self._args)
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._shut_down(cancel=True)
+        if self._ending is not None:
+            self._ending.join()

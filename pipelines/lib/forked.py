@@ -1,15 +1,18 @@
 """Plain Python work on the machine's other core: forked worker processes for CPU-bound work
-(small-cell suppression, a workbook written cell by cell, the drill-down texts of a large
-patient table) that holds the GIL for a second or more while this process has other work to do.
+(small-cell suppression, the drill-down texts of a large patient table) that holds the GIL for
+a second or more while this process has other work to do. A process ends as soon as its work
+is done.
 
 What runs in a forked process must use only the data it is given and the standard library,
 numpy, xlsxwriter, markupsafe or plain Python of this project: not polars or DuckDB, whose thread pools the fork does not copy. Its
 arguments and result are pickled. If a forked process dies, the caller does the work itself
 (the work is pure, so the result is the same).
 
-Work that needs polars runs in a *fresh* process instead (``fresh=True``: spawned, a new
-interpreter that imports what the work needs, ≈ 0.6 s of the other core before it starts;
-started with the environment minus the key variables, as the validation process is).
+Work that needs polars, or that runs while this process rewrites much of its memory (a fork
+keeps the pages this process writes to as they were), runs in a *fresh* process instead
+(``fresh=True``: spawned, a new interpreter that imports what the work needs, ≈ 0.3-0.6 s of
+the other core before it starts; started with the environment minus the key variables, as the
+validation process is): the dashboards, the summary's workbook.
 """
 
 from __future__ import annotations

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import xlsxwriter
 from dagster_duckdb import DuckDBResource
 
 from pipelines import __version__
 from pipelines.asset_keys import (PATIENT_RESULTS_KEY, QUALITY_FLAGS_KEY, QUARANTINE_KEY, RECONCILIATION_KEY,
                                   RESULTS_CONTRACT_KEY, SUMMARY_KEY)
 from pipelines.lib.forked import Beside
-from pipelines.lib.formula_safety import neutralise
 from pipelines.lib.sql_loader import sql_text
-from pipelines.reports.files import FIXED_CREATED
+from pipelines.reports.summary_workbook import write_summary_xlsx
 from pipelines.resources import AuditConfig
 
 __all__ = ["PATIENT_RESULTS_KEY", "SUMMARY_KEY", "results_contract", "run_record", "write_contract"]
@@ -42,7 +40,8 @@ _writing: list[tuple[ExitStack, Beside]] = []
 
 def write_contract(con, out_dir: Path, audit: AuditConfig, *, workbook_later: bool = False) -> dict[str, int]:
     """CSV (UTF-8, comma) and Parquet of each contract table, and ``run.json``; the summary's
-    workbook is written by a forked process meanwhile (xlsxwriter, cell by cell: ≈ 1 s). With
+    workbook is written by a fresh process meanwhile (xlsxwriter, cell by cell: ≈ 1 s; not a
+    fork, which would hold on to the pages of the contract's tables as they were). With
     ``workbook_later`` the workbook may still be being written when this returns: the run's
     next steps go on, and publishing waits for it (``workbook_written``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +52,7 @@ def write_contract(con, out_dir: Path, audit: AuditConfig, *, workbook_later: bo
     summary_rows, summary_columns = _summary_with_names(con, tables["indicator_summary"])
     with ExitStack() as stack:
         workbook = stack.enter_context(Beside(write_summary_xlsx, summary_rows, summary_columns,
-                                              out_dir / "indicator_summary.xlsx"))
+                                              out_dir / "indicator_summary.xlsx", fresh=True))
         rows = {}
         for name, table in tables.items():
             con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
@@ -83,31 +82,6 @@ def discard_workbook() -> None:
         _writing.pop()[0].close()
 
 
-# indicator_summary.csv's columns, as the spreadsheet names them (and what they hold)
-SUMMARY_XLSX = {
-    "indicator_id": ("Indikator", "indikatorens id (MM01 …)"),
-    "year": ("År", "indeksdatoens år"),
-    "level": ("Niveau", "Danmark, region, hospital eller afdeling"),
-    "unit": ("Enhed", "Danmark, regionens eller hospitalets navn, afdelingens kode"),
-    "unit_name": ("Afdelingens navn", "fra udtrækkets departments.csv (ikke en kolonne i CSV-filen)"),
-    "met": ("Opfyldt", "patienter med status opfyldt"),
-    "not_met": ("Ikke opfyldt", "patienter med status ikke opfyldt"),
-    "unknown": ("Uoplyst", "patienter, hvor data til at vurdere mangler"),
-    "justified": ("Begrundet afvigelse", "afvigelse med en grund, retningslinjen accepterer (ikke i nævneren)"),
-    "excluded": ("Ekskluderet", "udelukket af en regel (ikke i nævneren)"),
-    "pending": ("Afventer", "vinduet ikke lukket på udtræksdatoen (ikke i nævneren)"),
-    "numerator": ("Tæller", "det samme som opfyldt"),
-    "denominator": ("Nævner", "opfyldt + ikke opfyldt + uoplyst"),
-    "proportion": ("Andel", "tæller / nævner"),
-    "ci_low": ("95 % KI, nedre", "Wilsons 95 %-sikkerhedsinterval, nedre grænse"),
-    "ci_high": ("95 % KI, øvre", "Wilsons 95 %-sikkerhedsinterval, øvre grænse"),
-    "standard": ("Standard", "indikatorens standard (mål); tom for informative indikatorer"),
-    "standard_met": ("Standard opfyldt", "ja/nej; tom uden standard eller uden nævner"),
-    "quality_flag": ("Datakvalitetsflag", "ja: en blokerende kontrol fejlede eller en variabel er under komplethedsgrænsen"),
-    "quality_note": ("Datakvalitet, note", "hvilken kontrol eller variabel"),
-}
-PERCENT_COLUMNS = {"proportion", "ci_low", "ci_high", "standard"}
-LEVELS_DA = {"national": "Danmark", "region": "region", "hospital": "hospital", "department": "afdeling"}
 
 
 def _summary_with_names(con, table: str) -> tuple[list[tuple], list[str]]:
@@ -125,52 +99,6 @@ def _summary_with_names(con, table: str) -> tuple[list[tuple], list[str]]:
     rows = [(*row[:at], names.get(row[at - 1]) if row[columns.index("level")] == "department" else None, *row[at:])
             for row in result.fetchall()]
     return rows, [*columns[:at], "unit_name", *columns[at:]]
-
-
-def write_summary_xlsx(rows: list[tuple], columns: list[str], path: Path) -> Path:
-    """``indicator_summary.xlsx``: one sheet with the summary (Danish column names, frozen
-    header, filters; proportions as percentages, yes/no as ja/nej, text formula-safe) and one
-    that names each column's CSV column and meaning. The file does not depend on when it
-    was written."""
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                               "strings_to_urls": False, "strings_to_numbers": False})
-    workbook.set_properties({"created": FIXED_CREATED})  # same content, same bytes
-    try:
-        head = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True, "valign": "top"})
-        percent = workbook.add_format({"num_format": "0.0 %"})
-        sheet = workbook.add_worksheet("Indikatorer")
-        sheet.freeze_panes(1, 0)
-        for col, name in enumerate(columns):
-            sheet.write_string(0, col, SUMMARY_XLSX.get(name, (name,))[0], head)
-            sheet.set_column(col, col, 24 if name in ("unit", "unit_name", "quality_note") else 11)
-        for r, row in enumerate(rows, start=1):
-            for col, (name, value) in enumerate(zip(columns, row)):
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    sheet.write_string(r, col, "ja" if value else "nej")
-                elif name in PERCENT_COLUMNS:
-                    sheet.write_number(r, col, float(value), percent)
-                elif isinstance(value, (int, float)):
-                    sheet.write_number(r, col, value)
-                elif name == "level":
-                    sheet.write_string(r, col, LEVELS_DA.get(value, str(value)))
-                elif str(value):
-                    sheet.write_string(r, col, str(neutralise(str(value))))
-        sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
-        legend = workbook.add_worksheet("Kolonner")
-        for col, title in enumerate(("Kolonne", "Kolonne i indicator_summary.csv", "Indhold")):
-            legend.write_string(0, col, title, head)
-        for r, name in enumerate(columns, start=1):
-            label, meaning = SUMMARY_XLSX.get(name, (name, ""))
-            legend.write_string(r, 0, label)
-            legend.write_string(r, 1, name if name != "unit_name" else "–")
-            legend.write_string(r, 2, meaning)
-        legend.set_column(0, 1, 26)
-        legend.set_column(2, 2, 80)
-    finally:
-        workbook.close()
-    return path
 
 
 def run_record(con, audit: AuditConfig) -> dict:

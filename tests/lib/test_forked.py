@@ -47,6 +47,21 @@ def test_the_process_ends_when_its_work_is_done_before_the_result_is_taken():
     assert value == 42 and pid != os.getpid()
 
 
+def _key_variables() -> list[str]:
+    return [name for name in os.environ if name.startswith("MYELOMA_AUDIT_") and "KEY" in name]
+
+
+def test_a_fresh_process_is_started_without_the_key_variables(monkeypatch):
+    """What a fresh process does (the dashboards, the summary's workbook) never needs a key."""
+    if not forked.more_than_one_core():
+        pytest.skip("one core: the work is done here")
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", "a-key-a-fresh-process-never-sees-0123456789")
+    monkeypatch.setenv("MYELOMA_AUDIT_REID_KEY", "another-key-it-never-sees-0123456789abcdef")
+    with Beside(_key_variables, fresh=True) as beside:
+        assert beside.result() == []
+    assert sorted(_key_variables()) == ["MYELOMA_AUDIT_KEY", "MYELOMA_AUDIT_REID_KEY"]  # back here
+
+
 def test_an_error_of_the_work_is_raised_here():
     with Beside(_fails) as beside, pytest.raises(OSError, match="No space left"):
         beside.result()

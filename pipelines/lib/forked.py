@@ -22,7 +22,9 @@ import gc
 import multiprocessing
 import os
 import signal
+import sys
 import threading
+import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -64,14 +66,21 @@ def _in_a_fresh_process(initializer: Callable[[], None]) -> None:
 
 
 @contextlib.contextmanager
-def _environment_without_keys() -> Iterator[None]:
-    """While a fresh process is started: the work is given what it needs and never sees a key
-    (MYELOMA_AUDIT_KEY, MYELOMA_AUDIT_REID_KEY, any later key variable)."""
+def _started_fresh() -> Iterator[None]:
+    """While a fresh process is started (``submit`` starts it): the work is given what it needs
+    and never sees a key (MYELOMA_AUDIT_KEY, MYELOMA_AUDIT_REID_KEY, any later key variable),
+    and the new interpreter does not run this program's main script again. Multiprocessing's
+    spawn imports the parent's ``__main__`` in the child; a caller's own script without an
+    ``if __name__ == "__main__"`` guard would start a second audit there. A bare module stands
+    in for ``__main__`` for the moment of the start (the work functions live in this package)."""
     keys = {name: os.environ.pop(name) for name in list(os.environ)
             if name.startswith("MYELOMA_AUDIT_") and "KEY" in name}
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
     try:
         yield
     finally:
+        sys.modules["__main__"] = main
         os.environ.update(keys)
 
 
@@ -100,7 +109,7 @@ class Beside:
     def __enter__(self) -> Beside:
         if more_than_one_core():
             self._pool = pool(1, fresh=self._fresh)
-            with _environment_without_keys() if self._fresh else contextlib.nullcontext():
+            with _started_fresh() if self._fresh else contextlib.nullcontext():
                 self._future = self._pool.submit(self._work, *self._args)  # starts the process
             self._future.add_done_callback(self._end_when_done)
         return self

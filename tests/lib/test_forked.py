@@ -99,3 +99,34 @@ def test_a_forked_process_never_walks_what_it_inherited_and_runs_its_initializer
         workers.shutdown(wait=True)
     assert frozen > 1000 and enabled and default_sigterm
     assert gc.get_freeze_count() == before  # this process is left as it was
+
+
+UNGUARDED_SCRIPT = """
+import sys
+from pathlib import Path
+from pipelines.lib.forked import Beside
+from pipelines.reports.summary_workbook import write_summary_xlsx
+
+Path(sys.argv[1]).open("a").write("ran\\n")  # no __main__ guard, as a caller's quick script may be
+with Beside(write_summary_xlsx, [("MM01", 2026)], ["indicator_id", "year"], Path(sys.argv[2]), fresh=True) as beside:
+    beside.result()
+"""
+
+
+def test_a_fresh_process_does_not_run_the_callers_script_again(tmp_path):
+    """Multiprocessing's spawn imports the parent's main script in the child; a script without
+    a ``__main__`` guard would run a second time there (a second audit, for a script that
+    runs one)."""
+    import subprocess
+    import sys
+
+    if not forked.more_than_one_core():
+        pytest.skip("one core: the work is done here")
+    script, log, workbook = tmp_path / "audit_script.py", tmp_path / "ran.txt", tmp_path / "summary.xlsx"
+    script.write_text(UNGUARDED_SCRIPT, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), str(log), str(workbook)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert log.read_text() == "ran\n"
+    assert workbook.stat().st_size > 0
+    assert "Traceback" not in done.stderr

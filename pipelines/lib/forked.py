@@ -56,13 +56,9 @@ def more_than_one_core() -> bool:
 def pool(workers: int, initializer: Callable[[], None] = default_signals, *, fresh: bool = False) -> ProcessPoolExecutor:
     if fresh:
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_in_a_fresh_process, initargs=(initializer,))
+                                   initializer=initializer)
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_in_the_fork, initargs=(initializer,))
-
-
-def _in_a_fresh_process(initializer: Callable[[], None]) -> None:
-    initializer()
 
 
 @contextlib.contextmanager

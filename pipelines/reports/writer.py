@@ -115,11 +115,12 @@ def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_resul
 
 
 # The dashboards are written beside only up to this many patients in the period. Measured
-# (04-12-2026): a 100k delivery (35,734 patients in the period) saves 3-4 s of the run; at 1M
-# (363,168) the fresh process holds its own copy of the report data (1.4 GB) and, sharing the
-# cores with the contract's DuckDB threads, ends after the contract anyway (the dashboards step
-# still waited 18.6 s against 17.4 s written here): memory for nothing. Between the two the
-# crossover was not measured; a national delivery (10k) has about 3,500.
+# (04-12-2026): a 100k delivery (35,734 patients in the period) saved 1-4 s of a 38-41 s run
+# (paired runs, three sets, wall ratios 0.91-0.97); at 1M (363,168) the fresh process holds its
+# own copy of the report data (1.4 GB) and, sharing the cores with the contract's DuckDB
+# threads, ends after the contract anyway (the dashboards step still waited 18.6 s against
+# 17.4 s written here): memory for nothing. Between the two the crossover was not measured; a
+# national delivery (10k) has about 3,500.
 DASHBOARDS_BESIDE_AT_MOST = 150_000
 
 

@@ -75,8 +75,9 @@ def rpt_national_report(context: dg.AssetExecutionContext, config: ReportsConfig
 
 
 def _dashboards_in_the_run(context: dg.AssetExecutionContext) -> bool:
-    selection = context.run.asset_selection
-    return selection is None or DASHBOARDS_KEY in selection
+    # the assets of the job this step runs in (a whole run's or a selection's); the run's own
+    # ``asset_selection`` is empty, not None, for a whole job run in process (``myeloma-audit run``)
+    return DASHBOARDS_KEY in context.job_def.asset_layer.selected_asset_keys
 
 
 @dg.asset(key=DEPARTMENT_LISTS_KEY, group_name="reports", deps=INPUTS)

@@ -64,23 +64,45 @@ def test_asset_called_directly(tmp_path):
     assert result.metadata["years"] == "2024, 2025, 2026"
 
 
-def test_a_run_suppresses_the_publication_once_started_by_the_reports_layer(tmp_path, monkeypatch):
-    """In a whole run the reports layer's hook starts the publication's suppression (forked, on
-    the other core) as soon as the indicator summary exists, and the national report takes it:
-    one suppression, started ahead, none left when the run ends."""
+def test_a_run_starts_the_suppression_and_the_dashboards_ahead(tmp_path, monkeypatch):
+    """In a whole run (``myeloma-audit run``: a job run in process, whose asset selection is
+    empty) the reports layer's hook starts the publication's suppression (forked, on the other
+    core) as soon as the indicator summary exists, and the national report takes it; the
+    department lists' step starts the dashboards in a fresh process and the dashboards' step
+    takes them. One of each, started ahead, none left when the run ends."""
     import multiprocessing
 
     from pipelines.audit import run_audit
-    from pipelines.reports import suppression
+    from pipelines.lib import forked
+    from pipelines.reports import dashboards_beside, suppression
 
     started = []
     real_started = suppression._started
     monkeypatch.setattr(suppression, "_started",
                         lambda table, pool, ahead=False: started.append(ahead) or real_started(table, pool, ahead))
+    taken = []
+    real_take = dashboards_beside.take
+    monkeypatch.setattr(dashboards_beside, "take", lambda out_dir: taken.append(real_take(out_dir)) or taken[-1])
     run_audit(out_dir=tmp_path / "out")
     assert started == [True]
     assert suppression._ahead is None and not multiprocessing.active_children()
     assert (tmp_path / "out" / "indicator_summary_publication.csv").is_file()
+    if forked.more_than_one_core():
+        assert len(taken) == 1 and taken[0] is not None and taken[0]["dashboards"] > 1
+    assert (tmp_path / "out" / "dashboard.html").is_file()
+
+
+def test_a_selection_without_the_dashboards_starts_none_beside(tmp_path, monkeypatch):
+    from pipelines.asset_keys import DEPARTMENT_LISTS_KEY
+    from pipelines.reports import dashboards_beside
+
+    kept = []
+    monkeypatch.setattr(dashboards_beside, "keep", lambda out_dir, beside: kept.append(beside))
+    resources, out = _resources(tmp_path, cohort(seed=13, scale=0.2))
+    result = dg.materialize(REPORT_ASSETS, resources=resources, selection=[DEPARTMENT_LISTS_KEY],
+                            instance=dg.DagsterInstance.ephemeral())
+    assert result.success and (out / "departments").is_dir()
+    assert kept == [] and not (out / "dashboard.html").exists()
 
 
 def test_the_suppression_hook_starts_nothing_without_a_summary(tmp_path):

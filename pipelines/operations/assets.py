@@ -38,9 +38,9 @@ def published(context: dg.AssetExecutionContext, destination: Destination, duckd
 
 def _whole_graph(context: dg.AssetExecutionContext) -> bool:
     """Whether this run builds everything the results are made of (not a selection of it)."""
-    selected = context.run.asset_selection
-    needed = context.job_def.asset_layer.asset_graph.get_ancestor_asset_keys(PUBLISHED_KEY)
-    return not selected or needed <= set(selected)  # none: the whole job
+    # the job's own assets: a job made of a selection runs with an empty run selection, as the whole job does
+    layer = context.job_def.asset_layer
+    return layer.asset_graph.get_ancestor_asset_keys(PUBLISHED_KEY) <= layer.selected_asset_keys
 
 
 @dg.success_hook(name="step_memory", required_resource_keys={"destination"})

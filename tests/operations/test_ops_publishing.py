@@ -58,5 +58,19 @@ def test_only_a_run_of_every_asset_publishes(tmp_path):
     without_publishing = run(fake, config, dg.DagsterInstance.ephemeral(), asset_selection=LAST_RESULTS)
     assert without_publishing.success and len(fake.calls) == 1
     publishing_alone = run(fake, config, dg.DagsterInstance.ephemeral(), asset_selection=[PUBLISHED_KEY])
-    assert not publishing_alone.success
+    assert not publishing_alone.success and "only a run of every asset publishes" in _failure(publishing_alone)
     assert not out.exists() and [p.name for p in (tmp_path / ".out.myeloma-audit").iterdir()] == ["lock"]
+    subset_job = fake.job.get_subset(asset_selection={PUBLISHED_KEY})  # a job of the selection: its run's selection is empty
+    publishing_alone = subset_job.execute_in_process(run_config=config, instance=dg.DagsterInstance.ephemeral(),
+                                                     raise_on_error=False)
+    assert not publishing_alone.success and "only a run of every asset publishes" in _failure(publishing_alone)
+    assert not out.exists()
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    messages, error = [], failure.event_specific_data.error
+    while error is not None:
+        messages.append(error.message)
+        error = error.cause
+    return "\n".join(messages)

@@ -5,7 +5,10 @@ the quality layer's failing-row lists as much as the reports."""
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # polars only where frames are written: the summary's workbook process has none
+    import polars as pl
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -21,6 +24,8 @@ def neutralise(value: object) -> object:
 
 def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Every text column neutralised (see ``neutralise``)."""
+    import polars as pl
+
     pattern = r"^( *)[=+\-@\t\r]"
     return frame.with_columns(
         pl.when(pl.col(name).str.contains(pattern)).then(pl.lit("'") + pl.col(name)).otherwise(pl.col(name)).alias(name)

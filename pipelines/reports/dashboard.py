@@ -314,6 +314,26 @@ def extract_line(data: ReportData) -> str | None:
     return name + (f" (kontrolsum {checksum})" if checksum else "")
 
 
+def clinic_context(data: ReportData) -> dict:
+    """The department pages' and dashboards' header: the extract named in Danish."""
+    return {**data.page_context(), "extract_line": extract_line(data)}
+
+
+def write_every_dashboard(data: ReportData, out_dir: Path, folders: dict[str, str], rows: pl.DataFrame,
+                          base_name: str | None, cprs: dict[str, str] | None) -> dict:
+    """The national dashboard and every department's. ``base_name``: the compared extract as
+    the pages name it (None: no comparison). Also the work of the fresh process the department
+    lists' step starts (``writer.write_departments``): this module imports only what the
+    dashboards need."""
+    context = clinic_context(data)
+    index = DashboardIndex(data, cprs, rows if base_name is not None else None)
+    with index.writing_beside():
+        write_national_dashboard(data, out_dir, folders, context, index)
+        for code in data.departments["department_code"].to_list():
+            write_department_dashboard(data, out_dir, code, folders[code], context, index, base_name)
+    return {"dashboards": 1 + data.departments.height}
+
+
 def write_department_dashboard(data: ReportData, out_dir: Path, code: str, folder: str, page_context: dict,
                                index: DashboardIndex, comparison: str | None = None) -> Path:
     target = child_dir(out_dir / "departments", folder)

@@ -79,6 +79,11 @@ class ReportData:
     def current_year(self) -> int | None:
         return self.years[-1] if self.years else None
 
+    def page_context(self) -> dict:
+        """Every page's header: the extract's id and date."""
+        return {"extract_id": self.extract_id,
+                "extract_date": self.extract_date.isoformat() if self.extract_date else None}
+
 
 def guideline_versions() -> list[dict]:
     """The guideline versions as the audit knows them (``sql/reference/guideline_versions.csv``)."""

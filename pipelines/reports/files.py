@@ -13,7 +13,6 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -23,7 +22,6 @@ from pipelines.lib.formula_safety import neutralise_frame
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
                     *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 MAX_NAME = 60
-FIXED_CREATED = datetime(2000, 1, 1)
 
 
 def _ascii_slug(text: str) -> str:

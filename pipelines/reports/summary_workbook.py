@@ -5,12 +5,14 @@ DuckDB, because the contract step has it written by a fresh process beside the r
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
 
 from pipelines.lib.formula_safety import neutralise
-from pipelines.reports.files import FIXED_CREATED
+
+FIXED_CREATED = datetime(2000, 1, 1)  # every workbook's creation time: the same content gives the same bytes
 
 # indicator_summary.csv's columns, as the spreadsheet names them (and what they hold)
 SUMMARY_XLSX = {
@@ -46,7 +48,7 @@ def write_summary_xlsx(rows: list[tuple], columns: list[str], path: Path) -> Pat
     was written."""
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                                "strings_to_urls": False, "strings_to_numbers": False})
-    workbook.set_properties({"created": FIXED_CREATED})  # same content, same bytes
+    workbook.set_properties({"created": FIXED_CREATED})
     try:
         head = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True, "valign": "top"})
         percent = workbook.add_format({"num_format": "0.0 %"})

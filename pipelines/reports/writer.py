@@ -35,16 +35,6 @@ from pipelines.reports.data import ReportData, load
 from pipelines.reports.files import safe_names
 
 
-def _context(data: ReportData) -> dict:
-    return {"extract_id": data.extract_id,
-            "extract_date": data.extract_date.isoformat() if data.extract_date else None}
-
-
-def _clinic_context(data: ReportData) -> dict:
-    """The department pages' and dashboards' header: the extract named in Danish."""
-    return {**_context(data), "extract_line": dashboard.extract_line(data)}
-
-
 def _base(con: duckdb.DuckDBPyConnection, previous_results: Path | None) -> tuple[comparison.Base | None,
                                                                                    comparison.ExtractRef | None]:
     current = comparison.current_ref(con)
@@ -76,7 +66,7 @@ def _national(data: ReportData, out_dir: Path, rows: pl.DataFrame | None, base: 
     summary = (deviations.comparison_summary(rows, data, base.name_da)
                if base is not None and rows is not None else None)
     counts = national.write_national_reports(data, out_dir, parameters=parameters, comparison=summary,
-                                             page_context=_context(data), basis=national.load_basis(con, data.years),
+                                             page_context=data.page_context(), basis=national.load_basis(con, data.years),
                                              comments=steering_comments.read(comments))
     return {**counts, "years": data.years, "compared": base is not None}
 
@@ -86,23 +76,11 @@ def _departments(data: ReportData, out_dir: Path, rows: pl.DataFrame, folders: d
                  cprs: dict[str, str] | None) -> dict:
     comparison.write_base(out_dir, current, base, data.period.as_dict() if data.period else None)
     lists = deviations.write_department_lists(data, out_dir, rows, folders, base is not None,
-                                              base.name_da if base else None, _clinic_context(data), cprs)
+                                              base.name_da if base else None, dashboard.clinic_context(data), cprs)
     changes = rows["change"].value_counts().to_dicts() if base is not None else []
     return {"departments": len(lists), "deviation_rows": sum(d.rows for d in lists),
             "period": data.period.spec if data.period else "", "reidentified": cprs is not None,
             **{f"changes_{c['change']}": c["count"] for c in changes}}
-
-
-def _dashboards(data: ReportData, out_dir: Path, folders: dict[str, str], rows: pl.DataFrame,
-                base_name: str | None, cprs: dict[str, str] | None) -> dict:
-    """``base_name``: the compared extract as the pages name it (None: no comparison)."""
-    context = _clinic_context(data)
-    index = dashboard.DashboardIndex(data, cprs, rows if base_name is not None else None)
-    with index.writing_beside():
-        dashboard.write_national_dashboard(data, out_dir, folders, context, index)
-        for code in data.departments["department_code"].to_list():
-            dashboard.write_department_dashboard(data, out_dir, code, folders[code], context, index, base_name)
-    return {"dashboards": 1 + data.departments.height}
 
 
 def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
@@ -135,7 +113,7 @@ def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_re
     rows, _ = _deviations(data, base)
     folders = department_folders(data, rows)
     if dashboards_beside and forked.more_than_one_core() and data.patients.height <= DASHBOARDS_BESIDE_AT_MOST:
-        started = Beside(_dashboards, data, Path(out_dir), folders, rows, base.name_da if base else None,
+        started = Beside(dashboard.write_every_dashboard, data, Path(out_dir), folders, rows, base.name_da if base else None,
                          _cprs(con, data.patients), fresh=True)
         beside.keep(out_dir, started.__enter__())
     return _departments(data, out_dir, rows, folders, base, current, _cprs(con, rows))
@@ -146,7 +124,7 @@ def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_res
     base, _ = _base(con, previous_results)
     data = load(con, report_year, patients="period", period=period)
     rows, _ = _deviations(data, base)
-    return _dashboards(data, out_dir, department_folders(data, rows), rows, base.name_da if base else None,
+    return dashboard.write_every_dashboard(data, out_dir, department_folders(data, rows), rows, base.name_da if base else None,
                        _cprs(con, data.patients))
 
 
@@ -167,5 +145,5 @@ def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_result
     return {
         **_national(data, out_dir, rows, base, parameters, con, comments),
         **_departments(data, out_dir, rows, folders, base, current, cprs),
-        **_dashboards(data, out_dir, folders, rows, base.name_da if base else None, cprs),
+        **dashboard.write_every_dashboard(data, out_dir, folders, rows, base.name_da if base else None, cprs),
     }

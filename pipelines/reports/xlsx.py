@@ -36,7 +36,8 @@ from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.utility import _datetime_to_excel_datetime, _utf16_len, _utf16_truncate, xl_col_to_name
 
 from pipelines.lib.formula_safety import neutralise
-from pipelines.reports.files import FIXED_CREATED, sheet_name
+from pipelines.reports.files import sheet_name
+from pipelines.reports.summary_workbook import FIXED_CREATED
 
 STRMAX, ROWMAX, COLMAX = 32767, 1048576, 16384  # xlsxwriter's limits
 # cell kinds: TEXT, FLAG (ja/nej) and HEADER (bold) are shared strings; only TEXT widens its column

@@ -244,6 +244,8 @@ def test_dashboards_written_beside_are_the_dashboards_written_here(tmp_path):
     before = set(multiprocessing.active_children())
     write_departments(con, beside, dashboards_beside=True)
     assert set(multiprocessing.active_children()) - before, "started in a process of its own"
+    # the work's module is what the fresh process imports (kept lean: see the test below)
+    assert dashboards_beside._started[beside]._work.__module__ == "pipelines.reports.dashboard"
     taken = dashboards_beside.take(beside)
     write_departments(con, here)
     assert dashboards_beside.take(here) is None  # nothing started: the step writes them itself
@@ -299,3 +301,18 @@ def test_dashboards_of_a_period_with_more_patients_than_the_cap_are_written_here
     writer.write_departments(con, tmp_path / "out", dashboards_beside=True)
     assert not set(multiprocessing.active_children()) - before
     assert dashboards_beside.take(tmp_path / "out") is None
+
+
+@pytest.mark.parametrize(("module", "not_imported"), [
+    ("pipelines.reports.summary_workbook", ["polars", "duckdb", "dagster", "numpy"]),
+    ("pipelines.reports.dashboard", ["dagster", "numpy", "pipelines.reports.national", "pipelines.reports.writer"]),
+])
+def test_the_work_of_a_fresh_process_imports_only_what_it_needs(module, not_imported):
+    """A fresh process (the summary's workbook, the dashboards) imports its work's module before
+    it starts: every library it need not import is CPU the run's other core spends for nothing."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print(' '.join(m for m in {not_imported!r} if m in sys.modules))"
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert imported == []

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pipelines.lib.formula_safety import neutralise
-from pipelines.reports.files import FIXED_CREATED, sheet_name
+from pipelines.reports.files import sheet_name
+from pipelines.reports.summary_workbook import FIXED_CREATED
 from pipelines.reports.xlsx import DATE_FORMAT
 
 

@@ -61,6 +61,9 @@ def pool(workers: int, initializer: Callable[[], None] = default_signals, *, fre
                                initializer=_in_the_fork, initargs=(initializer,))
 
 
+QUIET_RESOURCE_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 @contextlib.contextmanager
 def _started_fresh() -> Iterator[None]:
     """While a fresh process is started (``submit`` starts it): the work is given what it needs
@@ -68,15 +71,26 @@ def _started_fresh() -> Iterator[None]:
     and the new interpreter does not run this program's main script again. Multiprocessing's
     spawn imports the parent's ``__main__`` in the child; a caller's own script without an
     ``if __name__ == "__main__"`` guard would start a second audit there. A bare module stands
-    in for ``__main__`` for the moment of the start (the work functions live in this package)."""
+    in for ``__main__`` for the moment of the start (the work functions live in this package).
+
+    Multiprocessing's resource tracker, started with the first fresh process, outlives a run
+    that is stopped (``lib.signals`` ends the run's processes) and would then print a warning
+    about the pool's semaphores, which it removes, after the run's one line: it is started
+    with that warning ignored (``PYTHONWARNINGS``, added to the caller's own)."""
     keys = {name: os.environ.pop(name) for name in list(os.environ)
             if name.startswith("MYELOMA_AUDIT_") and "KEY" in name}
+    warnings_before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [warnings_before, QUIET_RESOURCE_TRACKER]))
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
         yield
     finally:
         sys.modules["__main__"] = main
+        if warnings_before is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = warnings_before
         os.environ.update(keys)
 
 
@@ -104,8 +118,8 @@ class Beside:
 
     def __enter__(self) -> Beside:
         if more_than_one_core():
-            self._pool = pool(1, fresh=self._fresh)
             with _started_fresh() if self._fresh else contextlib.nullcontext():
+                self._pool = pool(1, fresh=self._fresh)  # (starts the resource tracker, for a fresh one)
                 self._future = self._pool.submit(self._work, *self._args)  # starts the process
             self._future.add_done_callback(self._end_when_done)
         return self

@@ -8,7 +8,8 @@ whatever Python handler is installed) to a watcher thread, which
 
 1. silences the process's stdout and stderr (a thread failing while its folder disappears
    must not print a traceback), waits for a publishing swap in progress to finish (``critical``),
-2. removes the folders the run created and has not published (``owned``),
+2. ends the processes the run started (the forked and fresh ones of ``lib.forked``) and
+   removes the folders the run created and has not published (``owned``),
 3. prints ``myeloma-audit: stopped; previous results unchanged`` (or, when the swap had just
    been made, that the new results were published) and ends the process with 128 + signal.
 
@@ -18,6 +19,7 @@ the previous handlers afterwards, so calling the command from Python (tests) lea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -83,6 +85,7 @@ def _stop(signum: int) -> None:
     os.dup2(quiet, 1)
     os.dup2(quiet, 2)
     with _critical:  # a swap in progress finishes first
+        _end_children()  # first: a child still writing could make a removed folder again
         for path in list(_state["owned"]):
             shutil.rmtree(path, ignore_errors=True)
         message = STOPPED_AFTER_PUBLISHING if _state["published"] else STOPPED
@@ -90,6 +93,22 @@ def _stop(signum: int) -> None:
             os.write(stderr, (message + "\n").encode())
         finally:
             os._exit(128 + signum)
+
+
+def _end_children() -> None:
+    """The processes this one started (the suppression's forks, the dashboards' and the
+    workbook's fresh processes) end with it. A stop sent to this process alone (``kill``, a
+    scheduler) does not reach them: they would write on into the run's folder, or wait for ever
+    on a queue nobody reads any more. (The validation process ends with its parent by itself.)"""
+    import multiprocessing
+
+    try:
+        children = multiprocessing.active_children()
+    except Exception:  # noqa: BLE001 - the process ends anyway; nothing to say
+        return
+    for child in children:
+        with contextlib.suppress(Exception):
+            child.kill()
 
 
 def _watch(read_fd: int) -> None:

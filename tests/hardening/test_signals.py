@@ -109,6 +109,55 @@ def test_a_stopped_run_leaves_the_published_results_and_nothing_else(tmp_path, l
     assert [p.name for p in work.iterdir()] == ["lock"]  # the unpublished folder is gone
 
 
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found |= {int(child), *_children(int(child))}
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.slow
+def test_a_run_stopped_while_the_dashboards_are_written_beside_ends_them_too(tmp_path, larger_delivery):
+    """SIGTERM to the run alone (``kill``, a scheduler) during the reports: the processes it
+    started (the suppression's forks, the dashboards' fresh process) end with it, and nothing
+    is written into the removed folder afterwards. (Before, they ran on or waited for ever on a
+    queue nobody read, holding the run's stderr open.)"""
+    out = tmp_path / "out"
+    assert start_run(larger_delivery, out).wait(timeout=300) == 0  # a real previous run to compare with
+    before = snapshot(out)
+    work = tmp_path / ".out.myeloma-audit"
+
+    env = dict(os.environ, MYELOMA_AUDIT_KEY=KEY)
+    with open(tmp_path / "stderr.txt", "w") as stderr:  # a file: a process left behind holds no pipe open
+        proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(larger_delivery),
+                                 "--out", str(out)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    deadline = time.monotonic() + 240
+    while not list(work.glob("incoming-*/departments")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert list(work.glob("incoming-*/departments")), (tmp_path / "stderr.txt").read_text()[-2000:]
+    started = _children(proc.pid)
+    assert started
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) == EXIT[signal.SIGTERM]
+    time.sleep(1.0)  # a process left behind would write on
+    left = [pid for pid in started if _running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+    assert (tmp_path / "stderr.txt").read_text().strip().splitlines()[-1] == STOPPED
+    assert snapshot(out) == before
+    assert [p.name for p in work.iterdir()] == ["lock"]
+
+
 def test_the_inbox_command_stops_the_same_way(tmp_path):
     """``myeloma-audit inbox`` waiting for a delivery without manifest to settle."""
     from tests.delivery_builder import write_delivery

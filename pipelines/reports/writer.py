@@ -66,7 +66,8 @@ def _national(data: ReportData, out_dir: Path, rows: pl.DataFrame | None, base: 
     summary = (deviations.comparison_summary(rows, data, base.name_da)
                if base is not None and rows is not None else None)
     counts = national.write_national_reports(data, out_dir, parameters=parameters, comparison=summary,
-                                             page_context=data.page_context(), basis=national.load_basis(con, data.years),
+                                             page_context=data.page_context(),
+                                             basis=national.load_basis(con, data.years),
                                              comments=steering_comments.read(comments))
     return {**counts, "years": data.years, "compared": base is not None}
 
@@ -113,8 +114,8 @@ def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_re
     rows, _ = _deviations(data, base)
     folders = department_folders(data, rows)
     if dashboards_beside and forked.more_than_one_core() and data.patients.height <= DASHBOARDS_BESIDE_AT_MOST:
-        started = Beside(dashboard.write_every_dashboard, data, Path(out_dir), folders, rows, base.name_da if base else None,
-                         _cprs(con, data.patients), fresh=True)
+        started = Beside(dashboard.write_every_dashboard, data, Path(out_dir), folders, rows,
+                         base.name_da if base else None, _cprs(con, data.patients), fresh=True)
         beside.keep(out_dir, started.__enter__())
     return _departments(data, out_dir, rows, folders, base, current, _cprs(con, rows))
 
@@ -124,8 +125,8 @@ def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_res
     base, _ = _base(con, previous_results)
     data = load(con, report_year, patients="period", period=period)
     rows, _ = _deviations(data, base)
-    return dashboard.write_every_dashboard(data, out_dir, department_folders(data, rows), rows, base.name_da if base else None,
-                       _cprs(con, data.patients))
+    return dashboard.write_every_dashboard(data, out_dir, department_folders(data, rows), rows,
+                                           base.name_da if base else None, _cprs(con, data.patients))
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None, *,

@@ -17,6 +17,7 @@ import pytest
 from pipelines.lib.publish import incoming_dir, publish
 from pipelines.lib.signals import STOPPED
 from tests.hardening.conftest import REPO
+from tests.processes import descendants, running
 
 KEY = "signal-test-key-of-at-least-32-bytes"
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -58,11 +59,11 @@ def test_a_stop_while_duckdb_is_busy_is_one_line_at_once(tmp_path, sig):
     assert not owned.exists()
 
 
-def start_run(delivery: Path, out: Path) -> subprocess.Popen:
+def start_run(delivery: Path, out: Path, stderr=subprocess.PIPE) -> subprocess.Popen:
     env = dict(os.environ, MYELOMA_AUDIT_KEY=KEY)
     env.pop("MYELOMA_AUDIT_DEBUG", None)
     return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(delivery), "--out", str(out)],
-                            cwd=REPO, env=env, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            cwd=REPO, env=env, text=True, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -109,22 +110,6 @@ def test_a_stopped_run_leaves_the_published_results_and_nothing_else(tmp_path, l
     assert [p.name for p in work.iterdir()] == ["lock"]  # the unpublished folder is gone
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found |= {int(child), *_children(int(child))}
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
-
-
 @pytest.mark.slow
 def test_a_run_stopped_while_the_dashboards_are_written_beside_ends_them_too(tmp_path, larger_delivery):
     """SIGTERM to the run alone (``kill``, a scheduler) during the reports: the processes it
@@ -136,20 +121,18 @@ def test_a_run_stopped_while_the_dashboards_are_written_beside_ends_them_too(tmp
     before = snapshot(out)
     work = tmp_path / ".out.myeloma-audit"
 
-    env = dict(os.environ, MYELOMA_AUDIT_KEY=KEY)
     with open(tmp_path / "stderr.txt", "w") as stderr:  # a file: a process left behind holds no pipe open
-        proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(larger_delivery),
-                                 "--out", str(out)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        proc = start_run(larger_delivery, out, stderr=stderr)
     deadline = time.monotonic() + 240
     while not list(work.glob("incoming-*/departments")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     assert list(work.glob("incoming-*/departments")), (tmp_path / "stderr.txt").read_text()[-2000:]
-    started = _children(proc.pid)
+    started = descendants(proc.pid)
     assert started
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=60) == EXIT[signal.SIGTERM]
     time.sleep(1.0)  # a process left behind would write on
-    left = [pid for pid in started if _running(pid)]
+    left = [pid for pid in started if running(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == []

@@ -17,6 +17,7 @@ from pipelines.lib.extract_format import FILES
 from pipelines.quality import worker
 from pipelines.quality.runner import QualityEngineError, run_suites
 from tests.delivery_builder import EXTRACT_DATE, stage, write_delivery
+from tests.processes import running
 
 TABLES = [f.stg_table for f in FILES]
 P1_CPR = "1203614417"
@@ -173,13 +174,6 @@ def test_the_worker_ends_when_the_run_process_is_killed(tmp_path):
     run.kill()
     run.wait()
     deadline = time.monotonic() + 2
-    while Path(f"/proc/{worker_pid}").exists() and b"Z" not in _state(worker_pid):
+    while running(worker_pid):
         assert time.monotonic() < deadline, "the worker outlived its run"
         time.sleep(0.05)
-
-
-def _state(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-    except OSError:
-        return b"Z"

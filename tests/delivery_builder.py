@@ -17,7 +17,7 @@ from pipelines.ingest.raw_tables import create_raw_table
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES, DeliveryFile
 from pipelines.lib.pseudonym import Pseudonymiser
-from pipelines.lib.sql_loader import render, set_variables
+from pipelines.lib.sql_loader import render
 
 KEY = b"test-key"
 EXTRACT_DATE = date(2025, 12, 1)
@@ -54,6 +54,17 @@ BASE: dict[str, list[str]] = {
 }
 CLEAR_CPRS = ["1203614417", "120361-4417", "0807580128"]
 
+# lines for several files at once that reach the rules reading another file's judged rows:
+# an orphan lab and drug, a lab before birth, a quarantined patient's rows, a conflicting course
+CASES_ACROSS_FILES: dict[str, list[str]] = {
+    "patients": ["12036A4417;M;12-03-1961;", "0101504418;M;01-01-1950;", "0101504418;K;01-01-1950;"],
+    "labs": ["0202024418;04-09-2024;ldh;200;U/L", "1203614417;01-01-1960;ldh;200;U/L",
+             "0101504418;04-09-2024;ldh;200;U/L", "1203614417;03-09-2024;b2m;3,1;mg/L"],
+    "treatment_courses": ["1203614417;K3001;andet;x;01-03-2025;;1;28", "1203614417;K3001;andet;y;01-03-2025;;1;28"],
+    "drugs": ["K3001;L01AA01;cyclophosphamid;1;mg;1", "K404;L01AA01;x;1;mg;1"],
+    "responses": ["0101504418;01-06-2025;efter_asct;CR;;"],
+}
+
 
 def write_delivery(folder: Path, extra: dict[str, list[str]] | None = None, *, replace: dict[str, list[str]] | None = None,
                    encoding: str = "utf-8", newline: str = "\n", bom: bool = False,
@@ -83,8 +94,7 @@ def stage(folder: Path, db: Path, extract_date: date = EXTRACT_DATE, key: bytes 
     for dfile in FILES:
         frame, _ = read_raw(dfile.filename, delivery.files[dfile.filename], dfile, pseudonymise)
         create_raw_table(con, dfile.raw_table, frame)
-    set_variables(con, parameters.resolve() | {"extract_date": extract_date})
-    build_staging(con)
+    build_staging(con, parameters.resolve() | {"extract_date": extract_date})
     return con
 
 

@@ -5,7 +5,8 @@ dependencies = the tables its SQL reads (staging tables as ``["staging", "stg_<f
 description = the SQL file's leading comment. Each layer is one multi-asset (one step): it
 opens the ``duckdb`` resource (``dagster_duckdb.DuckDBResource``), prepares the session from
 the ``audit`` resource (``extract_date`` ISO string, ``parameters`` JSON object of overrides)
-and builds the layer's tables in dependency order.
+and builds the layer's tables in dependency order, two at a time on a machine with more than
+one core (``lib.side_by_side``: each table after the tables it reads).
 ``INDICATOR_ASSETS`` lists them all for ``definitions.py``.
 """
 
@@ -25,6 +26,7 @@ from pipelines.indicators.build import (
     status_counts,
 )
 from pipelines.ingest.assets import extract_day
+from pipelines.lib import side_by_side
 
 
 def _metadata(con, model: Model, rows: int) -> dict[str, object]:
@@ -41,10 +43,17 @@ def _metadata(con, model: Model, rows: int) -> dict[str, object]:
     return metadata
 
 
+def _built(con, model: Model) -> dict[str, object]:
+    started = time.perf_counter()
+    rows = build_model(con, model)
+    # the seconds of the table's own build (with two at a time, another table is built beside it)
+    return _metadata(con, model, rows) | {"seconds": round(time.perf_counter() - started, 3)}
+
+
 def _layer_asset(layer: str, layer_models: list[Model]) -> AssetsDefinition:
-    """One step builds a whole layer (one connection, one session), in dependency order;
-    each table stays its own asset with its own metadata. One step per table cost more in
-    Dagster's per-step overhead than most tables take to build."""
+    """One step builds a whole layer (one session per connection), each table after the tables
+    it reads; each table stays its own asset with its own metadata. One step per table cost
+    more in Dagster's per-step overhead than most tables take to build."""
 
     @multi_asset(
         name=f"{layer}_layer",
@@ -56,12 +65,14 @@ def _layer_asset(layer: str, layer_models: list[Model]) -> AssetsDefinition:
     def _layer(context: AssetExecutionContext):
         audit = context.resources.audit
         selected = context.selected_asset_keys
-        with context.resources.duckdb.get_connection() as con:
+
+        def prepare(con) -> None:
             prepare_session(con, extract_day(audit), audit.parameters)
-            for model in (m for m in layer_models if asset_key(m.table) in selected):
-                started = time.perf_counter()
-                rows = build_model(con, model)
-                metadata = _metadata(con, model, rows) | {"seconds": round(time.perf_counter() - started, 3)}
+
+        with context.resources.duckdb.get_connection() as con:
+            prepare(con)
+            chosen = [m for m in layer_models if asset_key(m.table) in selected]
+            for model, metadata in side_by_side.build(con, chosen, _built, prepare):
                 yield MaterializeResult(asset_key=asset_key(model.table), metadata=metadata)
 
     return _layer

@@ -24,7 +24,6 @@ from pipelines.ingest.raw_reader import read_raw
 from pipelines.ingest.raw_tables import create_raw_table
 from pipelines.ingest.staging import build_staging
 from pipelines.lib.extract_format import FILES
-from pipelines.lib.sql_loader import set_variables
 from pipelines.lib.vault import reid_key_from_env, write_vault
 from pipelines.resources import AuditConfig, PseudonymKey
 
@@ -131,8 +130,7 @@ def raw_delivery(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audi
 def staging_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig):
     """Type every row, apply the format's rules, split clean rows from the quarantine."""
     with duckdb.get_connection() as con:
-        set_variables(con, audit.parameter_values() | {"extract_date": extract_day(audit)})
-        build_staging(con)
+        build_staging(con, audit.parameter_values() | {"extract_date": extract_day(audit)})
         counts = {r[0]: r[1:] for r in con.execute("select * from stg_reconciliation").fetchall()}
         reasons = con.execute("select reason_code, count(*) from stg_quarantine group by 1 order by 2 desc").fetchall()
     for dfile in FILES:

@@ -6,7 +6,11 @@ Per file one pass judges every row (``sql/staging/_judge_rows.sql`` around the f
 ``sql/staging/stg_<file>.sql``): row rules → dates after the extract date → duplicates →
 dates before birth / after death → orphans (extract-format.md, *Bad input*). Parents are
 judged before their children: patients before every file with a cpr, treatment courses
-before drugs.
+before drugs. Files whose parents are judged are judged two at a time on a machine with more
+than one core (``lib.side_by_side``); their judged rows live in an in-memory database of the
+step (``staging_work``), which every connection of the step sees and which goes with it. The
+clean tables and the quarantine are then written one file after another, in the format's
+order, as before.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipelines.lib import side_by_side
 from pipelines.lib.extract_format import FILES, FILES_BY_NAME, DeliveryFile
-from pipelines.lib.sql_loader import run_sql, sql_text
+from pipelines.lib.sql_loader import run_sql, set_variables, sql_text
+
+WORK = "staging_work"  # the in-memory database of the judged rows (sql/staging/_judge_rows.sql)
 
 
 @dataclass(frozen=True)
@@ -48,23 +55,49 @@ def _date_columns(columns: list[str], dfile: DeliveryFile) -> list[str]:
     return [c for c in columns if c.endswith("_date") and c not in exempt]
 
 
-def build_staging(con: duckdb.DuckDBPyConnection) -> None:
+@dataclass(frozen=True)
+class _Judging:
+    """One file's judging, after its parent's (``lib.side_by_side``'s item)."""
+
+    dfile: DeliveryFile
+
+    @property
+    def table(self) -> str:
+        return self.dfile.name
+
+    @property
+    def deps(self) -> tuple[str, ...]:
+        parent = _parent(self.dfile)
+        return (parent.name,) if parent else ()
+
+
+def _judge(con: duckdb.DuckDBPyConnection, judging: _Judging) -> list[str]:
+    """Type and judge one file's rows into ``staging_work.chk_<file>``; its typed columns."""
+    dfile = judging.dfile
+    typed = sql_text("staging/_typed_rows.sql", f=dfile, body=sql_text(f"staging/{dfile.stg_table}.sql", f=dfile))
+    columns = _typed_columns(con, typed)
+    run_sql(con, "staging/_judge_rows.sql", f=dfile, typed=typed, key=list(dfile.staged_key), columns=columns,
+            date_columns=_date_columns(columns, dfile), parent=_parent(dfile))
+    return columns
+
+
+def build_staging(con: duckdb.DuckDBPyConnection, variables: dict[str, object]) -> None:
     """Create every ``stg_`` table, ``stg_quarantine`` and ``stg_reconciliation`` from the
-    ``raw_`` tables. Needs the variables ``extract_date`` and the parameters set."""
+    ``raw_`` tables. ``variables``: the run's parameters and ``extract_date``, set as SQL
+    variables on every connection the step uses."""
+    set_variables(con, variables)
     run_sql(con, "macros/parse_macros.sql")
     run_sql(con, "staging/create_staging_outputs.sql")
-    columns: dict[str, list[str]] = {}
-    for dfile in FILES:  # FILES lists every parent before its children
-        typed = sql_text("staging/_typed_rows.sql", f=dfile, body=sql_text(f"staging/{dfile.stg_table}.sql", f=dfile))
-        columns[dfile.name] = _typed_columns(con, typed)
-        run_sql(con, "staging/_judge_rows.sql", f=dfile, typed=typed, key=list(dfile.staged_key),
-                columns=columns[dfile.name], date_columns=_date_columns(columns[dfile.name], dfile),
-                parent=_parent(dfile))
-    for dfile in FILES:
-        run_sql(con, "staging/split_clean_and_quarantine.sql", name=dfile.name, columns=columns[dfile.name],
-                fields=dfile.raw_columns)
-    for dfile in FILES:
-        con.execute(f"drop table chk_{dfile.name}")
+    con.execute(f"attach ':memory:' as {WORK}")
+    try:
+        judged = side_by_side.build(con, [_Judging(f) for f in FILES], _judge,
+                                    prepare=lambda other: set_variables(other, variables))
+        columns = {judging.table: typed_columns for judging, typed_columns in judged}
+        for dfile in FILES:
+            run_sql(con, "staging/split_clean_and_quarantine.sql", name=dfile.name, columns=columns[dfile.name],
+                    fields=dfile.raw_columns)
+    finally:
+        con.execute(f"detach database if exists {WORK}")
 
 
 assert all(FILES.index(FILES_BY_NAME[p.name]) < FILES.index(d) for d in FILES if (p := _parent(d))), \

@@ -33,7 +33,9 @@ semi join repeated as k on {{ key_match | join(' and ') }}
 where _rule is null
 group by all;
 
-create or replace temp table chk_{{ f.name }} as
+-- the judged rows are read by the child files' judging, which may run on another connection:
+-- they live in the step's in-memory database staging_work (pipelines/ingest/staging.py)
+create or replace table staging_work.chk_{{ f.name }} as
 with deduplicated as (
     select
         t.* exclude (_rule),
@@ -49,13 +51,13 @@ with deduplicated as (
 -- the parent rows that survived their own rules, and the first quarantined one of each key
 valid_parents as (
     select {{ parent.key }}{% if parent.key == 'pseudonym' %}, birth_date, death_date{% endif %}
-    from chk_{{ parent.name }}
+    from staging_work.chk_{{ parent.name }}
     where _reason is null and not _duplicate
 ),
 
 quarantined_parents as (
     select {{ parent.key }}, min(_line) as line, arg_min(_reason, _line) as reason
-    from chk_{{ parent.name }}
+    from staging_work.chk_{{ parent.name }}
     where _reason is not null
     group by {{ parent.key }}
 ),

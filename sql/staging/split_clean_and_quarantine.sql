@@ -2,7 +2,7 @@
 -- quarantine with the record as delivered (CPR already pseudonymised); the counts reconcile.
 create or replace table stg_{{ name }} as
 select _line, {{ columns | join(', ') }}
-from chk_{{ name }}
+from staging_work.chk_{{ name }}
 where _reason is null and not _duplicate
 order by _line;
 
@@ -11,7 +11,7 @@ order by _line;
 {%- import 'raw/_record.sql' as raw %}
 insert into stg_quarantine
 select '{{ name }}.csv', c._line, c._reason, c._reason_text, {{ raw.record('r', fields) }}
-from chk_{{ name }} as c
+from staging_work.chk_{{ name }} as c
 join raw_{{ name }} as r using (_line)
 where c._reason is not null;
 
@@ -21,4 +21,4 @@ select '{{ name }}.csv',
        count(*) filter (where _reason is null and not _duplicate),
        count(*) filter (where _reason is not null),
        count(*) filter (where _reason is null and _duplicate)
-from chk_{{ name }};
+from staging_work.chk_{{ name }};

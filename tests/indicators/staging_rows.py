@@ -37,8 +37,7 @@ def staging_schemas() -> dict[str, tuple[tuple[str, str], ...]]:
     for dfile in FILES:
         frame, _ = read_raw(dfile.filename, (";".join(dfile.columns) + "\n").encode(), dfile, pseudonymise)
         create_raw_table(con, dfile.raw_table, frame)
-    set_variables(con, {**parameters.resolve(), "extract_date": date(2026, 1, 1)})
-    build_staging(con)
+    build_staging(con, {**parameters.resolve(), "extract_date": date(2026, 1, 1)})
     return {f.stg_table: tuple((name, kind) for name, kind, *_ in con.execute(f"describe {f.stg_table}").fetchall()
                                if name != "_line") for f in FILES}
 

@@ -230,44 +230,14 @@ class _Shape:
         if len(self.cell_start) != n or not np.array_equal(sorted_cells[self.cell_start], np.arange(n)):
             raise ValueError("every cell must be in a relation")
         self.known = frozenset(range(n)) - hidden
-        images = _images_by_parts(equations, n, WIDTH) or _images(equations, n)
-        self.basis: set[int] = set()
-        echelon: dict[int, tuple[dict[int, int], dict[int, int]]] = {}  # pivot -> (vector, as basis cells)
-
-        def reduce(vector: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
-            rest, combination = dict(vector), {}
-            for p in [p for p in rest if p in echelon]:
-                factor = rest.get(p, 0)
-                if factor:
-                    row, via = echelon[p]
-                    _axpy(rest, -factor, row)
-                    _axpy(combination, factor, via)
-            return rest, combination
-
-        for k in sorted(self.known):
-            rest, combination = reduce(images[k])
-            if not rest:
-                continue
-            pivot = min(rest)
-            inverse = pow(rest[pivot], PRIME - 2, PRIME)
-            row = {j: v * inverse % PRIME for j, v in rest.items()}
-            via = {k: inverse}
-            _axpy(via, -inverse, combination)
-            for other, other_via in echelon.values():
-                factor = other.get(pivot, 0)
-                if factor:
-                    _axpy(other, -factor, row)
-                    _axpy(other_via, -factor, via)
-            echelon[pivot] = (row, via)
-            self.basis.add(k)
-        self.coords: dict[int, dict[int, int]] = {}  # cell -> {basis cell: coefficient}, cells in the span
-        for k in range(n):
-            if k in self.basis:
-                self.coords[k] = {k: 1}
-            else:
-                rest, combination = reduce(images[k])
-                if not rest:
-                    self.coords[k] = combination
+        parts = _parts(equations, n, WIDTH)
+        spanned = _span_by_parts(parts, n, WIDTH, self.known) if parts else None
+        if spanned is None:
+            images = _kronecker(parts, n, WIDTH) if parts else _images(equations, n)
+            spanned = _span(images, sorted(self.known))
+        # basis: the published cells whose images span the published cells' images (the first
+        # independent ones, in cell order); coords: cell -> {basis cell: coefficient}, cells in the span
+        self.basis, self.coords = spanned
         self.users: dict[int, set[int]] = defaultdict(set)  # basis cell -> cells whose coordinates use it
         for k, coords in self.coords.items():
             for b in coords:
@@ -275,18 +245,99 @@ class _Shape:
                     self.users[b].add(k)
 
 
+def _span(images: list[dict[int, int]], candidates: list[int]) -> tuple[set[int], dict[int, dict[int, int]]]:
+    """Of ``candidates`` (in their order), those whose image is independent of the ones before
+    (a basis of their span), and every image's coordinates in that basis (images outside the
+    span have none): exact elimination modulo ``PRIME``."""
+    basis: set[int] = set()
+    echelon: dict[int, tuple[dict[int, int], dict[int, int]]] = {}  # pivot -> (vector, as basis cells)
+
+    def reduce(vector: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+        rest, combination = dict(vector), {}
+        for p in [p for p in rest if p in echelon]:
+            factor = rest.get(p, 0)
+            if factor:
+                row, via = echelon[p]
+                _axpy(rest, -factor, row)
+                _axpy(combination, factor, via)
+        return rest, combination
+
+    for k in candidates:
+        rest, combination = reduce(images[k])
+        if not rest:
+            continue
+        pivot = min(rest)
+        inverse = pow(rest[pivot], PRIME - 2, PRIME)
+        row = {j: v * inverse % PRIME for j, v in rest.items()}
+        via = {k: inverse}
+        _axpy(via, -inverse, combination)
+        for other, other_via in echelon.values():
+            factor = other.get(pivot, 0)
+            if factor:
+                _axpy(other, -factor, row)
+                _axpy(other_via, -factor, via)
+        echelon[pivot] = (row, via)
+        basis.add(k)
+    coords: dict[int, dict[int, int]] = {}
+    for k in range(len(images)):
+        if k in basis:
+            coords[k] = {k: 1}
+        else:
+            rest, combination = reduce(images[k])
+            if not rest:
+                coords[k] = combination
+    return basis, coords
+
+
+def _span_by_parts(parts: tuple[list[dict[int, int]], list[dict[int, int]]], n: int, width: int,
+                   known: frozenset[int]) -> tuple[set[int], dict[int, dict[int, int]]] | None:
+    """``_span`` of the published cells' images, from the row and column images alone, when the
+    published cells have the shape every summary's have (None otherwise): the full rows publish
+    the same columns, every other row publishes some of those and comes after the last full
+    row, with a row image spanned by the full rows' (a pooled row: the sum of its years).
+
+    Then every published image is ρ_r ⊗ γ_c with ρ_r in the span R of the full rows' images
+    and γ_c in the span C of the published columns' images, so the span is R ⊗ C; taken in cell
+    order (row by row), a full row's cell is independent of those before exactly when the row
+    image is independent of the earlier full rows' and the column image of the earlier
+    columns', so the basis is the row basis × the column basis, and a cell's coordinates are the
+    products of its row's and its column's (ρ_r ⊗ γ_c lies in R ⊗ C exactly when ρ_r in R and
+    γ_c in C, or one of them is zero). The same basis and coordinates as ``_span`` of the
+    cells' images (``tests/reports/test_report_suppression.py`` compares them)."""
+    by_row, by_column = parts
+    rows = n // width
+    published: list[frozenset[int]] = [frozenset(c for c in range(width) if r * width + c in known) for r in range(rows)]
+    columns = frozenset().union(*published)
+    full = [r for r in range(rows) if published[r] == columns]
+    if not full or any(published[r] and r < full[-1] for r in range(rows) if published[r] != columns):
+        return None
+    row_basis, row_coords = _span(by_row, full)
+    if any(published[r] and r not in row_coords for r in range(rows)):
+        return None
+    column_basis, column_coords = _span(by_column, sorted(columns))
+    basis = {r * width + c for r in row_basis for c in column_basis}
+    coords: dict[int, dict[int, int]] = {}
+    for k in range(n):
+        r, c = divmod(k, width)
+        if not by_row[r] or not by_column[c]:
+            coords[k] = {}  # a zero image: the empty combination
+        elif r in row_coords and c in column_coords:
+            coords[k] = {a * width + b: u * v % PRIME for a, u in row_coords[r].items() for b, v in column_coords[c].items()}
+    return basis, coords
+
+
 WIDTH = len(COUNT_COLUMNS) + 1  # cells per row: the counts and the hidden denominator − numerator
 
 
-def _images_by_parts(equations: tuple[tuple[tuple[int, int], ...], ...], n: int,
-                     width: int) -> list[dict[int, int]] | None:
-    """The images of ``_images``, from two small systems instead of one large one, when the
-    relations have the shape of a summary's (None otherwise): the same relations within
-    every row, and the same relations down every column. The tables satisfying both are
-    then exactly N_rows · Y · N_columnsᵀ (N: null-space bases of the two small systems), so
-    a cell's image is the product of its row's and its column's image (Kronecker). Any basis
-    of the same space gives the same answers (which cells are independent, and how a cell
-    is made of others), so the attacks do not change."""
+def _parts(equations: tuple[tuple[tuple[int, int], ...], ...], n: int,
+           width: int) -> tuple[list[dict[int, int]], list[dict[int, int]]] | None:
+    """The row images and the column images of a table whose relations have the shape of a
+    summary's (None otherwise): the same relations within every row, and the same relations
+    down every column. The tables satisfying both are then exactly N_rows · Y · N_columnsᵀ
+    (N: null-space bases of the two small systems), so a cell's image is the product of its
+    row's and its column's image (Kronecker, ``_kronecker``). Any basis of the same space
+    gives the same answers (which cells are independent, and how a cell is made of others),
+    so the attacks do not change."""
     if n % width:
         return None
     rows = n // width
@@ -302,8 +353,12 @@ def _images_by_parts(equations: tuple[tuple[tuple[int, int], ...], ...], n: int,
             return None
     if any(r != in_rows[0] for r in in_rows) or any(c != in_columns[0] for c in in_columns):
         return None
-    by_column = _images(tuple(sorted(in_rows[0])), width)
-    by_row = _images(tuple(sorted(in_columns[0])), rows)
+    return _images(tuple(sorted(in_columns[0])), rows), _images(tuple(sorted(in_rows[0])), width)
+
+
+def _kronecker(parts: tuple[list[dict[int, int]], list[dict[int, int]]], n: int, width: int) -> list[dict[int, int]]:
+    """Every cell's image from its row's and its column's."""
+    by_row, by_column = parts
     size = 1 + max((b for image in by_column for b in image), default=-1)
     return [{a * size + b: u * v % PRIME for a, u in by_row[k // width].items() for b, v in by_column[k % width].items()}
             for k in range(n)]
@@ -415,15 +470,24 @@ class _Attacker:
         inverse = pow(a[c], PRIME - 2, PRIME)
         new_c = {b: -v * inverse % PRIME for b, v in a.items() if b != c}
         new_c[k] = inverse
-        for j in [*self.users[c], c]:
+        coords, users = self.coords, self.users
+        for j in [*users[c], c]:  # every cell made with c: c's part made of new_c instead
             if j == k:
                 continue
-            old = self.coords[j]
-            factor = old[c] if j != c else 1
-            updated = {b: v for b, v in old.items() if b != c}
-            _axpy(updated, factor, new_c)
-            self._set(j, updated)
+            updated = coords[j]
+            factor = updated.pop(c)  # (c's own coordinates are {c: 1})
+            for b, v in new_c.items():  # updated += factor × new_c, users kept as _set keeps them
+                value = (updated.get(b, 0) + factor * v) % PRIME
+                if value:
+                    if b not in updated and b != j:
+                        users[b].add(j)
+                    updated[b] = value
+                elif b in updated:
+                    del updated[b]
+                    if b != j:
+                        users[b].discard(j)
         self._set(k, {k: 1})
+        users[c].clear()  # no cell is made with c any more
         self.basis.discard(c)
         self.basis.add(k)
 

@@ -536,9 +536,11 @@ def test_table_shapes_shared_between_indicators_change_no_published_cell(publish
 
 def test_images_from_rows_and_columns_give_the_attacks_of_one_elimination(published_run, monkeypatch):
     """A summary's relations are the same in every row and down every column, so each cell's
-    image is made of a row image and a column image (``_images_by_parts``): every shape of a
-    pooled publication gets the same independent cells and the same coordinates as from the
-    one large elimination, and so the same published table."""
+    image is made of a row image and a column image (``_parts``), and its published cells are
+    full rows and pooled rows after them, so the published cells' span is made of the row
+    images' and the column images' (``_span_by_parts``): every shape of a pooled publication
+    gets the same independent cells and the same coordinates as from the one large
+    elimination of the cells, and so the same published table."""
     _, _, truth = published_run
     summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
     monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
@@ -547,31 +549,53 @@ def test_images_from_rows_and_columns_give_the_attacks_of_one_elimination(publis
 
     def both(self, equations, n, hidden):
         real_shape(self, equations, n, hidden)
-        assert suppression._images_by_parts(equations, n, suppression.WIDTH) is not None
+        parts = suppression._parts(equations, n, suppression.WIDTH)
+        assert suppression._span_by_parts(parts, n, suppression.WIDTH, self.known) is not None
         with monkeypatch.context() as m:
-            m.setattr(suppression, "_images_by_parts", lambda *_: None)
+            m.setattr(suppression, "_parts", lambda *_: None)
             one = suppression._Shape.__new__(suppression._Shape)
             real_shape(one, equations, n, hidden)
         assert (self.basis, self.coords, self.users) == (one.basis, one.coords, one.users)
-        compared.append(n)
+        compared.append(any(len(self.known & set(range(r * suppression.WIDTH, (r + 1) * suppression.WIDTH))) == 2
+                            for r in range(n // suppression.WIDTH)))  # a pooled row: met and denominator
 
     monkeypatch.setattr(suppression._Shape, "__init__", both)
     by_parts = suppression.suppress(summary, pool="2024-2026")
-    assert compared
+    assert True in compared and False in compared  # yearly tables and pooled systems
     monkeypatch.setattr(suppression._Shape, "__init__", real_shape)
-    monkeypatch.setattr(suppression, "_images_by_parts", lambda *_: None)
+    monkeypatch.setattr(suppression, "_parts", lambda *_: None)
     assert suppression.suppress(summary, pool="2024-2026").equals(by_parts)
+
+
+def test_published_cells_of_another_shape_take_the_cell_by_cell_elimination():
+    """Rows publishing fewer columns before a full row, or a row whose image the full rows do
+    not span, leave the span to the elimination of the cells' images."""
+    width = 2
+    # 3 rows × 2 columns, the columns equal in every row (one relation per row), rows free
+    rows_free = tuple(((2 * r, 1), (2 * r + 1, -1)) for r in range(3))
+    parts = suppression._parts(rows_free, 6, width)
+    assert parts is not None
+    all_cells = frozenset(range(6))
+    assert suppression._span_by_parts(parts, 6, width, all_cells) == suppression._span(
+        suppression._kronecker(parts, 6, width), sorted(all_cells))
+    assert suppression._span_by_parts(parts, 6, width, all_cells - {1}) is None  # a short row first
+    assert suppression._span_by_parts(parts, 6, width, all_cells - {5}) is None  # row 2: not made of rows 0, 1
+    # with row 2 the sum of rows 0 and 1 (a pooled row), the short last row is spanned
+    pooled = rows_free + tuple(((4 + c, 1), (c, -1), (2 + c, -1)) for c in range(2))
+    parts = suppression._parts(pooled, 6, width)
+    spanned = suppression._span_by_parts(parts, 6, width, all_cells - {5})
+    assert spanned == suppression._span(suppression._kronecker(parts, 6, width), sorted(all_cells - {5}))
 
 
 def test_relations_of_another_shape_are_eliminated_whole():
     """Where a relation mixes rows and columns, or rows differ in their relations, the images
     come from the one large elimination."""
     mixed = (((0, 1), (1, -1)), ((0, 1), (2, -1)), ((1, 1), (3, -1)))  # 2 × 2 cells: a diagonal relation
-    assert suppression._images_by_parts(mixed, 4, 2) is None
+    assert suppression._parts(mixed, 4, 2) is None
     uneven = (((0, 1), (1, -1)),)                                           # only the first row has a relation
-    assert suppression._images_by_parts(uneven, 4, 2) is None
+    assert suppression._parts(uneven, 4, 2) is None
     tensor = (((0, 1), (1, -1)), ((2, 1), (3, -1)), ((0, 1), (2, -1)), ((1, 1), (3, -1)))
-    images = suppression._images_by_parts(tensor, 4, 2)  # every cell equal: one free value
+    images = suppression._kronecker(suppression._parts(tensor, 4, 2), 4, 2)  # every cell equal: one free value
     assert images == suppression._images(tensor, 4) == [{0: 1}] * 4
 
 

@@ -94,6 +94,17 @@ def _started_fresh() -> Iterator[None]:
         os.environ.update(keys)
 
 
+def end_resource_tracker() -> None:
+    """End multiprocessing's resource tracker, if a fresh process started it, and wait for it:
+    for a command that ends with ``os._exit``. Left to itself it ends just after the command
+    (on the end of its pipe), as a child nobody waits for; where the first process of a
+    container does not reap orphans (no init), each run would leave one defunct process."""
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    if tracker is not None:
+        with contextlib.suppress(Exception):
+            tracker._resource_tracker._stop()  # noqa: SLF001 - the standard library's own way to end it
+
+
 def _in_the_fork(initializer: Callable[[], None]) -> None:
     """First thing in a forked process: what it inherited is never walked by its garbage
     collector (``gc.freeze``). Another thread of the parent may have been changing an object

@@ -130,3 +130,21 @@ def test_a_fresh_process_does_not_run_the_callers_script_again(tmp_path):
     assert log.read_text() == "ran\n"
     assert workbook.stat().st_size > 0
     assert "Traceback" not in done.stderr
+
+
+def test_the_resource_tracker_of_the_fresh_processes_is_ended_and_waited_for():
+    """The command ends with ``os._exit``: multiprocessing's resource tracker, started with the
+    first fresh process, would end just after it, unwaited for (a defunct process per run in a
+    container whose first process does not reap orphans)."""
+    from multiprocessing import resource_tracker
+
+    if not forked.more_than_one_core():
+        pytest.skip("one core: no fresh process, no tracker")
+    with Beside(_where, 21, fresh=True) as beside:
+        beside.result()
+    tracker = resource_tracker._resource_tracker._pid
+    assert tracker is not None, "a fresh process starts the tracker"
+    forked.end_resource_tracker()
+    with pytest.raises(ChildProcessError):  # already ended and waited for: no longer a child
+        os.waitpid(tracker, os.WNOHANG)
+    forked.end_resource_tracker()  # again: nothing to end

@@ -1,7 +1,8 @@
 """Benchmark: the whole `myeloma-audit run` on synthetic deliveries of growing size.
 
 Prints, per size: rows in the delivery, wall time of the command from process start to
-exit, rows per second, peak RSS of the run (its largest single process: the command or one it
+exit, rows per second, the CPU time of the run's processes together (user + system, every
+process the run started included) and the cores it kept busy on average (CPU / wall), peak RSS of the run (its largest single process: the command or one it
 started) and the peak memory of all its processes together (their proportional set sizes
 summed, sampled every half second; Linux only), the time DuckDB needs only to parse the same
 CSV files (the floor, timed in the same invocation), wall / floor, the time per phase, the
@@ -79,9 +80,19 @@ def _sample_tree_memory(proc: subprocess.Popen, peak: list[int]) -> None:
         time.sleep(0.5)
 
 
-def run_audit_process(folder: Path, out: Path) -> tuple[float, float, float | None, dict]:
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children and, through them, of every process they
+    waited for (the run waits for each process it starts)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_audit_process(folder: Path, out: Path) -> tuple[float, float, float, float | None, dict]:
+    """Wall seconds, CPU seconds, peak RSS (MB) of the largest process, peak of all processes
+    together (MB, None off Linux) and run.json of one ``myeloma-audit run``."""
     env = dict(os.environ, MYELOMA_AUDIT_KEY="benchmark-key-of-at-least-32-bytes")
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cpu_before = _children_cpu()
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--extract", str(folder), "--out", str(out)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -98,7 +109,7 @@ def run_audit_process(folder: Path, out: Path) -> tuple[float, float, float | No
         raise SystemExit(f"run failed:\n{stderr[-2000:]}")
     peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
     tree_mb = tree_peak[0] / 2**20 if sampler is not None else None
-    return wall, peak_kb / 1024, tree_mb, json.loads((out / "run.json").read_text())
+    return wall, _children_cpu() - cpu_before, peak_kb / 1024, tree_mb, json.loads((out / "run.json").read_text())
 
 
 NOT_HASHED = {"run.json", "audit.duckdb"}  # timings; the database file's pages are not deterministic
@@ -135,19 +146,19 @@ def main() -> None:
     args = parser.parse_args()
     hashes: list[str] = []
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="myeloma-bench-"))
-    print(f"{'patients':>9} {'rows':>10} {'wall s':>7} {'rows/s':>9} {'peak MB':>8} {'tree MB':>8} {'parse s':>8} {'ratio':>6}  "
+    print(f"{'patients':>9} {'rows':>10} {'wall s':>7} {'rows/s':>9} {'cpu s':>7} {'cores':>5} {'peak MB':>8} {'tree MB':>8} {'parse s':>8} {'ratio':>6}  "
           + "  ".join(f"{p:>10}" for p in [*PHASES, "start-up/other"]))
     for n in args.patients:
         folder = workdir / f"delivery-{n}"
         if not folder.exists():
             write_delivery(folder, n, args.seed)
         shutil.rmtree(workdir / f"out-{n}", ignore_errors=True)  # a fresh folder: no comparison with an earlier run
-        wall, peak_mb, tree_mb, record = run_audit_process(folder, workdir / f"out-{n}")
+        wall, cpu, peak_mb, tree_mb, record = run_audit_process(folder, workdir / f"out-{n}")
         floor = parse_floor(folder)
         rows = record["rows"]["in"]
         steps = record.get("step_seconds", {})
         phases = phase_seconds(steps, wall)
-        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {peak_mb:>8.0f} {tree_mb if tree_mb is not None else float('nan'):>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  "
+        print(f"{n:>9} {rows:>10} {wall:>7.1f} {rows / wall:>9.0f} {cpu:>7.1f} {cpu / wall:>5.2f} {peak_mb:>8.0f} {tree_mb if tree_mb is not None else float('nan'):>8.0f} {floor:>8.2f} {wall / floor:>6.1f}  "
               + "  ".join(f"{v:>10.1f}" for v in phases.values()))
         slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:5]
         print("          five slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))

@@ -2,9 +2,10 @@
 
 Prints, per size: rows in the delivery, wall time of the command from process start to
 exit, rows per second, the CPU time of the run's processes together (user + system, every
-process the run started included) and the cores it kept busy on average (CPU / wall), peak RSS of the run (its largest single process: the command or one it
-started) and the peak memory of all its processes together (their proportional set sizes
-summed, sampled every half second; Linux only), the time DuckDB needs only to parse the same
+process the run started included) and the cores they kept busy on average (CPU / wall), peak
+RSS of the run (its largest single process: the command or one it started) and the peak
+memory of all its processes together (their proportional set sizes summed, sampled every
+half second; Linux only), the time DuckDB needs only to parse the same
 CSV files (the floor, timed in the same invocation), wall / floor, the time per phase, the
 five slowest steps (from run.json) and, with ``--hashes FILE``, a SHA-256 of every output
 file except those that record timings or the run's database (``run.json``,

@@ -98,9 +98,11 @@ def end_resource_tracker() -> None:
     """End multiprocessing's resource tracker, if a fresh process started it, and wait for it:
     for a command that ends with ``os._exit``. Left to itself it ends just after the command
     (on the end of its pipe), as a child nobody waits for; where the first process of a
-    container does not reap orphans (no init), each run would leave one defunct process."""
+    container does not reap orphans (no init), each run would leave one defunct process.
+    Not while a process started here still runs: it holds the tracker's pipe open, so the
+    tracker would not end and the wait would last as long as that process."""
     tracker = sys.modules.get("multiprocessing.resource_tracker")
-    if tracker is not None:
+    if tracker is not None and not multiprocessing.active_children():
         with contextlib.suppress(Exception):
             tracker._resource_tracker._stop()  # noqa: SLF001 - the standard library's own way to end it
 

@@ -148,3 +148,28 @@ def test_the_resource_tracker_of_the_fresh_processes_is_ended_and_waited_for():
     with pytest.raises(ChildProcessError):  # already ended and waited for: no longer a child
         os.waitpid(tracker, os.WNOHANG)
     forked.end_resource_tracker()  # again: nothing to end
+
+
+def _sleeps(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_the_resource_tracker_is_left_alone_while_a_process_started_here_runs():
+    """A process still running holds the tracker's pipe open: ending the tracker then would
+    wait as long as that process does."""
+    import time
+    from multiprocessing import resource_tracker
+
+    if not forked.more_than_one_core():
+        pytest.skip("one core: no fresh process, no tracker")
+    with Beside(_sleeps, 3, fresh=True) as beside:
+        started = time.monotonic()
+        forked.end_resource_tracker()
+        assert time.monotonic() - started < 1, "it waited for the running process"
+        assert resource_tracker._resource_tracker._pid is not None
+        assert beside.result() == 3
+    forked.end_resource_tracker()
+    assert resource_tracker._resource_tracker._pid is None

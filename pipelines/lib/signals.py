@@ -8,8 +8,10 @@ whatever Python handler is installed) to a watcher thread, which
 
 1. silences the process's stdout and stderr (a thread failing while its folder disappears
    must not print a traceback), waits for a publishing swap in progress to finish (``critical``),
-2. ends the processes the run started (the forked and fresh ones of ``lib.forked``) and
-   removes the folders the run created and has not published (``owned``),
+2. ends the processes the run started (the forked and fresh ones of ``lib.forked``, the
+   validation process) and removes the folders the run created and has not published
+   (``owned``; renamed first, since the run's other threads go on until the process ends and
+   a step that opens the database by its path would make the file again),
 3. prints ``myeloma-audit: stopped; previous results unchanged`` (or, when the swap had just
    been made, that the new results were published) and ends the process with 128 + signal.
 
@@ -87,7 +89,7 @@ def _stop(signum: int) -> None:
     with _critical:  # a swap in progress finishes first
         _end_children()  # first: a child still writing could make a removed folder again
         for path in list(_state["owned"]):
-            shutil.rmtree(path, ignore_errors=True)
+            _remove(path)
         message = STOPPED_AFTER_PUBLISHING if _state["published"] else STOPPED
         try:
             os.write(stderr, (message + "\n").encode())
@@ -96,19 +98,53 @@ def _stop(signum: int) -> None:
 
 
 def _end_children() -> None:
-    """The processes this one started (the suppression's forks, the dashboards' and the
-    workbook's fresh processes) end with it. A stop sent to this process alone (``kill``, a
-    scheduler) does not reach them: they would write on into the run's folder, or wait for ever
-    on a queue nobody reads any more. (The validation process ends with its parent by itself.)"""
+    """The processes this one started end with it, and are waited for (up to a second) before
+    the run's folders go: the suppression's forks, the dashboards' and the workbook's fresh
+    processes, and the validation process, which would otherwise end only with this one and
+    may be writing the quality report meanwhile (making the run's folder again). A stop sent to
+    this process alone (``kill``, a scheduler) does not reach them."""
     import multiprocessing
 
-    try:
-        children = multiprocessing.active_children()
-    except Exception:  # noqa: BLE001 - the process ends anyway; nothing to say
-        return
-    for child in children:
-        with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # the process ends anyway; nothing to say
+        for child in multiprocessing.active_children():
             child.kill()
+    children = _child_pids()
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 1.0
+    for pid in children:
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    break
+            except ChildProcessError:  # waited for already (multiprocessing's own)
+                break
+            time.sleep(0.01)
+
+
+def _child_pids() -> list[int]:
+    """The processes whose parent this one is (Linux: read from /proc; elsewhere none)."""
+    me, pids = os.getpid(), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == me:
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def _remove(path: Path) -> None:
+    """An owned folder, while this process's other threads may still write into it: renamed
+    first, so that a file made by its path afterwards (a step opening the database) has no
+    folder to go into, then removed; removed again if a folder maker made it anew meanwhile."""
+    doomed = path.with_name(f".{path.name}.stopped")
+    try:
+        os.rename(path, doomed)
+    except OSError:  # gone already, or not to be renamed: removed where it is
+        doomed = path
+    shutil.rmtree(doomed, ignore_errors=True)
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _watch(read_fd: int) -> None:

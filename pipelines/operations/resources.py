@@ -232,12 +232,14 @@ class Destination(dg.ConfigurableResource):
             if self._previous is not None and not self._previous.is_file():
                 self._previous = None
             self._folder = incoming_dir(self._out)
+            # a stopped run leaves no folder behind either: owned for as long as it is there, so
+            # a stop while a failed run unwinds (and removes it below) still removes it
+            stack.enter_context(signals.owned(self._folder))
             stack.callback(shutil.rmtree, self._folder, True)  # unless published (renamed into place)
             stack.enter_context(validation_worker.started())  # imports GX while the delivery is read
             stack.callback(suppression.discard_ahead)  # started ahead by the reports layer, not taken: a stopped run
             stack.callback(contract.discard_workbook)  # the summary's workbook, unfinished when a run stops
             stack.callback(dashboards_beside.discard)  # the dashboards started beside, not taken: a stopped run
-            stack.enter_context(signals.owned(self._folder))  # a stopped run leaves no folder behind either
             if self._previous is not None and _GLOB.search(str(self._previous)):
                 self._previous = self._private_copy(stack, self._previous)  # polars reads such a path as a pattern
         except Exception as err:
@@ -264,8 +266,8 @@ class Destination(dg.ConfigurableResource):
     @staticmethod
     def _private_copy(stack: ExitStack, path: Path) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="myeloma-audit-"))  # 0700
+        stack.enter_context(signals.owned(folder))  # owned until removed (see the run's folder)
         stack.callback(shutil.rmtree, folder, True)
-        stack.enter_context(signals.owned(folder))
         for beside in COMPARISON_FILES:  # what names the previous extract and keeps its own base
             if (path.parent / beside).is_file():
                 shutil.copy2(path.parent / beside, folder / beside)

@@ -99,8 +99,8 @@ def write_national(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_resul
 # takes longer than this process would (15.1 against 12.6 s): memory for nothing. Below that the
 # gain is not shown: the paired runs given for a 100k delivery (35,734 patients in the period,
 # 0.93 of the time) were started from the project folder, where both sides ran the same code
-# (docs/performance-history.md, tenth round). The crossover was not measured; a national delivery (10k)
-# has about 3,500.
+# (docs/performance-history.md, tenth round). The crossover was not measured; a national
+# delivery (10k) has about 3,500.
 DASHBOARDS_BESIDE_AT_MOST = 150_000
 
 

@@ -9,6 +9,7 @@ for reading the delivery, ``pseudonym_key`` (``PseudonymKey``). Materialised on 
 # No "from __future__ import annotations": Dagster reads the resource dependencies' annotations at runtime.
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,6 +116,18 @@ def duckdb_memory_limit() -> str:
     except (ValueError, OSError, AttributeError):
         return ""
     return f"{max(total // 2 // 1024**2, 1024)}MB"
+
+
+_UNITS = {"b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def memory_bytes(size: str) -> int | None:
+    """Bytes of a DuckDB memory size such as ``6GB``, ``11776MB`` or ``1.5 GiB``; None for a
+    form this does not know."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", size)
+    factor = _UNITS.get(match.group(2).lower() or "b") if match else None
+    return int(float(match.group(1)) * factor) if factor else None
 
 
 def duckdb_resource(database: Path, temp_directory: Path | None = None) -> DuckDBResource:

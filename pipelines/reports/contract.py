@@ -4,7 +4,8 @@ proportions as percentages, Danish column names; the CSV stays as the contract s
 
 
 import json
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +18,7 @@ from pipelines.asset_keys import (PATIENT_RESULTS_KEY, QUALITY_FLAGS_KEY, QUARAN
 from pipelines.lib.forked import Beside
 from pipelines.lib.sql_loader import sql_text
 from pipelines.reports.summary_workbook import write_summary_xlsx
-from pipelines.resources import AuditConfig
+from pipelines.resources import AuditConfig, duckdb_memory_limit, memory_bytes
 
 __all__ = ["PATIENT_RESULTS_KEY", "SUMMARY_KEY", "results_contract", "run_record", "write_contract"]
 
@@ -34,6 +35,32 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+# DuckDB's memory while the contract's tables are built and written: beyond it the sort and the
+# temporary tables of a large delivery spill to the run's temp directory instead of growing the
+# process. At 1M patients the largest process of a run was reached in this step (up to 4,269
+# MiB); bounded, the step alone takes 2,592-2,604 MiB against 3,484-3,783, and whole runs are no
+# slower (docs/performance-history.md, thirteenth round).
+CONTRACT_MEMORY = "2.5GB"
+
+
+@contextmanager
+def _memory_bounded(con, limit: str) -> Iterator[None]:
+    """DuckDB's memory limit lowered to ``limit`` for the block, then set back to the run's
+    (``duckdb_memory_limit``); a run given less keeps its own. The limit is the database's, not
+    the connection's: no other query of this process runs meanwhile (the run's steps run one
+    after another)."""
+    configured = duckdb_memory_limit()
+    own = memory_bytes(configured) if configured else None
+    if configured and (own is None or own <= memory_bytes(limit)):
+        yield
+        return
+    con.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{configured}'" if configured else "reset memory_limit")
+
+
 # the summary's workbook a run's contract step left being written: ``workbook_written`` waits for it
 _writing: list[tuple[ExitStack, Beside]] = []
 
@@ -45,26 +72,27 @@ def write_contract(con, out_dir: Path, audit: AuditConfig, *, workbook_later: bo
     ``workbook_later`` the workbook may still be being written when this returns: the run's
     next steps go on, and publishing waits for it (``workbook_written``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = {}
-    for name, relpath in CONTRACT_FILES.items():
-        tables[name] = table = f"contract_{name}"  # computed once, written twice
-        con.execute(f"create or replace temp table {table} as {sql_text(relpath).strip().rstrip(';')}")
-    summary_rows, summary_columns = _summary_with_names(con, tables["indicator_summary"])
-    with ExitStack() as stack:
-        workbook = stack.enter_context(Beside(write_summary_xlsx, summary_rows, summary_columns,
-                                              out_dir / "indicator_summary.xlsx", fresh=True))
-        rows = {}
-        for name, table in tables.items():
-            con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
-            con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
-            rows[name] = con.execute(f"select count(*) from {table}").fetchone()[0]
-            con.execute(f"drop table {table}")
-        (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False),
-                                          encoding="utf-8")
-        if workbook_later:
-            _writing.append((stack.pop_all(), workbook))
-        else:
-            workbook.result()
+    with _memory_bounded(con, CONTRACT_MEMORY):  # the tables live until they are written
+        tables = {}
+        for name, relpath in CONTRACT_FILES.items():
+            tables[name] = table = f"contract_{name}"  # computed once, written twice
+            con.execute(f"create or replace temp table {table} as {sql_text(relpath).strip().rstrip(';')}")
+        summary_rows, summary_columns = _summary_with_names(con, tables["indicator_summary"])
+        with ExitStack() as stack:
+            workbook = stack.enter_context(Beside(write_summary_xlsx, summary_rows, summary_columns,
+                                                  out_dir / "indicator_summary.xlsx", fresh=True))
+            rows = {}
+            for name, table in tables.items():
+                con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
+                con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
+                rows[name] = con.execute(f"select count(*) from {table}").fetchone()[0]
+                con.execute(f"drop table {table}")
+            (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False),
+                                              encoding="utf-8")
+            if workbook_later:
+                _writing.append((stack.pop_all(), workbook))
+            else:
+                workbook.result()
     return rows
 
 

@@ -2,8 +2,8 @@
 -- regimen (indicators.md, "Regimen category"): which classes and key substances the course
 -- contains, and the first matching category. A course without drug rows is 'other'.
 -- A course is carfilzomib-based when it is a quadruplet, quintuplet or triplet containing
--- carfilzomib. _line (the course's line in the delivered file) breaks ties between courses
--- when a phase's predominant course is chosen.
+-- carfilzomib. _line (the course's line in the delivered file) breaks the last tie between
+-- courses of the same category when a phase's predominant course is chosen.
 with contents as (
     select
         course_id,

@@ -8,8 +8,8 @@
 -- induction_before_response: per efter_induktion response with MRD negative (anchor_date),
 --   the induktion courses starting before it (MM05's deferral; nothing to cut at otherwise).
 -- phase_end_date: the latest course's start + its cycles × cycle length, NULL when that
--- course lacks either (MM06's consolidation end). Courses starting on the same day: the row
--- nearer the top of the file is the latest, as it is the predominant one on a tie.
+-- course lacks either (MM06's consolidation end). Courses starting on the same day are ordered
+-- as for the predominant course (category table, then file): the one it prefers is the latest.
 with mrd_negative_responses as (
     select distinct pseudonym, assessment_date
     from stg_responses
@@ -47,9 +47,10 @@ phases as (
         anchor_date,
         any_value(cutoff_date)                                                  as cutoff_date,
         any_value(cutoff_event)                                                 as cutoff_event,
-        phase_summary(course_id, cycles, cycle_length_days, start_date, _line)  as summary,
+        phase_summary(course_id, cycles, cycle_length_days, start_date, regimen_category, _line) as summary,
         -- arg_max_null: the latest course's end even when it is NULL (that course lacks cycles)
-        arg_max_null(start_date + cycles * cycle_length_days, {'start': start_date, 'line': -_line})
+        arg_max_null(start_date + cycles * cycle_length_days,
+                     {'start': start_date, 'table_row': -regimen_table_row(regimen_category), 'line': -_line})
                                                                                 as phase_end_date
     from members
     group by pseudonym, phase, anchor_date

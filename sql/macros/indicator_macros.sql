@@ -49,6 +49,11 @@ create or replace temp macro regimen_category(has_cd38, has_pi, has_imid, has_de
         else 'other'
     end;
 
+-- The category's row in that table (1 = quintuplet_cd38 … 5 = other): on the same start, the
+-- course whose category is nearer the top of the table is the predominant one.
+create or replace temp macro regimen_table_row(category) as
+    list_position(['quintuplet_cd38', 'quadruplet_cd38', 'triplet_pi_imid', 'vcd', 'other'], category);
+
 -- Texts (indicators.md §1, "Statuses"): reason_text is Danish (dates dd-mm-åååå, decimal
 -- comma, thousands with a dot), reason_text_en English (ISO dates, decimal point). Numbers are
 -- rounded to at most `digits` decimals without trailing zeros ("89,9", "2.000", "1,88").
@@ -124,11 +129,14 @@ create or replace temp macro regimen_en(category) as
 
 -- A treatment phase of several courses (indicators.md, "Regimen category"), as aggregates
 -- over its courses: the predominant course is the one with the most cycles (missing = 0),
--- ties to the later start, then to the row nearer the top of the file; the phase's cycles
--- are the sum over its courses (NULL when a course lacks them; a course without cycles
--- counts as at least one in cycles_at_least).
-create or replace temp macro phase_summary(course_id, cycles, cycle_length_days, start_date, line) as {
-    'predominant_course_id': arg_max(course_id, {'cycles': coalesce(cycles, 0), 'start': start_date, 'line': -line}),
+-- ties to the later start, then to the row nearer the top of the category table (the spec's
+-- "same start: the row nearer the top of the table"), then, where both courses have the same
+-- category, to the course nearer the top of the file; the phase's cycles are the sum over its
+-- courses (NULL when a course lacks them; a course without cycles counts as at least one in
+-- cycles_at_least).
+create or replace temp macro phase_summary(course_id, cycles, cycle_length_days, start_date, category, line) as {
+    'predominant_course_id': arg_max(course_id, {'cycles': coalesce(cycles, 0), 'start': start_date,
+                                                 'table_row': -regimen_table_row(category), 'line': -line}),
     'n_courses': count(*),
     'course_ids': array_to_string(list_transform(list_sort(list({'start': start_date, 'line': line, 'id': course_id})),
                                                  lambda c: c.id), ', '),

@@ -117,7 +117,8 @@ def test_mm02_predominant_course(tmp_path):
     # ties: the later start
     induction(deck, "tie_dara_rd_then_vrd", ("2024-02-01", "Dara-Rd", 2, 28), ("2024-04-01", "VRd", 2, 21))
     induction(deck, "tie_vrd_then_dara_rd", ("2024-02-01", "VRd", 2, 21), ("2024-04-01", "Dara-Rd", 2, 28))
-    # same start too: the row nearer the top of the table
+    # same start too: the course whose category is nearer the top of the category table,
+    # whichever line of the file it is on
     induction(deck, "same_start_dara_rd_on_top", ("2024-02-01", "Dara-Rd", 2, 28), ("2024-02-01", "VRd", 2, 21))
     induction(deck, "same_start_vrd_on_top", ("2024-02-01", "VRd", 2, 21), ("2024-02-01", "Dara-Rd", 2, 28))
     # missing cycles count 0 for predominance; the choice is final
@@ -130,7 +131,7 @@ def test_mm02_predominant_course(tmp_path):
         "vrd_then_one_dara_rd": ("met", "MET"),
         "tie_dara_rd_then_vrd": ("met", "MET"),
         "tie_vrd_then_dara_rd": ("not_met", "REGIMEN_NOT_RECOMMENDED"),
-        "same_start_dara_rd_on_top": ("not_met", "REGIMEN_NOT_RECOMMENDED"),
+        "same_start_dara_rd_on_top": ("met", "MET"),                      # VRd (triplet) above 'other'
         "same_start_vrd_on_top": ("met", "MET"),
         "missing_cycles_lose": ("not_met", "REGIMEN_NOT_RECOMMENDED"),      # never 'unknown' category
         "missing_cycles_lose_to_vrd": ("unknown", "CYCLES_UNKNOWN"),        # triplet, at least 2 cycles

@@ -1,6 +1,7 @@
 """int_treatment_phases: a phase of several courses (indicators.md v2 §1 "Regimen category"):
 the category of its predominant course (most cycles, missing = 0; ties the later start; same
-start the row nearer the top), never the drugs pooled; cycles summed over its courses.
+start the row nearer the top of the category table, then of the file), never the drugs pooled;
+cycles summed over its courses.
 Phases: induction (MM02's cut-off), consolidation (MM06, MM13), induction before each
 MRD-negative efter_induktion response (MM05)."""
 
@@ -28,9 +29,17 @@ def test_induction_predominant_course(tmp_path):
     deck.patient("tie_later_start")
     deck.course("tie_later_start", "induktion", "2024-02-01", "D-VRd", cycles=2, cycle_length=28, course_id="t-dvrd")
     deck.course("tie_later_start", "induktion", "2024-04-01", "VCd", cycles=2, cycle_length=21, course_id="t-vcd")
-    deck.patient("same_start_top_row")
-    deck.course("same_start_top_row", "induktion", "2024-02-01", "VCd", cycles=2, cycle_length=21, course_id="s-vcd")
-    deck.course("same_start_top_row", "induktion", "2024-02-01", "D-VRd", cycles=2, cycle_length=28, course_id="s-dvrd")
+    # same start: the category nearer the top of the category table, wherever its line is
+    for name, first in (("same_start_vcd_first", "VCd"), ("same_start_dvrd_first", "D-VRd")):
+        deck.patient(name)
+        for regimen in (first, "D-VRd" if first == "VCd" else "VCd"):
+            deck.course(name, "induktion", "2024-02-01", regimen, cycles=2, cycle_length=21 if regimen == "VCd" else 28,
+                        course_id=f"{name}-{regimen}")
+    # same start and category: the line nearer the top of the file
+    for name, first in (("same_category_krd_first", "KRd"), ("same_category_vrd_first", "VRd")):
+        deck.patient(name)
+        for regimen in (first, "VRd" if first == "KRd" else "KRd"):
+            deck.course(name, "induktion", "2024-02-01", regimen, cycles=2, cycle_length=28, course_id=f"{name}-{regimen}")
     deck.patient("missing_counts_zero")
     deck.course("missing_counts_zero", "induktion", "2024-02-01", "D-VRd", cycles=None, cycle_length=28,
                 course_id="m-dvrd")
@@ -43,7 +52,12 @@ def test_induction_predominant_course(tmp_path):
     p = pseudonym_of
     assert got[p("bridging")] == ("b-dvrd", "quadruplet_cd38", 2, 5, 5, 5, 21, 28, False)    # not a "quintuplet"
     assert got[p("tie_later_start")] == ("t-vcd", "vcd", 2, 4, 4, 4, 21, 28, False)
-    assert got[p("same_start_top_row")] == ("s-vcd", "vcd", 2, 4, 4, 4, 21, 28, False)
+    assert got[p("same_start_vcd_first")] == ("same_start_vcd_first-D-VRd", "quadruplet_cd38", 2, 4, 4, 4, 21, 28, False)
+    assert got[p("same_start_dvrd_first")] == ("same_start_dvrd_first-D-VRd", "quadruplet_cd38", 2, 4, 4, 4, 21, 28, False)
+    assert got[p("same_category_krd_first")][:2] == ("same_category_krd_first-KRd", "triplet_pi_imid")
+    assert got[p("same_category_vrd_first")][:2] == ("same_category_vrd_first-VRd", "triplet_pi_imid")
+    carfilzomib = dict(con.execute("select pseudonym, carfilzomib_based from int_treatment_phases where phase = 'induction'").fetchall())
+    assert carfilzomib[p("same_category_krd_first")] is True and carfilzomib[p("same_category_vrd_first")] is False
     assert got[p("missing_counts_zero")] == ("m-vcd", "vcd", 2, None, 1, 2, 28, 28, True)
     assert got[p("all_missing_later_start")][:2] == ("a-vrd", "triplet_pi_imid")
     bridging = con.execute("select regimen_text_da, regimen_text_en, cycles_text_da from int_treatment_phases "
@@ -141,3 +155,18 @@ def test_induction_before_each_mrd_negative_response(tmp_path):
                       "from int_treatment_phases where phase = 'induction_before_response' order by anchor_date"
                       ).fetchall()
     assert got == [("2026-07-24", 1, 3, 3, "quadruplet_cd38"), ("2026-08-25", 2, 3, None, "quadruplet_cd38")]
+
+
+def test_consolidation_end_of_courses_starting_the_same_day(tmp_path):
+    """On the same start the latest consolidation course is the one the predominant course's tie
+    rule prefers: the category nearer the top of the category table, wherever its line is."""
+    deck = Deck()
+    for name, first in (("vcd_first", "VCd"), ("vrd_first", "VRd")):
+        deck.patient(name)
+        deck.procedure(name, "2025-01-10", "asct")
+        for regimen in (first, "VRd" if first == "VCd" else "VCd"):   # VRd 2 × 28 days, VCd 2 × 21 days
+            deck.course(name, "konsolidering", "2025-02-10", regimen, cycles=2, cycle_length=28 if regimen == "VRd" else 21)
+    con = deck.build(tmp_path / "t.duckdb", indicators=())
+    got = phases(con, "consolidation", "phase_end_date::varchar, regimen_category")
+    assert got[pseudonym_of("vcd_first")] == ("2025-04-07", "triplet_pi_imid")   # 2025-02-10 + 56 days
+    assert got[pseudonym_of("vrd_first")] == ("2025-04-07", "triplet_pi_imid")

@@ -21,9 +21,13 @@ Readings (where the spec leaves room, the most literal reading was chosen):
 
 R1.  Ties. "First"/"earliest"/"latest" course by start date: on the same start date the
      row nearer the top of ``treatment_courses`` (smaller ``_line``) counts as first and as
-     latest (the spec's own tie rule for the predominant course). This covers MM03's
-     "latest" priming course, MM06's "latest consolidation course", the first course of a
-     phase and the first maintenance/conditioning course.
+     latest. This covers MM03's "latest" priming course, the first course of a phase and the
+     first maintenance/conditioning course. The predominant course's own tie rule ("same
+     start: the row nearer the top of the table") names the category table just before it
+     ("take the first row of the table that matches"): on the same start the course whose
+     category is nearer the top of that table wins, and only between courses of the same
+     category the line nearer the top of ``treatment_courses``. MM06's "latest consolidation
+     course" is a phase's course and is ordered the same way on the same start.
 R2.  "The patient's first ``induktion`` course" (decision date of MM08/MM12, risk cut-off,
      MM15 index) is the earliest ``induktion`` course of the patient, wherever it lies
      (no cut at harvest/transplant, no lower bound at diagnosis). "Induction as in MM02"
@@ -387,10 +391,18 @@ def carfilzomib_based(course: Course) -> bool:
         and CARFILZOMIB in course.atcs
 
 
+CATEGORY_TABLE = ("quintuplet_cd38", "quadruplet_cd38", "triplet_pi_imid", "vcd", "other")
+
+
+def same_start_order(course: Course) -> tuple[int, int]:
+    """On the same start: the category nearer the top of the table, then the earlier line (R1)."""
+    return -CATEGORY_TABLE.index(course_category(course)), -course.line
+
+
 def predominant_course(courses: list[Course]) -> Course:
     """"the course with the most cycles (missing cycles count as 0; ties: the later start; same
     start: the row nearer the top of the table)\""""
-    return max(courses, key=lambda c: (c.cycles or 0, c.start, -c.line))
+    return max(courses, key=lambda c: (c.cycles or 0, c.start, same_start_order(c)))
 
 
 @dataclass
@@ -898,7 +910,7 @@ def mm06(ctx: Context) -> dict | None:
                  judged_day=day_number(idx, judged.start) if judged else None,
                  consolidation=[c.course_id for c in consolidation], death=ctx.death)
     if consolidation:
-        latest = max(consolidation, key=lambda c: (c.start, -c.line))     # R1
+        latest = max(consolidation, key=lambda c: (c.start, same_start_order(c)))  # R1
         start = consolidation[0].start                                      # courses are sorted
         if latest.cycles is None or latest.cycle_length is None:
             if judged is not None and day_number(idx, judged.start) <= P["mm06_window_end_day"]:

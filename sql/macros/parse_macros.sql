@@ -19,6 +19,12 @@ create or replace macro to_dec(t) as
 create or replace macro to_int(t) as
     case when regexp_full_match(t, '[+-]?[0-9]{1,9}') then t::integer end;
 
+-- An ICD-10 code upper-cased, its dot dropped only where ICD-10 puts it (C90.0, DC90.0 → C900,
+-- DC900): dropped anywhere, digits on both sides of a dot could join into a CPR number that
+-- the reading step, which scrubs the text as delivered, never saw (0901711.500).
+create or replace macro icd10_code(t) as
+    regexp_replace(upper(t), '^(D?[A-Z][0-9]{2})\.([0-9A-Z]*)$', '\1\2');
+
 -- J/N, and 1/0.
 create or replace macro to_bool(t) as
     case when upper(t) in ('J', '1') then true when upper(t) in ('N', '0') then false end;

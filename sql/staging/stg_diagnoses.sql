@@ -4,8 +4,8 @@ with typed as (
     select
         *,
         to_date(t_diagnosis_date)                                   as diagnosis_date,
-        case when upper(replace(t_icd10, '.', '')) like 'C%' then 'D' else '' end
-            || upper(replace(t_icd10, '.', ''))                     as icd10,
+        case when icd10_code(t_icd10) like 'C%' then 'D' else '' end
+            || icd10_code(t_icd10)                                  as icd10,
         t_department_code                                           as department_code,
         to_int(t_ecog_ps)                                           as ecog_ps,
         lower(t_comorbidity)                                        as comorbidity,

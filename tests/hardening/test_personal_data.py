@@ -113,6 +113,22 @@ def test_cpr_in_any_field_is_pseudonymised_at_ingest(tmp_path):
     assert leaks(hay, cpr_needles(CLEAR_CPRS + FREE_TEXT_CPRS)) == []
 
 
+def test_staging_never_joins_digits_into_a_cpr(tmp_path):
+    """Finding (review, stg_diagnoses.sql): the ICD-10 code lost every dot, so '0901711.500',
+    no CPR as delivered and so not scrubbed at reading, became the clear CPR 0901711500 in
+    stg_diagnoses and int_index_diagnosis. Only the dot of an ICD-10 code is dropped now."""
+    folder = write_delivery(tmp_path / "d", {"diagnoses": [
+        "1203614417;01-01-2023;0901711.500;4202010;1;ingen;2;nej;J;;J;",
+        "1203614417;02-01-2023;C1001701.200;4202010;1;ingen;2;nej;J;;J;",
+        "0807580128;03-01-2023;c90.1;4202010;1;ingen;2;nej;J;;J;"]}, manifest=False)
+    con = stage(folder, tmp_path / "db.duckdb")
+    hay = {t: "\n".join(map(str, con.execute(f"select * from {t}").fetchall()))
+           for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert leaks(hay, ["0901711500", "1001701200"]) == []
+    codes = {r[0] for r in con.execute("select icd10 from stg_diagnoses").fetchall()}
+    assert {"DC900", "DC901", "0901711.500", "DC1001701.200"} <= codes
+
+
 def test_cpr_written_in_non_ascii_digits_is_not_left_clear(tmp_path):
     """Finding (raw_reader: CPR_LIKE_POLARS uses [0-9] while CPR_LIKE uses \\d): a CPR typed
     in full-width digits (an IME or a copy from a PDF) passes the polars pre-filter unseen and

@@ -24,7 +24,7 @@ import polars as pl
 from pipelines.lib import cpr as detector
 from pipelines.lib import limits
 from pipelines.lib.errors import DeliveryRefused
-from pipelines.lib.extract_format import DeliveryFile
+from pipelines.lib.extract_format import MISSING_VALUES, DeliveryFile
 from pipelines.lib.pseudonym import Pseudonymiser
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -196,7 +196,8 @@ def read_raw(name: str, raw: bytes, dfile: DeliveryFile, pseudonymise: Pseudonym
     else:  # the line as delivered (a quoted line keeps its quotes), rebuilt from the fields where that is the same
         whole = pl.col("_malformed") | pl.col("_text").str.contains('"', literal=True)
         replaced = [pl.col(f"f{i}") for i in range(len(columns))]
-    frame = frame.with_columns(_scrub_text_where(frame, frame.select(whole.fill_null(True)).to_series(), pseudonymise))
+    frame = frame.with_columns(_scrub_text_where(frame, frame.select(whole.fill_null(True)).to_series(), pseudonymise,
+                                                 columns.index("cpr") if dfile.has_cpr else None))
     # kept only where the fields do not make it (sql/raw/_record.sql makes it from them elsewhere)
     joined = None if columns == list(dfile.columns) else pl.concat_str(replaced, separator=";")
     record = pl.when(whole).then(pl.col("_text")).otherwise(joined)
@@ -267,6 +268,7 @@ def _dates_after(frame: pl.DataFrame, dfile: DeliveryFile, extract_date: date) -
 
 
 _CPR_WITH_HYPHEN = re.compile(r"\d{6}-\d{4}")
+_MISSING = tuple(v.lower() for v in MISSING_VALUES)  # the format's spellings of missing (NA, ., uoplyst)
 _CPR_DIGITS = re.compile(r"\d{10}")
 
 
@@ -284,7 +286,7 @@ def cpr_status(value: str) -> tuple[str, str]:
     value = ascii_digits(value.strip())
     if _CPR_WITH_HYPHEN.fullmatch(value):
         value = value.replace("-", "")
-    if not value:
+    if value.lower() in _MISSING:
         return value, "missing"
     if not _CPR_DIGITS.fullmatch(value):
         return value, "invalid"
@@ -307,7 +309,7 @@ def cpr_statuses(delivered: pl.Series) -> pl.DataFrame:
         for century in ("19", "20"))
     return frame.with_columns(normalised.alias("n")).select(
         pl.col("n").alias("normalised"),
-        pl.when(pl.col("n") == "").then(pl.lit("missing"))
+        pl.when(pl.col("n").str.to_lowercase().is_in(_MISSING)).then(pl.lit("missing"))
         .when(pl.col("n").str.contains(r"^[0-9]{10}$") & real_date).then(pl.lit("valid"))
         .otherwise(pl.lit("invalid")).alias("status"))
 
@@ -367,13 +369,33 @@ def _scrub_cpr_like(frame: pl.DataFrame, columns: list[str], pseudonymise: Pseud
     return frame.with_columns(replaced) if replaced else frame
 
 
-def _scrub_text_where(frame: pl.DataFrame, rows: pl.Series, pseudonymise: Pseudonymiser) -> pl.Series:
+def _scrub_text_where(frame: pl.DataFrame, rows: pl.Series, pseudonymise: Pseudonymiser,
+                      cpr_index: int | None) -> pl.Series:
     """``_text`` with the lines kept whole as records (malformed lines, and quoted lines of
     files without cpr) scrubbed: a malformed line still holds its clear CPR. Only those lines
-    are looked at."""
+    are looked at. The field in the cpr column's place (``cpr_index``), where the line has one
+    and the detector found no CPR in it, becomes the pseudonym of the string as delivered, as an
+    invalid cpr of a well-formed row does: a CPR the detector does not take for one (a digit
+    missing, an impossible date) is not left clear either. Where it found one (a CPR touching
+    the date after it), its pseudonym is the patient's, and the rest of the field stays."""
     text = frame["_text"]
     if not rows.any():
         return text
     where = rows.arg_true()
-    scrubbed = detector.scrub_series(text.gather(where), pseudonymise)
+    delivered = text.gather(where)
+    scrubbed = detector.scrub_series(delivered, pseudonymise)
+    if cpr_index is not None:
+        scrubbed = pl.Series([_cpr_field_replaced(line, original, cpr_index, pseudonymise)
+                              for line, original in zip(scrubbed.to_list(), delivered.to_list())], dtype=pl.String)
     return text.clone().scatter(where, scrubbed)
+
+
+def _cpr_field_replaced(line: str, delivered: str, cpr_index: int, pseudonymise: Pseudonymiser) -> str:
+    """``line`` (``delivered`` scrubbed) with the field at ``cpr_index``, where the scrub left
+    it as delivered, replaced by the pseudonym of that field."""
+    fields, original = line.split(";"), delivered.split(";")
+    if (cpr_index >= len(original) or len(fields) != len(original) or not original[cpr_index].strip()
+            or fields[cpr_index] != original[cpr_index]):
+        return line
+    fields[cpr_index] = pseudonymise(cpr_status(original[cpr_index])[0])
+    return ";".join(fields)

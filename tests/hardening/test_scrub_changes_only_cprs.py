@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.ingest import raw_reader
 from pipelines.lib import cpr
 from tests.delivery_builder import stage
 
@@ -34,6 +35,7 @@ def test_scrubbing_changes_only_cells_that_held_a_cpr(monkeypatch, name, key):
     after = tables(SAMPLES / name, key)
     with monkeypatch.context() as mp:
         mp.setattr(cpr, "scrub_series", lambda series, replace: series)  # the ingest without the scrub
+        mp.setattr(raw_reader, "_cpr_field_replaced", lambda line, delivered, index, pseudonymise: line)
         before = tables(SAMPLES / name, key)
     assert before.keys() == after.keys()
     changed = []

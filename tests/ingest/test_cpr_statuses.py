@@ -12,6 +12,7 @@ EDGE_CASES = [
     "12036144", "12036144170", "120361--4417", "12036a4417", "1203614417\n", "-1203614417", "291299-1234",
     "310499-0000", "0101001234", "3112991234", "1213614417",
     "\uff11\uff12\uff10\uff13\uff16\uff11\uff14\uff14\uff11\uff17",  # full-width digits
+    "NA", "na", " . ", "uoplyst", "Uoplyst", "N/A",                 # the format's spellings of missing (not N/A)
 ]
 
 
@@ -32,3 +33,10 @@ def test_leap_day_valid_in_one_century_only():
     got = cpr_statuses(pl.Series(["2902004417", "2902014417", "290200-4417"]))
     assert got["status"].to_list() == ["valid", "invalid", "valid"]
     assert got["normalised"].to_list()[2] == "2902004417"
+
+
+def test_the_formats_missing_spellings_are_a_missing_cpr():
+    """extract-format.md: "the literal values NA, . (SAS export) and uoplyst also mean missing";
+    a cpr so written is MISSING_REQUIRED, not INVALID_CPR (found by a review of the format)."""
+    assert [cpr_status(v)[1] for v in ("NA", " . ", "uoplyst", "UOPLYST", "N/A")] == \
+        ["missing", "missing", "missing", "missing", "invalid"]

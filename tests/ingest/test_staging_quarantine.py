@@ -3,7 +3,8 @@ reason, line and pseudonymised record; clean rows are untouched; the counts reco
 
 import pytest
 
-from tests.delivery_builder import BASE, quarantined, stage, write_delivery
+from pipelines.lib.pseudonym import Pseudonymiser
+from tests.delivery_builder import BASE, KEY, quarantined, stage, write_delivery
 
 P1 = "1203614417"  # a valid patient of the base delivery
 
@@ -16,6 +17,8 @@ CASES = [
     # (id, file, appended lines, expected reason of the first appended line)
     ("malformed", "labs", [f"{P1};03-09-2024;ldh;200"], "MALFORMED_ROW"),
     ("missing cpr", "labs", [";03-09-2024;ldh;200;U/L"], "MISSING_REQUIRED"),
+    ("cpr NA", "labs", ["NA;03-09-2024;ldh;200;U/L"], "MISSING_REQUIRED"),
+    ("cpr uoplyst", "patients", ["uoplyst;M;01-01-1950;"], "MISSING_REQUIRED"),
     ("missing value", "labs", [f"{P1};03-09-2024;ldh;NA;U/L"], "MISSING_REQUIRED"),
     ("missing start date", "treatment_courses", [f"{P1};K9;andet;x;.;;1;28"], "MISSING_REQUIRED"),
     ("cpr 9 digits", "labs", ["120361441;03-09-2024;ldh;200;U/L"], "INVALID_CPR"),
@@ -127,6 +130,25 @@ def test_quarantine_record_carries_pseudonym_not_cpr(tmp_path):
     for record in records:
         assert "1203614417" not in record and "120361-4417" not in record and "12036144" not in record
         assert record.startswith("P")
+
+
+def test_malformed_line_record_carries_the_pseudonym_of_its_cpr_field(tmp_path):
+    """indicators.md §3: the record is the row as delivered "with the CPR replaced by its
+    pseudonym — an invalid CPR by the pseudonym of the string as delivered". A malformed line is
+    kept whole; the detector masks only what it takes for a CPR, so an impossible date or a
+    truncated number stayed clear there (found by a review of the format)."""
+    extra = {"patients": ["3201701400;K;01-01-1970;;x", "010270140;K;01-01-1970;;x", "1203614417;M"],
+             "labs": ["3201701400;01-01-2023;b2m;3;mg/L;x", ";01-01-2023;b2m;3;mg/L;x"]}
+    con = stage(write_delivery(tmp_path / "d", extra), tmp_path / "t.duckdb")
+    rows = {(f, line): (reason, record) for f, line, reason, record in
+            con.execute("select file, line, reason_code, record from stg_quarantine").fetchall()}
+    p = Pseudonymiser(KEY)
+    first = next_line("patients")
+    assert rows[("patients.csv", first)] == ("MALFORMED_ROW", f"{p('3201701400')};K;01-01-1970;;x")
+    assert rows[("patients.csv", first + 1)] == ("MALFORMED_ROW", f"{p('010270140')};K;01-01-1970;;x")
+    assert rows[("patients.csv", first + 2)] == ("MALFORMED_ROW", f"{p('1203614417')};M")
+    assert rows[("labs.csv", next_line("labs"))] == ("MALFORMED_ROW", f"{p('3201701400')};01-01-2023;b2m;3;mg/L;x")
+    assert rows[("labs.csv", next_line("labs", 1))] == ("MALFORMED_ROW", ";01-01-2023;b2m;3;mg/L;x")  # nothing to hide
 
 
 def test_standardised_codes(tmp_path):

@@ -37,7 +37,8 @@ def counts(database: Path) -> dict:
         plain = suppression.suppress(summary)
         plain_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        pooled = national.publication_table(data)
+        with national.publishing(data) as table:
+            pooled = table()
         pooled_seconds = time.perf_counter() - started
         con.close()
     after = national.published_counts(pooled)

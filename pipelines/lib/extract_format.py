@@ -110,7 +110,7 @@ FILES: tuple[DeliveryFile, ...] = (
     DeliveryFile(
         "responses",
         ("cpr", "assessment_date", "timepoint", "response", "mrd", "mrd_sensitivity"),
-        ("cpr", "assessment_date", "timepoint", "response"),
+        ("cpr", "assessment_date", "response"),
         ("cpr", "assessment_date", "timepoint"),
     ),
 )
@@ -130,7 +130,6 @@ QUARANTINE_REASONS: dict[str, str] = {
     "INVALID_CODE": "a code outside the format's value set",
     "UNIT_MISMATCH": "a lab unit that does not belong to its analysis",
     "OUT_OF_RANGE": "a value outside the physically possible range",
-    "END_BEFORE_START": "a course that ends before it starts",
     "DATE_AFTER_EXTRACT": "a date after the extract date",
     "DEATH_BEFORE_BIRTH": "death date before birth date",
     "BEFORE_BIRTH": "a dated row before the patient's birth",

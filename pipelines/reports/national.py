@@ -64,7 +64,6 @@ REASONS_DA = {
     "DEATH_BEFORE_BIRTH": "dødsdato før fødselsdato",
     "OUT_OF_RANGE": "værdi uden for det mulige område",
     "UNIT_MISMATCH": "enheden passer ikke til analysen",
-    "END_BEFORE_START": "slutdato før startdato",
 }
 
 # the variables of the completeness table (sql/quality/rpt_completeness.sql), as the pages name them

@@ -44,7 +44,7 @@ MISSING_REQUIRED_COLS = {
     "treatment_courses": ("phase", "start_date"),
     "drugs": ("atc",),
     "procedures": ("procedure_date", "procedure"),
-    "responses": ("assessment_date", "timepoint", "response"),
+    "responses": ("assessment_date", "response"),
 }
 INVALID_DATE_COLS = {
     "diagnoses": ("diagnosis_date", "diagnosis_date", "hdt_evaluation_date"),
@@ -87,7 +87,6 @@ KIND_FILES: dict[str, tuple[str, ...]] = {
     "INVALID_CODE": ("patients", *INVALID_CODES),
     "UNIT_MISMATCH": ("labs",),
     "OUT_OF_RANGE": ("labs", "anthropometrics", "cytogenetics"),
-    "END_BEFORE_START": ("treatment_courses",),
     "DATE_AFTER_EXTRACT": ("patients", *CPR_FILES),
     "DEATH_BEFORE_BIRTH": ("patients",),
     "BEFORE_BIRTH": CPR_FILES,
@@ -327,10 +326,6 @@ class Injector:
                 vals = [OUT_OF_RANGE_CYTO["clonal_fraction_pct"][i] for i in alt]
                 ex = ex.with_columns(clonal_fraction_pct=pl.Series(vals, dtype=pl.String))
             emit("OUT_OF_RANGE", ex)
-        if applies("END_BEFORE_START"):
-            ex = take()
-            end = ex["_date"].to_numpy().astype(float) - rng.integers(1, 61, ex.height)
-            emit("END_BEFORE_START", ex.with_columns(end_date=self._date_str(end)))
         if applies("DATE_AFTER_EXTRACT"):
             alive = self.death.gather(df["_pid"]).is_null().to_numpy()
             ex = take(alive, shift=False)

@@ -1,14 +1,15 @@
--- Departments (reference): code kept as text with its leading zeros.
+-- Departments (reference): code kept as text with its leading zeros; the region compared in
+-- lower case, as every code of the format is, and spelt as the format spells it.
 {% import 'staging/_rules.sql' as r -%}
 select
     _line,
     t_department_code as department_code,
     t_department_name as department_name,
     t_hospital        as hospital,
-    t_region          as region,
+    coalesce(case lower(t_region) {% for name in value_sets.region %}when {{ sql_literal(name | lower) }} then {{ sql_literal(name) }} {% endfor %}end,
+             t_region) as region,
     coalesce(
         {{ r.common_rules(f) }},
-        rule(t_region is not null and not list_contains({{ sql_list(value_sets.region) }}, t_region),
-             'INVALID_CODE', 'region ' || shown(t_region) || ' is not one of the five Danish regions')
+        {{ r.bad_code('region', 'is not one of the five Danish regions') }}
     ) as _rule
 from fields

@@ -33,8 +33,6 @@ select
         {{ r.bad_code('extramedullary', 'is not ' ~ value_sets.extramedullary | join('/')) }},
         rule(t_hdt_evaluated is not null and hdt_evaluated is null, 'INVALID_CODE', 'hdt_evaluated ' || shown(t_hdt_evaluated) || ' is not J/N'),
         rule(t_hdt_candidate is not null and hdt_candidate is null, 'INVALID_CODE', 'hdt_candidate ' || shown(t_hdt_candidate) || ' is not J/N'),
-        {{ r.bad_code('hdt_not_candidate_reason') }},
-        rule(hdt_evaluation_date < diagnosis_date - interval 365 day, 'OUT_OF_RANGE',
-             'hdt_evaluation_date ' || shown(t_hdt_evaluation_date) || ' is more than a year before diagnosis_date')
+        {{ r.bad_code('hdt_not_candidate_reason') }}
     ) as _rule
 from typed

@@ -23,8 +23,6 @@ select
         {{ r.bad_number('cycle_length_days', 'int') }},
         {{ r.bad_code('phase') }},
         {{ r.out_of_range('cycles', 'is outside ' ~ range_text('cycles')) }},
-        {{ r.out_of_range('cycle_length_days', 'is outside ' ~ range_text('cycle_length_days')) }},
-        rule(end_date < start_date, 'END_BEFORE_START',
-             'end_date ' || shown(t_end_date) || ' is before start_date ' || shown(t_start_date))
+        {{ r.out_of_range('cycle_length_days', 'is outside ' ~ range_text('cycle_length_days')) }}
     ) as _rule
 from typed

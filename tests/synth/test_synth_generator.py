@@ -147,8 +147,6 @@ def out_of_range(name: str, v: dict, dates: dict) -> bool:
         return outside(v["mrd_sensitivity"], 1e-12, 1 - 1e-12)
     if name == "patients":
         return dates["birth_date"] < date(1890, 1, 1)
-    if name == "diagnoses":
-        return "hdt_evaluation_date" in dates and (dates["diagnosis_date"] - dates["hdt_evaluation_date"]).days > 365
     return False
 
 
@@ -239,8 +237,6 @@ def row_reason(name: str, v: dict) -> str | None:
         return "UNIT_MISMATCH"
     if out_of_range(name, {**v, **num}, dates):
         return "OUT_OF_RANGE"
-    if name == "treatment_courses" and "end_date" in dates and dates["end_date"] < dates["start_date"]:
-        return "END_BEFORE_START"
     for c, d in dates.items():
         if d > EXTRACT and not (name == "treatment_courses" and c == "end_date"):
             return "DATE_AFTER_EXTRACT"

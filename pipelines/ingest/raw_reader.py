@@ -31,17 +31,24 @@ UTF8_BOM = b"\xef\xbb\xbf"
 ASCII_WHITESPACE = " \t\r\n\x0b\x0c"  # what bytes.strip() removes
 
 
+MIXED = "utf-8 + cp1252"  # a file whose lines are in either (an "encoding mix-up", extract-format.md)
+# The first byte of UTF-8's letters beyond ASCII that deliveries hold (Latin-1's æ ø å µ é …: C2/C3;
+# dashes, quotes, €: E2; Greek μ: CE), all rare in Windows-1252 text (Â Ã â Î)
+_UTF8_LEADS = (b"\xc3", b"\xc2", b"\xe2", b"\xce")
+
+
 def decode(name: str, raw: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) or Windows-1252, detected per file."""
-    if raw.startswith(UTF8_BOM):
-        try:
-            return raw[len(UTF8_BOM):].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as err:
-            _refuse_undecodable(name, raw, err.start + len(UTF8_BOM), "UTF-8 (it starts with a UTF-8 BOM)")
+    """UTF-8 (with or without BOM) or Windows-1252, detected per file; a file that is neither
+    as a whole but holds UTF-8 letters (or a BOM) is decoded line by line, each line as UTF-8
+    where it is, else as Windows-1252 (``MIXED``)."""
+    bom = raw.startswith(UTF8_BOM)
+    body = raw[len(UTF8_BOM):] if bom else raw
     try:
-        return raw.decode("utf-8"), "utf-8"
+        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError:
         pass
+    if bom or any(body.find(lead) >= 0 for lead in _UTF8_LEADS):
+        return _decode_lines(name, body, len(raw) - len(body)), MIXED
     try:
         return raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as err:
@@ -49,9 +56,27 @@ def decode(name: str, raw: bytes) -> tuple[str, str]:
     raise AssertionError("unreachable")
 
 
-def _refuse_undecodable(name: str, raw: bytes, pos: int, tried: str) -> None:
+def _decode_lines(name: str, body: bytes, offset: int) -> str:
+    lines, start = [], 0
+    for line in body.split(b"\n"):
+        if line.isascii():
+            lines.append(line.decode("ascii"))
+        else:
+            try:
+                lines.append(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                try:
+                    lines.append(line.decode("cp1252"))
+                except UnicodeDecodeError as err:
+                    _refuse_undecodable(name, body, start + err.start, "UTF-8 or Windows-1252", offset)
+        start += len(line) + 1
+    return "\n".join(lines)
+
+
+def _refuse_undecodable(name: str, raw: bytes, pos: int, tried: str, offset: int = 0) -> None:
+    """``offset``: bytes before ``raw`` in the file (a BOM), counted in the character named."""
     line = raw.count(b"\n", 0, pos) + 1
-    col = pos - (raw.rfind(b"\n", 0, pos) + 1) + 1
+    col = pos - (raw.rfind(b"\n", 0, pos) + 1) + 1 + (offset if line == 1 else 0)
     raise DeliveryRefused(name, f"byte 0x{raw[pos]:02X} at character {col} cannot be decoded as {tried}", line=line)
 
 

@@ -40,6 +40,30 @@ def test_cp1252_euro_and_quotes_decode(tmp_path):
     assert frame["department_name"].to_list() == ["Afd „Øst“ €"]
 
 
+@pytest.mark.parametrize("bom", [False, True])
+def test_a_file_mixing_utf8_and_cp1252_lines_is_read_line_by_line(bom):
+    """extract-format.md expects "encoding mix-ups": a UTF-8 file with one line saved in
+    Windows-1252 was decoded wholly as Windows-1252 (every UTF-8 ø, µ garbled: 'paraossÃ¸s' an
+    invalid code, 'Âµmol/L' a unit mismatch) or, with a BOM, refused (found by a review)."""
+    header = "department_code;department_name;hospital;region\n"
+    raw = ((b"\xef\xbb\xbf" if bom else b"") + (header + "1;Hæmatologi Øst;Sjællands Universitetshospital;Sjælland\n").encode("utf-8")
+           + "2;Afd. „Syd“ Århus;Aarhus Universitetshospital;Midtjylland\r\n".encode("cp1252")
+           + "3;Afd µ–Vest;Odense;Syddanmark\n".encode("utf-8"))
+    frame, facts = read_raw("departments.csv", raw, FILES_BY_NAME["departments"], Pseudonymiser(KEY))
+    assert facts["encoding"] == "utf-8 + cp1252"
+    assert frame["department_name"].to_list() == ["Hæmatologi Øst", "Afd. „Syd“ Århus", "Afd µ–Vest"]
+    assert frame["_line"].to_list() == [2, 3, 4]
+
+
+def test_a_line_neither_utf8_nor_cp1252_in_a_mixed_file_names_its_line_and_character():
+    raw = ("department_code;department_name;hospital;region\n1;Øst;H;Sjælland\n".encode("utf-8")
+           + b"2;Syd\x81;H;Midtjylland\n")
+    with pytest.raises(DeliveryRefused) as info:
+        read_raw("departments.csv", raw, FILES_BY_NAME["departments"], Pseudonymiser(KEY))
+    assert (info.value.file, info.value.line) == ("departments.csv", 3)
+    assert "byte 0x81 at character 6 cannot be decoded" in str(info.value)
+
+
 @pytest.mark.parametrize("body,encoding,bom", [
     ("1;A;H;R\n\n2;B;H;R\n", "utf-8", False),             # native reader, an empty line
     ("1;A;H;R\r\n2;B;H;R\r\n", "utf-8", True),             # BOM and CRLF

@@ -293,8 +293,8 @@ def _dates_after(frame: pl.DataFrame, dfile: DeliveryFile, extract_date: date) -
 
 
 _CPR_WITH_HYPHEN = re.compile(r"\d{6}-\d{4}")
-_MISSING = tuple(v.lower() for v in MISSING_VALUES)  # the format's spellings of missing (NA, ., uoplyst)
 _CPR_DIGITS = re.compile(r"\d{10}")
+_MISSING = tuple(v.lower() for v in MISSING_VALUES)  # the format's spellings of missing (NA, ., uoplyst)
 
 
 def ascii_digits(value: str) -> str:

@@ -29,6 +29,11 @@ rule(_malformed, 'MALFORMED_ROW', 'the line does not have the header''s number o
 {%- endif %}
 {%- endmacro %}
 
+{#- A code as the format spells it (compared in lower case); NULL outside its value set. -#}
+{% macro spelt(column) -%}
+case lower(t_{{ column }}) {% for v in value_sets[column] %}when {{ sql_literal(v | lower) }} then {{ sql_literal(v) }} {% endfor %}end
+{%- endmacro %}
+
 {#- A code outside its value set (compared in lower case). -#}
 {% macro bad_code(column, says='is not in the value set', value_set=None) -%}
 rule(t_{{ column }} is not null and not list_contains({{ sql_list(value_sets[value_set or column] | map('lower')) }}, lower(t_{{ column }})),

@@ -6,8 +6,7 @@ select
     t_department_code as department_code,
     t_department_name as department_name,
     t_hospital        as hospital,
-    coalesce(case lower(t_region) {% for name in value_sets.region %}when {{ sql_literal(name | lower) }} then {{ sql_literal(name) }} {% endfor %}end,
-             t_region) as region,
+    {{ r.spelt('region') }} as region,
     coalesce(
         {{ r.common_rules(f) }},
         {{ r.bad_code('region', 'is not one of the five Danish regions') }}

@@ -5,8 +5,7 @@ with typed as (
         *,
         to_date(t_assessment_date)      as assessment_date,
         lower(t_timepoint)              as timepoint,
-        case lower(t_response) {% for v in value_sets.response %}when {{ sql_literal(v | lower) }} then {{ sql_literal(v) }} {% endfor %}end
-                                        as response,
+        {{ r.spelt('response') }}       as response,
         lower(t_mrd)                    as mrd,
         to_dec(t_mrd_sensitivity)       as mrd_sensitivity
     from fields

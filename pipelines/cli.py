@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
+from pipelines.indicators.catalogue import CATALOGUE
 from pipelines.lib import signals
 from pipelines.lib.environment import KEY_ENV, SAMPLE_DELIVERY
 from pipelines.operations.settings import DEFAULT_GIVE_UP_SECONDS, DEFAULT_SETTLE_SECONDS, DEFAULT_WAIT_FOR_LOCK_SECONDS
@@ -45,8 +46,8 @@ def _period(text: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="myeloma-audit",
-        description="Guideline-adherence audit (DMSG HDT guideline, indicators MM01-MM12) of a "
-                    "delivery from the national myeloma database.",
+        description=f"Guideline-adherence audit (DMSG HDT guideline, indicators {CATALOGUE[0].indicator_id}-"
+                    f"{CATALOGUE[-1].indicator_id}) of a delivery from the national myeloma database.",
         epilog=f"The pseudonym key is read from the environment variable {KEY_ENV}; it is never "
                "printed or stored. Exit codes: 0 success, 1 delivery refused or run failed, 2 usage error.",
     )

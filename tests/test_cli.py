@@ -12,7 +12,8 @@ import pytest
 
 from pipelines import cli
 from pipelines.audit import run_audit
-from tests.delivery_builder import CLEAR_CPRS, write_delivery
+from tests.delivery_builder import BASE, CLEAR_CPRS, write_delivery
+from tests.quality.quality_violations import plant_orphan_diagnosis
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "cli-test-key-of-at-least-32-bytes!!"  # MYELOMA_AUDIT_KEY is held to 32 bytes; run_audit(key=...) is not
@@ -159,15 +160,41 @@ def test_blocking_quality_failure_publishes_nothing_but_keeps_the_quality_report
     out = tmp_path / "out"
     run_audit(write_delivery(tmp_path / "good"), out)
     before = snapshot(out)
-    # a diagnosis whose department is not in departments.csv: region/hospital results would be wrong
-    bad = write_delivery(tmp_path / "bad", {"diagnoses": ["0807580128;01-02-2025;DC900;9999999;1;ingen;2;nej;J;;J;"]})
-    code = cli.main(["run", "--extract", str(bad), "--out", str(out)])
+    plant_orphan_diagnosis(monkeypatch)   # staging's guarantee broken: a diagnosis without its patient
+    code = cli.main(["run", "--extract", str(write_delivery(tmp_path / "bad")), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1
     # only the table that failed an error expectation is named (every table has a failing-rows file)
     assert "blocking data-quality checks failed on stg_diagnoses; nothing was published. See " in err
     assert snapshot(out) == before
     assert (tmp_path / "out.blocked-quality" / "index.html").is_file()
+
+
+def test_a_department_missing_from_departments_csv_is_published_under_ukendt(tmp_path, monkeypatch):
+    """extract-format.md has no rule that quarantines a diagnosis of an unlisted department, and
+    fails a delivery only when it cannot be read: the patient is judged and counted nationally and
+    for the department, under hospital and region 'ukendt'; the suite warns, nothing blocks."""
+    import duckdb
+    import polars as pl
+
+    monkeypatch.setenv("MYELOMA_AUDIT_KEY", KEY)
+    diagnoses = [line.replace(";4202010;", ";9999999;") if line.startswith("0807580128;") else line
+                 for line in BASE["diagnoses"]]
+    out = tmp_path / "out"
+    assert cli.main(["run", "--extract", str(write_delivery(tmp_path / "d", replace={"diagnoses": diagnoses})),
+                     "--out", str(out)]) == 0
+    results = pl.read_csv(out / "patient_results.csv", infer_schema=False)
+    assert sorted(results["department_code"].unique().to_list()) == ["4202010", "9999999"]
+    assert results.filter(pl.col("department_code") == "9999999")["pseudonym"].n_unique() == 1
+    summary = pl.read_csv(out / "indicator_summary.csv", infer_schema=False)
+    units = {level: set(summary.filter(pl.col("level") == level)["unit"]) for level in ("region", "hospital", "department")}
+    assert units == {"region": {"Syddanmark", "ukendt"}, "hospital": {"Odense Universitetshospital", "ukendt"},
+                     "department": {"4202010", "9999999"}}
+    assert pl.read_csv(out / "quarantine.csv", infer_schema=False).filter(pl.col("file") == "diagnoses.csv").height == 0
+    with duckdb.connect(str(out / "audit.duckdb"), read_only=True) as con:
+        assert con.execute("select severity, success, failing_rows from qa_expectation_results "
+                           "where table_name = 'stg_diagnoses' and expectation = 'department_exists'"
+                           ).fetchall() == [("warn", False, 1)]
 
 
 def test_a_short_key_in_the_environment_is_refused_with_a_hint(tmp_path, monkeypatch, capsys):

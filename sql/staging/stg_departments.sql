@@ -1,5 +1,6 @@
 -- Departments (reference): code kept as text with its leading zeros; the region compared in
--- lower case, as every code of the format is, and spelt as the format spells it.
+-- lower case, as every code of the format is, and spelt as the format spells it. The
+-- region's official name is read as the region ('Region Syddanmark' is Syddanmark).
 {% import 'staging/_rules.sql' as r -%}
 select
     _line,
@@ -11,4 +12,4 @@ select
         {{ r.common_rules(f) }},
         {{ r.bad_code('region', 'is not one of the five Danish regions') }}
     ) as _rule
-from fields
+from (select * replace (regexp_replace(t_region, '^region\s+', '', 'i') as t_region) from fields) as fields

@@ -33,6 +33,7 @@ CASES = [
     ("bad sex", "patients", ["0101504418;X;01-01-1950;"], "INVALID_CODE"),
     ("bad boolean", "diagnoses", [f"{P1};02-09-2023;DC900;4202010;1;ingen;2;nej;ja;;J;"], "INVALID_CODE"),
     ("bad region", "departments", ["9999;Afd;Hosp;Skåne"], "INVALID_CODE"),
+    ("bad region named as a region", "departments", ["9998;Afd;Hosp;Region Skåne"], "INVALID_CODE"),
     ("bad atc", "drugs", ["K1001;BORTEZOMIB;x;1;mg;1"], "INVALID_CODE"),
     ("bad days", "drugs", ["K1001;L01AA01;x;1;mg;21-1"], "INVALID_CODE"),
     ("bad response", "responses", [f"{P1};01-06-2025;efter_asct;nCR;;"], "INVALID_CODE"),
@@ -135,14 +136,17 @@ def test_rows_no_rule_of_the_format_refuses_are_kept(tmp_path):
     """extract-format.md lists the rules that quarantine a row; these break none of them (found by a
     review of the format): a course ending before it starts (the indicators never read the end),
     an HDT evaluation dated long before the diagnosis, a response without a timepoint (not among
-    the values that must be non-empty), a region in lower case."""
+    the values that must be non-empty), a region in lower case or by its official name."""
     extra = {"treatment_courses": [f"{P1};K9;andet;x;01-03-2025;01-02-2025;1;28"],
              "diagnoses": [f"{P1};02-09-2023;DC901;4202010;1;ingen;2;nej;J;01-01-2021;J;"],
              "responses": [f"{P1};01-06-2025;;PD;;"],
-             "departments": ["4202011;Afd;Hosp;syddanmark"]}                  # codes are compared in lower case
+             "departments": ["4202011;Afd;Hosp;syddanmark",                   # codes are compared in lower case
+                             "4202012;Afd;Hosp;Region Hovedstaden", "4202013;Afd;Hosp;REGION  sjælland"]}
     con = stage(write_delivery(tmp_path / "d", extra), tmp_path / "t.duckdb")
     assert quarantined(con) == set()
-    assert con.execute("select region from stg_departments where department_code = '4202011'").fetchone() == ("Syddanmark",)
+    assert con.execute("select department_code, region from stg_departments where department_code > '4202010' "
+                       "order by 1").fetchall() == [("4202011", "Syddanmark"), ("4202012", "Hovedstaden"),
+                                                    ("4202013", "Sjælland")]
     assert con.execute("select end_date::varchar from stg_treatment_courses where course_id = 'K9'").fetchone() == ("2025-02-01",)
     assert con.execute("select hdt_evaluation_date::varchar from stg_diagnoses where icd10 = 'DC901'").fetchone() == ("2021-01-01",)
     assert con.execute("select timepoint, response from stg_responses where assessment_date = date '2025-06-01'"

@@ -247,3 +247,23 @@ def break_everything(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, list
         for line, overrides in sorted(inserted.items()):
             insert_row(con, table, line, {**_defaults(table, line, p1), **overrides})
     return expected
+
+
+PLANTED_LINE = 1016
+
+
+def plant_orphan_diagnosis(monkeypatch) -> None:
+    """The run's staging step, then one diagnosis whose patient is not in ``stg_patients``
+    (line ``PLANTED_LINE``): the error expectation ``patient_exists`` fails. Staging itself
+    quarantines such a row (an orphan), so no delivery breaks an error expectation: the suites
+    guard staging's own guarantees, and a run is blocked only where one of them broke."""
+    from pipelines.ingest import assets
+
+    staged = assets.build_staging
+
+    def staged_then_planted(con, variables):
+        staged(con, variables)
+        con.execute("insert into stg_diagnoses select * replace (? as pseudonym, ? as _line) "
+                    "from stg_diagnoses order by _line limit 1", [NO_PATIENT, PLANTED_LINE])
+
+    monkeypatch.setattr(assets, "build_staging", staged_then_planted)

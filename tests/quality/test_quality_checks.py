@@ -24,9 +24,7 @@ from pipelines.quality.suites import SUITE_TABLES
 from pipelines.quality.verdict import staged_hand_over
 from pipelines.resources import AuditConfig, PseudonymKey
 from tests.delivery_builder import EXTRACT_DATE, KEY, write_delivery
-
-P1_CPR = "1203614417"
-
+from tests.quality.quality_violations import NO_PATIENT, PLANTED_LINE, plant_orphan_diagnosis
 
 @dg.asset(deps=[STG_KEYS["diagnoses"]])
 def uses_diagnoses() -> int:
@@ -88,19 +86,19 @@ def _step_failures(result) -> dict[str, str]:
 @pytest.mark.parametrize("validation_process", [False, True], ids=["in-process", "validation-process"])
 def test_a_failed_error_expectation_stops_the_run_where_the_verdict_is_needed(tmp_path, monkeypatch,
                                                                               validation_process):
-    # A diagnosis whose department is not in departments.csv: staging keeps it, the suite blocks.
+    # Staging's guarantee broken (a diagnosis without its patient in stg_diagnoses): the suite blocks.
     if validation_process:  # the verdicts must come from the worker, not from a fallback here
         monkeypatch.setattr(verdict, "run_suites", lambda *a, **k: pytest.fail("validated in the test process"))
-    result = _run(tmp_path, monkeypatch, extra={
-        "diagnoses": [f"{P1_CPR};01-03-2025;DC901;9999999;1;ingen;1;nej;J;;J;"]}, validation_process=validation_process)
+    plant_orphan_diagnosis(monkeypatch)
+    result = _run(tmp_path, monkeypatch, validation_process=validation_process)
     evaluations = {e.asset_key: e for e in result.get_asset_check_evaluations()}
     diagnoses = evaluations[STG_KEYS["diagnoses"]]
     assert not diagnoses.passed and diagnoses.severity == dg.AssetCheckSeverity.ERROR
-    assert "department_exists (error) failed on 1 row(s)" in diagnoses.description
-    rows = diagnoses.metadata["failing_rows"].value["department_exists"]
-    assert rows["_line"] == [4] and rows["count"] == 1 and rows["complete"]
-    assert rows["pseudonym"][0].startswith("P") and len(rows["pseudonym"][0]) == 17
-    assert "department_exists" in diagnoses.metadata["failed_expectations"].value
+    assert "patient_exists (error) failed on 1 row(s)" in diagnoses.description
+    rows = diagnoses.metadata["failing_rows"].value["patient_exists"]
+    assert rows["_line"] == [PLANTED_LINE] and rows["count"] == 1 and rows["complete"]
+    assert rows["pseudonym"] == [NO_PATIENT]
+    assert "patient_exists" in diagnoses.metadata["failed_expectations"].value
     labs = evaluations[STG_KEYS["labs"]]
     assert labs.passed
     assert not result.success
@@ -112,8 +110,8 @@ def test_a_failed_error_expectation_stops_the_run_where_the_verdict_is_needed(tm
     assert {"uses_diagnoses", "uses_labs"} <= materialized                # computed beside the validation
     docs = tmp_path / "out" / "quality"
     index = (docs / "index.html").read_text(encoding="utf-8")
-    assert "stg_diagnoses" in index and "department_exists" in index
-    assert "department_exists" in (docs / "failing_rows" / "stg_diagnoses.csv").read_text(encoding="utf-8")
+    assert "stg_diagnoses" in index and "patient_exists" in index
+    assert NO_PATIENT in (docs / "failing_rows" / "stg_diagnoses.csv").read_text(encoding="utf-8")
     assert str(docs / "index.html") in diagnoses.metadata["data_docs"].value
     assert not list(tmp_path.glob("validation-*"))                      # the worker's copy of the database is gone
     with duckdb.connect(str(tmp_path / "audit.duckdb"), read_only=True) as con:   # recorded once, for the flags

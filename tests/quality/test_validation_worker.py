@@ -18,17 +18,21 @@ from pipelines.quality import worker
 from pipelines.quality.runner import QualityEngineError, run_suites
 from tests.delivery_builder import EXTRACT_DATE, stage, write_delivery
 from tests.processes import running
+from tests.quality.quality_violations import NO_PATIENT, PLANTED_LINE
 
 TABLES = [f.stg_table for f in FILES]
-P1_CPR = "1203614417"
-UNKNOWN_DEPARTMENT = {"diagnoses": [f"{P1_CPR};01-03-2025;DC901;9999999;1;ingen;1;nej;J;;J;"]}
 
 
-def _staged(tmp_path: Path, extra=None) -> Path:
+def _staged(tmp_path: Path, orphan: bool = False) -> Path:
+    """The example delivery staged; with ``orphan``, a diagnosis without its patient planted
+    in ``stg_diagnoses`` (an error expectation fails)."""
     db = tmp_path / "audit.duckdb"
-    with stage(write_delivery(tmp_path / "delivery", extra=extra), db) as con:
+    with stage(write_delivery(tmp_path / "delivery"), db) as con:
         con.execute("create table raw_delivery_info as select 'TEST-1' as extract_id, 'delivery' as source, ?::date as extract_date",
                     [EXTRACT_DATE])
+        if orphan:
+            con.execute("insert into stg_diagnoses select * replace (? as pseudonym, ? as _line) "
+                        "from stg_diagnoses order by _line limit 1", [NO_PATIENT, PLANTED_LINE])
     return db
 
 
@@ -38,7 +42,7 @@ def _verdicts(outcomes) -> dict:
 
 
 def test_the_worker_judges_as_this_process_does(tmp_path):
-    db = _staged(tmp_path, extra=UNKNOWN_DEPARTMENT)
+    db = _staged(tmp_path, orphan=True)
     docs = tmp_path / "docs"
     with worker.started():
         status, outcomes = worker.take().validate(db, TABLES, docs, "run-1")
@@ -47,10 +51,10 @@ def test_the_worker_judges_as_this_process_does(tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         here = run_suites(con, TABLES)
     assert _verdicts(outcomes) == _verdicts(here)
-    assert [o.name for o in outcomes["stg_diagnoses"].errors] == ["department_exists"]
-    assert outcomes["stg_diagnoses"].outcome("department_exists").failing_lines == [4]
-    assert "department_exists" in (docs / "index.html").read_text(encoding="utf-8")
-    assert "department_exists" in (docs / "failing_rows" / "stg_diagnoses.csv").read_text(encoding="utf-8")
+    assert [o.name for o in outcomes["stg_diagnoses"].errors] == ["patient_exists"]
+    assert outcomes["stg_diagnoses"].outcome("patient_exists").failing_lines == [PLANTED_LINE]
+    assert "patient_exists" in (docs / "index.html").read_text(encoding="utf-8")
+    assert NO_PATIENT in (docs / "failing_rows" / "stg_diagnoses.csv").read_text(encoding="utf-8")
 
 
 def _environment_after_exec(pid: int) -> list[bytes]:
@@ -125,7 +129,7 @@ def test_the_database_is_free_for_the_run_once_the_worker_has_answered(tmp_path)
 def test_a_submitted_database_is_copied_so_the_run_writes_it_at_once(tmp_path):
     """The staging step's hand-over: the worker judges a copy while the run changes the file
     (even drops a judged table); the copy is gone once the answer is read."""
-    db = _staged(tmp_path, extra=UNKNOWN_DEPARTMENT)
+    db = _staged(tmp_path, orphan=True)
     with duckdb.connect(str(db), read_only=True) as con:
         here = run_suites(con, TABLES)
     spill = tmp_path / "spill"

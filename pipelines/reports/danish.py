@@ -81,8 +81,9 @@ def ti_i(value: float) -> str:
 DRUG_DA = {"thalidomide": "thalidomid", "lenalidomide": "lenalidomid", "pomalidomide": "pomalidomid",
            "dexamethasone": "dexamethason", "prednisolone": "prednisolon", "cyclophosphamide": "cyclophosphamid",
            "no drugs recorded": "ingen lægemidler registreret"}
-REGIMEN_DA = {"quintuplet_cd38": "femstofs-regime (D-VCRd-type)", "quadruplet_cd38": "firstofs-regime (D-VRd-type)",
-              "triplet_pi_imid": "trestofs-regime (VRd-type)", "vcd": "VCd", "other": "andet regime"}
+REGIMEN_DA = {"quintuplet_cd38": "femstofs-regime med CD38-antistof", "quadruplet_cd38": "firstofs-regime med CD38-antistof",
+              "triplet_pi_imid": "trestofs-regime (proteasomhæmmer + IMiD + dexamethason)", "vcd": "VCd",
+              "other": "andet regime"}
 _DRUG_WORD = re.compile(r"[a-z][a-z ]*[a-z]")
 
 
@@ -134,14 +135,16 @@ VALUES: dict[str, Value] = {
     "induction_cycles_before_mrd": Value("Induktionsserier før MRD", kind="whole"),
     # MM02, MM08, MM12, MM13
     "induction_courses": Value("Induktionsforløb"),
-    "induction_cutoff_date": Value("Induktion før", kind="date"),
-    "category": Value("Regime", kind="regimen"),
+    "induction_cutoff_date": Value("Skæringsdato for induktion", kind="date"),
+    "category": Value("Regimekategori", kind="regimen"),
+    "regimen": Value("Regime"),
     "cycles": Value("Serier", kind="whole"),
     "cycle_length_days_min": Value("Korteste serie", "dage", "whole"),
     "cycle_length_days_max": Value("Længste serie", "dage", "whole"),
     "carfilzomib_based": Value("Carfilzomib-baseret", kind="flag"),
     "first_induction_date": Value("Induktionsstart", kind="date"),
-    "induction_category": Value("Induktionens regime", kind="regimen"),
+    "induction_category": Value("Induktionens regimekategori", kind="regimen"),
+    "induction_regimen": Value("Induktionens regime"),
     "max_cycles": Value("Højst serier", kind="whole"),
     # MM03, MM04
     "priming_course": Value("Mobiliseringsforløb"),

@@ -68,6 +68,8 @@ described as (
         m.assessment_date                                                   as mrd_negative_date,
         m.mrd_sensitivity,
         m.cycles_before,
+        m.regimen_text_da                                                   as induction_text_da,
+        m.regimen_text_en                                                   as induction_text_en,
         coalesce(m.deep_enough and m.after_enough_cycles and m.cd38_induction, false) as mrd_conditions_met,
         -- the deferral's conditions that fail, in the spec's order
         concat_ws('; ',
@@ -116,9 +118,9 @@ select pseudonym, department_code, index_date,
                 || ' (within ' || getvariable('mm05_window_days') || ' days)')
         when mrd_strategy and failures_da = '' then outcome('justified', 'MRD_NEGATIVE_DEFERRAL',
             'HDT udskudt (MRD-strategi): standardrisiko, MRD-negativ ' || dato(mrd_negative_date) || ' ved '
-                || sci_da(mrd_sensitivity) || ' efter ' || cycles_before || ' induktionsserier med firstofs- eller femstofs-regime',
+                || sci_da(mrd_sensitivity) || ' efter ' || cycles_before || ' induktionsserier: ' || induction_text_da,
             'HDT deferred (mrd_strategi): standard risk, MRD negative ' || iso(mrd_negative_date) || ' at '
-                || sci_en(mrd_sensitivity) || ' after ' || cycles_before || ' induction cycles of a CD38 quadruplet or quintuplet')
+                || sci_en(mrd_sensitivity) || ' after ' || cycles_before || ' induction cycles: ' || induction_text_en)
         when mrd_strategy then outcome('not_met', 'DEFERRAL_NOT_SUPPORTED',
             'HDT udskudt (MRD-strategi) uden retningslinjens betingelser: ' || failures_da
                 || '; ingen HDT inden for ' || getvariable('mm05_window_days') || ' dage efter diagnosen ' || dato(index_date),

@@ -10,6 +10,7 @@ with population as (
         coalesce(f.first_induction_date, t.first_asct_date)                   as decision_date,
         k.risk_text_da, k.risk_text_en,
         i.regimen_category,
+        i.regimen_name,
         i.carfilzomib_based,
         i.regimen_text_da,
         i.regimen_text_en
@@ -42,6 +43,7 @@ select pseudonym, department_code, index_date,
     end                                                                 as o,
     {
         'category': regimen_category,
+        'regimen': regimen_name,
         'carfilzomib_based': carfilzomib_based,
         'first_induction_date': decision_date
     }                                                                   as drill_down

@@ -8,6 +8,7 @@ with population as (
         d.pseudonym, d.department_code, t.first_asct_date as index_date,
         coalesce(f.first_induction_date, t.first_asct_date)                   as decision_date,
         i.regimen_category,
+        i.regimen_name,
         'induktion: ' || coalesce(i.regimen_text_da, 'ingen registreret')     as facts_da,
         'induction: ' || coalesce(i.regimen_text_en, 'none recorded')         as facts_en
     from int_index_diagnosis as d
@@ -26,6 +27,7 @@ select pseudonym, department_code, index_date,
     end                                                                 as o,
     {
         'category': regimen_category,
+        'regimen': regimen_name,
         'first_induction_date': decision_date
     }                                                                   as drill_down
 from population

@@ -79,7 +79,8 @@ select
     r.regimen_category,
     r.carfilzomib_based,
     r.substances,
-    regimen_da(r.regimen_category) || ': ' || drugs_da(r.substances)  as regimen_text_da,
-    regimen_en(r.regimen_category) || ': ' || drugs_en(r.substances)  as regimen_text_en
+    regimen_name(r.substances)                                        as regimen_name,
+    regimen_given_da(r.regimen_category, r.substances)                as regimen_text_da,
+    regimen_given_en(r.regimen_category, r.substances)                as regimen_text_en
 from phases as p
 join int_course_regimens as r on r.course_id = p.summary.predominant_course_id

@@ -108,6 +108,29 @@ create or replace temp macro drugs_da(substances) as
 create or replace temp macro drugs_en(substances) as
     coalesce(nullif(array_to_string(substances, ', '), ''), 'no drugs recorded');
 
+-- The regimen as clinicians abbreviate it, from the substances of one course: the CD38
+-- antibody as a prefix (D-, Isa-), then one letter each for the proteasome inhibitor (V, K, I),
+-- the alkylator (C, M), the IMiD (R, T, P) and the steroid (d, P: VMP): VRd, KRd, VTd, VCd,
+-- KCd, Vd, Rd, D-VRd, Isa-KRd, D-VCRd. NULL where a substance has no letter, two share a
+-- class, or fewer than two follow the antibody: the drugs are then listed by name.
+create or replace temp macro regimen_letter(s) as
+    case s
+        when 'bortezomib' then '1V' when 'carfilzomib' then '1K' when 'ixazomib' then '1I'
+        when 'cyclophosphamide' then '2C' when 'melphalan' then '2M'
+        when 'lenalidomide' then '3R' when 'thalidomide' then '3T' when 'pomalidomide' then '3P'
+        when 'dexamethasone' then '4d' when 'prednisolone' then '4P'
+        when 'daratumumab' then '0D-' when 'isatuximab' then '0Isa-'
+    end;
+
+create or replace temp macro regimen_name(substances) as
+    case when len(substances) >= 2
+              and len(list_filter(substances, lambda s: regimen_letter(s) is null)) = 0
+              and len(list_distinct(list_transform(substances, lambda s: left(regimen_letter(s), 1)))) = len(substances)
+              and len(list_filter(substances, lambda s: left(regimen_letter(s), 1) <> '0')) >= 2
+         then array_to_string(list_transform(list_sort(list_transform(substances, lambda s: regimen_letter(s))),
+                                             lambda l: l[2:]), '')
+    end;
+
 -- A regimen category as clinicians name it (indicators.md, "Regimen category").
 create or replace temp macro regimen_da(category) as
     case category
@@ -125,6 +148,29 @@ create or replace temp macro regimen_en(category) as
         when 'triplet_pi_imid' then 'VRd-type triplet (PI + IMiD + dex)'
         when 'vcd' then 'VCd (bortezomib + cyclophosphamide + dex)'
         when 'other' then 'other regimen'
+    end;
+
+-- The regimen given, as the texts name it: its abbreviation, the drugs, and the category
+-- where the abbreviation does not say it ("KRd (carfilzomib, dexamethason, lenalidomid) –
+-- trestofs-regime"); without an abbreviation the category and the drugs.
+create or replace temp macro regimen_given_da(category, substances) as
+    case when regimen_name(substances) is null then regimen_da(category) || ': ' || drugs_da(substances)
+         else regimen_name(substances) || ' (' || drugs_da(substances) || ')' || case category
+             when 'quintuplet_cd38' then ' – femstofs-regime med CD38-antistof'
+             when 'quadruplet_cd38' then ' – firstofs-regime med CD38-antistof'
+             when 'triplet_pi_imid' then ' – trestofs-regime (proteasomhæmmer + IMiD + dexamethason)'
+             when 'other' then ' – andet regime'
+             else '' end
+    end;
+
+create or replace temp macro regimen_given_en(category, substances) as
+    case when regimen_name(substances) is null then regimen_en(category) || ': ' || drugs_en(substances)
+         else regimen_name(substances) || ' (' || drugs_en(substances) || ')' || case category
+             when 'quintuplet_cd38' then ' – CD38 quintuplet'
+             when 'quadruplet_cd38' then ' – CD38 quadruplet'
+             when 'triplet_pi_imid' then ' – PI + IMiD + dex triplet'
+             when 'other' then ' – other regimen'
+             else '' end
     end;
 
 -- A treatment phase of several courses (indicators.md, "Regimen category"), as aggregates

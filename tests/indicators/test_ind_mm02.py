@@ -64,13 +64,15 @@ def test_mm02_regimen_and_four_cycles(tmp_path):
     six = row(con, "MM02", "six_cycles")
     assert six["reason_text"].startswith("Anbefaling 2 og 6 (A): ")
     assert "6 serier à 21 dage" in six["reason_text"]                       # say how many
-    assert "trestofs-regime af VRd-typen" in six["reason_text"]
+    assert "VRd (bortezomib, dexamethason, lenalidomid) – trestofs-regime" in six["reason_text"]
     assert "bortezomib, dexamethason, lenalidomid" in six["reason_text"]    # the drugs given
     assert "01-06-2024" in six["reason_text"]                               # the harvest, dd-mm-åååå
     assert six["reason_text_en"].startswith("Rec 2, 6 (A): ") and "6 cycles of 21 days" in six["reason_text_en"]
     assert str(six["index_date"]) == "2024-08-01"
-    assert "firstofs-regime af D-VRd-typen" in row(con, "MM02", "quadruplet_4")["reason_text"]
-    assert "D-VRd-type quadruplet (CD38 + PI + IMiD + dex)" in row(con, "MM02", "quadruplet_4")["reason_text_en"]
+    assert "D-VRd (bortezomib, daratumumab, dexamethason, lenalidomid) – firstofs-regime med CD38-antistof" \
+        in row(con, "MM02", "quadruplet_4")["reason_text"]
+    assert "D-VRd (bortezomib, daratumumab, dexamethasone, lenalidomide) – CD38 quadruplet" \
+        in row(con, "MM02", "quadruplet_4")["reason_text_en"]
     assert "femstofs-regime" in row(con, "MM02", "quintuplet_4")["reason_text"]
     assert_clinician_texts(con, "MM02")
 
@@ -138,7 +140,7 @@ def test_mm02_predominant_course(tmp_path):
     }
     assert outcomes(con, "MM02", expected) == expected
     text = row(con, "MM02", "bridging_vcd_then_dvrd")["reason_text"]
-    assert "firstofs-regime af D-VRd-typen" in text and "femstofs" not in text and "4 serier" in text
+    assert "D-VRd (" in text and "VCd" not in text and "femstofs" not in text and "4 serier" in text
 
 
 def test_mm02_missing_cycles_count_as_at_least_one(tmp_path):

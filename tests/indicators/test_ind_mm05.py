@@ -140,7 +140,7 @@ def test_mm05_mrd_deferral_conditions(tmp_path):
     assert "v2.0" in text("diagnosed_before_v2_0")
     assert "højrisiko (" in text("high_risk") and "t(4;14)" in text("high_risk") and "gain(1q)" in text("high_risk")
     assert "risiko uoplyst" in text("risk_unknown")
-    assert "trestofs-regime af VRd-typen" in text("triplet")
+    assert "VRd (bortezomib, dexamethason, lenalidomid) – trestofs-regime" in text("triplet")
     assert "intet MRD-negativt svar" in text("mrd_positive")
     wrong = text("everything_wrong")
     assert all(part in wrong for part in ("v2.0", "højrisiko", "intet MRD-negativt svar"))
@@ -183,7 +183,7 @@ def test_mm05_deferral_counts_induction_cycles_before_the_response(tmp_path):
     assert outcomes(con, "MM05", expected) == expected
     assert "efter kun 3 induktionsserier (mindst 4 kræves)" in row(con, "MM05", "three_cycles")["reason_text"]
     assert "efter kun 0 induktionsserier" in row(con, "MM05", "only_course_without_cycles")["reason_text"]
-    assert "VCd (bortezomib + cyclophosphamid + dexamethason)" in row(con, "MM05", "vcd_predominant")["reason_text"]
+    assert "VCd (bortezomib, cyclophosphamid, dexamethason)" in row(con, "MM05", "vcd_predominant")["reason_text"]
     assert_clinician_texts(con, "MM05")
 
 
@@ -215,5 +215,5 @@ def test_mm05_mrd_strategy_is_never_no_hdt(tmp_path):
     }
     assert outcomes(con, "MM05", expected) == expected
     pending = row(con, "MM05", "open_not_supported")["reason_text"]
-    assert pending.startswith("Anbefaling 4 og 8 (A): afventer") and "trestofs-regime af VRd-typen" in pending
+    assert pending.startswith("Anbefaling 4 og 8 (A): afventer") and "VRd (bortezomib, dexamethason, lenalidomid) – trestofs-regime" in pending
     assert_clinician_texts(con, "MM05")

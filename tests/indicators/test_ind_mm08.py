@@ -75,9 +75,9 @@ def test_mm08_carfilzomib_induction_for_high_risk(tmp_path):
     assert outcomes(con, "MM08", expected) == expected
     d_vrd = row(con, "MM08", "d_vrd")
     assert d_vrd["reason_text"].startswith("Anbefaling 9 (B): højrisiko (")
-    assert "firstofs-regime af D-VRd-typen" in d_vrd["reason_text"]           # say the regimen
+    assert "D-VRd (" in d_vrd["reason_text"] and "firstofs-regime med CD38-antistof" in d_vrd["reason_text"]  # say the regimen
     assert "bortezomib, daratumumab, dexamethason, lenalidomid" in d_vrd["reason_text"]
-    assert "D-VRd-type quadruplet (CD38 + PI + IMiD + dex)" in d_vrd["reason_text_en"]
+    assert "D-VRd (bortezomib, daratumumab, dexamethasone, lenalidomide) – CD38 quadruplet" in d_vrd["reason_text_en"]
     assert str(d_vrd["index_date"]) == "2026-09-10" and d_vrd["guideline_version"] == "v2.0"
     assert d_vrd["risk_rules"] == "3"
     assert "del(17p) 34 %" in row(con, "MM08", "del17p_34")["reason_text"]

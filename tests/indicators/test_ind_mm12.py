@@ -53,8 +53,8 @@ def test_mm12_cd38_induction_uptake(tmp_path):
     assert outcomes(con, "MM12", expected) == expected
     vrd = row(con, "MM12", "vrd")
     assert vrd["reason_text"].startswith("Anbefaling 6 (A): ")
-    assert "trestofs-regime af VRd-typen" in vrd["reason_text"]                # say the regimen
-    assert "VRd-type triplet (PI + IMiD + dex)" in vrd["reason_text_en"]
+    assert "VRd (bortezomib, dexamethason, lenalidomid) – trestofs-regime" in vrd["reason_text"]                # say the regimen
+    assert "VRd (bortezomib, dexamethasone, lenalidomide) – PI + IMiD + dex triplet" in vrd["reason_text_en"]
     assert row(con, "MM12", "induction_2026_03_asct_2026_06")["guideline_version"] == "v1.5"
     assert row(con, "MM12", "induction_on_v2_0_day")["guideline_version"] == "v2.0"
     assert_clinician_texts(con, "MM12")

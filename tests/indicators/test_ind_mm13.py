@@ -97,9 +97,10 @@ def test_mm13_regimen_of_the_induction(tmp_path):
     }
     assert outcomes(con, "MM13", expected) == expected
     text = row(con, "MM13", "vcd_after_vrd")["reason_text"]           # name both regimens
-    assert "VCd (bortezomib + cyclophosphamid + dexamethason)" in text
-    assert "trestofs-regime af VRd-typen" in text
-    assert "VRd-type triplet" in row(con, "MM13", "vcd_after_vrd")["reason_text_en"]
+    assert "konsolidering: VCd (bortezomib, cyclophosphamid, dexamethason), " in text
+    assert "induktion: VRd (bortezomib, dexamethason, lenalidomid) – trestofs-regime" in text
+    assert "induction: VRd (bortezomib, dexamethasone, lenalidomide) – PI + IMiD + dex triplet" \
+        in row(con, "MM13", "vcd_after_vrd")["reason_text_en"]
     assert_clinician_texts(con, "MM13")
 
 

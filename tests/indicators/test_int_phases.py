@@ -62,9 +62,10 @@ def test_induction_predominant_course(tmp_path):
     assert got[p("all_missing_later_start")][:2] == ("a-vrd", "triplet_pi_imid")
     bridging = con.execute("select regimen_text_da, regimen_text_en, cycles_text_da from int_treatment_phases "
                            "where pseudonym = ?", [p("bridging")]).fetchone()
-    assert bridging[0] == ("firstofs-regime af D-VRd-typen (CD38-antistof + proteasomhæmmer + IMiD + dexamethason): "
-                           "bortezomib, daratumumab, dexamethason, lenalidomid")
-    assert bridging[1].startswith("D-VRd-type quadruplet (CD38 + PI + IMiD + dex): ")
+    # the regimen as clinicians abbreviate it, the drugs given, and the category
+    assert bridging[0] == ("D-VRd (bortezomib, daratumumab, dexamethason, lenalidomid) – "
+                           "firstofs-regime med CD38-antistof")
+    assert bridging[1] == "D-VRd (bortezomib, daratumumab, dexamethasone, lenalidomide) – CD38 quadruplet"
     assert bridging[2] == "5 serier à 21–28 dage"
 
 

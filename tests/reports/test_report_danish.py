@@ -40,7 +40,7 @@ def test_values_read_as_a_clinician_writes_them():
     assert danish.value_items(values) == [
         ("Kreatininclearance (CrCl)", "24,5 ml/min"), ("Kreatinin", "91 µmol/L (10-02-2025)"),
         ("Melphalan givet", "200 mg/m²"), ("Dosis givet", "1.000 mg/m² × 2 dage"), ("Køn", "kvinde"),
-        ("Regime", "firstofs-regime (D-VRd-type)"), ("Lægemidler i vedligeholdelsen", "daratumumab, lenalidomid"),
+        ("Regimekategori", "firstofs-regime med CD38-antistof"), ("Lægemidler i vedligeholdelsen", "daratumumab, lenalidomid"),
         ("MRD-sensitivitet", "10⁻⁵"), ("Vurderet med henblik på HDT", "nej"),
         ("Legemsoverfladeareal (BSA)", "1,84 m²"), ("Doseringsdage", "dag 1-21")]
     assert danish.values_text(json.dumps(values)).startswith("Kreatininclearance (CrCl): 24,5 ml/min; Kreatinin: 91 µmol/L")

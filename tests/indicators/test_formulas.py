@@ -103,3 +103,37 @@ def test_tolerance_is_inclusive_and_never_rounds(con):
     assert scalar(con, "near(1799.999, 2000, 0.10)") is False
     assert scalar(con, "near(210, 200, 0.05)") is True
     assert scalar(con, "near(210.0001, 200, 0.05)") is False
+
+
+@pytest.mark.parametrize("substances, name", [
+    (["bortezomib", "dexamethasone", "lenalidomide"], "VRd"),
+    (["carfilzomib", "dexamethasone", "lenalidomide"], "KRd"),
+    (["bortezomib", "dexamethasone", "thalidomide"], "VTd"),
+    (["ixazomib", "dexamethasone", "lenalidomide"], "IRd"),
+    (["bortezomib", "cyclophosphamide", "dexamethasone"], "VCd"),
+    (["carfilzomib", "cyclophosphamide", "dexamethasone"], "KCd"),
+    (["bortezomib", "dexamethasone"], "Vd"),
+    (["dexamethasone", "lenalidomide"], "Rd"),
+    (["bortezomib", "melphalan", "prednisolone"], "VMP"),
+    (["bortezomib", "daratumumab", "dexamethasone", "lenalidomide"], "D-VRd"),
+    (["bortezomib", "daratumumab", "dexamethasone", "thalidomide"], "D-VTd"),
+    (["carfilzomib", "dexamethasone", "isatuximab", "lenalidomide"], "Isa-KRd"),
+    (["bortezomib", "cyclophosphamide", "daratumumab", "dexamethasone", "lenalidomide"], "D-VCRd"),
+    (["lenalidomide"], None),                                    # one drug: named, not abbreviated
+    (["daratumumab", "lenalidomide"], None),                     # one drug after the antibody
+    (["bortezomib", "carfilzomib", "dexamethasone"], None),      # two of one class
+    (["bortezomib", "dexamethasone", "doxorubicin"], None),      # a drug without a letter
+    ([], None),
+])
+def test_regimen_abbreviation_as_clinicians_write_it(con, substances, name):
+    assert scalar(con, "regimen_name(?::varchar[])", [substances]) == name
+
+
+def test_regimen_text_names_the_regimen_the_drugs_and_the_category(con):
+    text = "regimen_given_da(?, ?::varchar[])"
+    assert scalar(con, text, ["triplet_pi_imid", ["carfilzomib", "dexamethasone", "lenalidomide"]]) == \
+        "KRd (carfilzomib, dexamethason, lenalidomid) – trestofs-regime (proteasomhæmmer + IMiD + dexamethason)"
+    assert scalar(con, text, ["vcd", ["bortezomib", "cyclophosphamide", "dexamethasone"]]) == \
+        "VCd (bortezomib, cyclophosphamid, dexamethason)"
+    assert scalar(con, text, ["other", ["bortezomib", "dexamethasone", "doxorubicin"]]) == \
+        "andet regime: bortezomib, dexamethason, doxorubicin"

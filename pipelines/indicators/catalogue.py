@@ -94,7 +94,7 @@ CATALOGUE: tuple[Indicator, ...] = (
     Indicator(
         "MM08", "Carfilzomib-baseret firstofs- eller femstofs-induktion ved højrisiko",
         "Carfilzomib quadruplet or quintuplet induction for high risk", "9", "B",
-        "første HDT (ASCT); retningslinjeversion efter induktionsstart",
+        "første HDT (ASCT)",
         "first asct; guideline version by the first induction start",
         "højrisikopatienter med HDT (ASCT)",
         "v2.0", None, "indicators/ind_mm08.sql", **_INDUCTION_START,
@@ -121,7 +121,7 @@ CATALOGUE: tuple[Indicator, ...] = (
     ),
     Indicator(
         "MM12", "Udbredelse af CD38-antistof i induktion", "CD38-antibody induction uptake", "6", "A",
-        "første HDT (ASCT); retningslinjeversion efter induktionsstart",
+        "første HDT (ASCT)",
         "first asct; guideline version by the first induction start",
         "patienter med HDT (ASCT)",
         "v2.0", None, "indicators/ind_mm12.sql", **_INDUCTION_START,

@@ -11,10 +11,12 @@ import duckdb
 
 
 def extract_label(extract_date: date | str | None, checksums: dict[str, str]) -> str:
-    """``2026-11-01 · 3f9a1c2e``: the extract date and the first 8 hex digits of the sha256
-    over the delivery files' sha256 (sorted by file name)."""
+    """``01-11-2026 · 3f9a1c2e``: the extract date as Danish pages write it and the first 8 hex
+    digits of the sha256 over the delivery files' sha256 (sorted by file name)."""
     digest = hashlib.sha256("".join(f"{name}\0{sha}\n" for name, sha in sorted(checksums.items())).encode()).hexdigest()
-    day = extract_date.isoformat() if isinstance(extract_date, date) else (extract_date or "?")
+    if isinstance(extract_date, str) and extract_date:
+        extract_date = date.fromisoformat(extract_date)
+    day = extract_date.strftime("%d-%m-%Y") if isinstance(extract_date, date) else "?"
     return f"{day} · {digest[:8]}"
 
 

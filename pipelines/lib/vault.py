@@ -28,9 +28,10 @@ REID_KEY_ENV = "MYELOMA_AUDIT_REID_KEY"
 TABLE = "reid_vault"
 NONCE_BYTES = 12
 _SALT = b"myeloma-audit re-identification vault v1"
-HOW_TO_TURN_ON = (f"Listen viser pseudonymer. Genidentifikation med CPR-nummer slås til ved at køre auditten med "
-                  f"miljøvariablen {REID_KEY_ENV} (registrets hemmelige nøgle på mindst {MIN_KEY_BYTES} tegn); "
-                  "kun afdelingens egne patienter vises med CPR-nummer, og kun i afdelingens egen mappe.")
+# For the clinicians who read the list (the registry's data managers find how in README.md)
+PSEUDONYMS_ONLY = ("Listen viser pseudonymer (P…), ikke CPR-numre: genidentifikation er ikke slået til for denne "
+                  "kørsel. Kontakt registret (den nationale myelomatosedatabase), som kan danne listen med "
+                  "CPR-nummer; kun afdelingens egne patienter vises da med CPR-nummer, og kun i afdelingens egen mappe.")
 
 
 class VaultError(AuditError):

@@ -63,6 +63,14 @@ def tal(value: float | int | None, digits: int = 0) -> str:
     return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
+def antal(n: int | str | None, ental: str, flertal: str) -> str:
+    """A count with its noun in the number it needs: ``1 række``, ``2 rækker``, ``1.234 rækker``
+    (a count already shown as text, e.g. suppressed ``<5``, takes the plural)."""
+    if isinstance(n, str):
+        return f"{n} {flertal}"
+    return f"{tal(n or 0)} {ental if n == 1 else flertal}"
+
+
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -74,6 +82,25 @@ def ti_i(value: float) -> str:
     factor = value / 10 ** power
     head = "" if abs(factor - 1) < 1e-9 else tal(factor, 2) + " × "
     return head + "10" + str(power).translate(_SUPERSCRIPT)
+
+
+# --- the delivery's files --------------------------------------------------------------------
+
+FILE_DA = {"departments.csv": "afdelinger", "patients.csv": "patienter", "diagnoses.csv": "diagnoser",
+           "labs.csv": "laboratorieprøver", "anthropometrics.csv": "højde og vægt", "cytogenetics.csv": "cytogenetik",
+           "treatment_courses.csv": "behandlingsforløb", "drugs.csv": "lægemidler", "procedures.csv": "procedurer",
+           "responses.csv": "responsvurderinger"}
+ENCODING_DA = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 med BOM", "cp1252": "Windows-1252",
+               "utf-8 + cp1252": "UTF-8 og Windows-1252 blandet"}
+
+
+def fil(name: str) -> str:
+    """A delivery file as the pages name it: ``laboratorieprøver`` for ``labs.csv``."""
+    return FILE_DA.get(name, name)
+
+
+def tegnsaet(encoding: str) -> str:
+    return ENCODING_DA.get(encoding, encoding)
 
 
 # --- drugs and regimens ---------------------------------------------------------------------
@@ -94,11 +121,18 @@ def drugs_da(text: str) -> str:
     return _DRUG_WORD.sub(lambda m: DRUG_DA.get(m.group(0), m.group(0)), text)
 
 
+_DOSE_MISSING_DA = {"(unit missing)": "(enhed mangler)", "(days missing)": "(dage mangler)"}
+
+
 def _days(text: str) -> str:
-    """``1000 mg/m² × 2 d`` → ``1.000 mg/m² × 2 dage``."""
-    text = re.sub(r"× 1 d$", "× 1 dag", text)
-    text = re.sub(r"× (\d+) d$", r"× \1 dage", text)
-    return re.sub(r"^(\d{4,})(?= )", lambda m: tal(int(m.group(1))), text)
+    """A course's dose text (``int_course_doses.dose_text_en``) as Danish pages write it:
+    ``1000 mg/m² × 2 d + 1.5 g/m² × 1 d`` → ``1.000 mg/m² × 2 dage + 1,5 g/m² × 1 dag``."""
+    text = re.sub(r"\d+(?:\.\d+)?", lambda m: tal(float(m.group()), len(m.group().partition(".")[2])), text)
+    text = re.sub(r"× 1 d\b", "× 1 dag", text)
+    text = re.sub(r"× (\d+) d\b", r"× \1 dage", text)
+    for english, danish in _DOSE_MISSING_DA.items():
+        text = text.replace(english, danish)
+    return text
 
 
 # --- drill-down values ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ import polars as pl
 from markupsafe import Markup
 
 from pipelines.indicators.catalogue import BY_ID, CATALOGUE
-from pipelines.lib.vault import HOW_TO_TURN_ON
+from pipelines.lib.vault import PSEUDONYMS_ONLY
 from pipelines.reports import danish, html, tables
 from pipelines.reports.comparison import Base, PreviousResultsRefused, read_results  # noqa: F401 (re-exported)
 from pipelines.reports.data import DEVIATIONS, UNKNOWN_DEPARTMENT, ReportData, is_deviation
@@ -141,9 +141,11 @@ def value_columns(part: pl.DataFrame) -> tuple[list[str], pl.DataFrame | None]:
         raw = [values.get(key) for values in parsed]
         if spec.kind == "date":
             series = pl.Series(key, raw, dtype=pl.String, strict=False).str.to_date("%Y-%m-%d", strict=False)
-        elif spec.kind in ("number", "whole", "power") and all(v is None or (isinstance(v, (int, float))
-                                                                             and not isinstance(v, bool)) for v in raw):
-            series = pl.Series(key, raw, dtype=pl.Float64, strict=False)
+        elif spec.kind in ("number", "whole") and all(v is None or (isinstance(v, (int, float))
+                                                                 and not isinstance(v, bool)) for v in raw):
+            # rounded as the pages show it (24,5 ml/min, 1,84 m², 200 mg/m²), not 86.06326164874552
+            digits = 0 if spec.kind == "whole" else spec.digits
+            series = pl.Series(key, [None if v is None else round(float(v), digits) for v in raw], dtype=pl.Float64)
         elif all(v is None or isinstance(v, bool) for v in raw):
             series = pl.Series(key, raw, dtype=pl.Boolean)
         else:
@@ -206,7 +208,7 @@ def notes(data: ReportData, comparison: str, cpr: bool) -> dict[str, str]:
              "informational": f"Informative indikatorer ({informational}: ingen standard, behandlingen er ikke "
                               "anbefalet af Medicinrådet) vises som udbredelse på dashboardet, aldrig som afvigelser."}
     if not cpr:
-        lines["reid"] = HOW_TO_TURN_ON
+        lines["reid"] = PSEUDONYMS_ONLY
     return lines
 
 
@@ -239,10 +241,13 @@ def write_department_lists(data: ReportData, out_dir: Path, deviations: pl.DataF
             target = child_dir(root, folder)
             frame = tables.with_cprs(parts.get((code,), empty), cprs)
             counts = counts_by_department.get(code) or department_counts(empty)
-            workbooks.append(excel.submit(write_workbook, target / "afvigelser.xlsx",
-                                          xlsx_sheets(frame, counts, compared, with_cpr, list(lines.values()))))
-            write_danish_csv(tables.csv_frame(frame, cpr=with_cpr, compared=compared), target / "afvigelser.csv")
             info = department_info(data, code)
+            # the workbook names its department and extract: a sheet may be read away from its folder
+            named = [f"Afvigelser – {info['department_name']} (afdelingskode {code})"] + (
+                [page_context["extract_line"]] if page_context.get("extract_line") else [])
+            workbooks.append(excel.submit(write_workbook, target / "afvigelser.xlsx",
+                                          xlsx_sheets(frame, counts, compared, with_cpr, named + list(lines.values()))))
+            write_danish_csv(tables.csv_frame(frame, cpr=with_cpr, compared=compared), target / "afvigelser.csv")
             rows = tables.html_rows(frame, cols)
             pages = html.page_names("afvigelser", -(-len(rows) // PAGE_ROWS))
             for number, name in enumerate(pages, start=1):

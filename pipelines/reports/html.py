@@ -109,7 +109,8 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(PAGES_DIR),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, auto_reload=False)  # templates do not change during a run
-    env.filters.update(pct=pct, num=_num, ci=_ci, yes_no=_yes_no, isodate=_date, dato=_dato, tal=danish.tal)
+    env.filters.update(pct=pct, num=_num, ci=_ci, yes_no=_yes_no, isodate=_date, dato=_dato, tal=danish.tal,
+                       fil=danish.fil, tegnsaet=danish.tegnsaet, antal=danish.antal)
     env.globals.update(css=Markup(CSS))
     return env
 

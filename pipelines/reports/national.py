@@ -24,6 +24,7 @@ the extract's label and date (``pdf.py`` prints the same pages to PDF with Chrom
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,7 +40,7 @@ from pipelines import parameters as audit_parameters
 from pipelines.indicators.catalogue import BY_ID, CATALOGUE
 from pipelines.lib.formula_safety import neutralise_frame
 from pipelines.lib.sql_loader import sql_text
-from pipelines.reports import charts, html, suppression
+from pipelines.reports import charts, danish, html, suppression
 from pipelines.reports.charts import FunnelPoint, TrendSeries
 from pipelines.reports.comments import IndicatorComments
 from pipelines.reports.data import ReportData
@@ -118,10 +119,10 @@ PARAMETERS_DA = {
     "mm02_long_cycle_min_days": "MM02: lang serie mindst (dage)",
     "mm03_priming_lookback_days": "MM03: priming højst så mange dage før høst",
     "mm03_cyclophosphamide_mg_m2": "MM03: cyclophosphamid (mg/m²)",
-    "mm03_tolerance": "MM03: tolerance på dosis (andel)",
+    "mm03_tolerance": "MM03: tolerance på dosis",
     "mm04_full_mg_m2": "MM04: fuld melphalandosis (mg/m²)",
     "mm04_reduced_mg_m2": "MM04: reduceret melphalandosis (mg/m²)",
-    "mm04_tolerance": "MM04: tolerance på dosis (andel)",
+    "mm04_tolerance": "MM04: tolerance på dosis",
     "mm05_window_days": "MM05: HDT inden for (dage efter diagnosen)",
     "mm05_mrd_max_sensitivity": "MM05: MRD-sensitivitet mindst så dyb",
     "mm05_mrd_min_induction_cycles": "MM05: induktionsserier før MRD-negativitet, mindst",
@@ -294,6 +295,7 @@ class Flags:
         for r in data.quality_flags.iter_rows(named=True):
             self.own[(r["indicator_id"], r["level"], r["unit"])].append((r["flag"], r["reason"]))
         self.place = {r["department_code"]: (r["hospital"], r["region"]) for r in data.departments.iter_rows(named=True)}
+        self.name = {r["department_code"]: r["department_name"] for r in data.departments.iter_rows(named=True)}
 
     def __bool__(self) -> bool:
         return bool(self.own)
@@ -314,8 +316,16 @@ class Flags:
             text.append(f"⚑ {len(below)} afd.")
         if not self.detail:
             return " · ".join(text), ""
-        title = [f"{f}: {r}" if r else f for f, r in own] + [f"afdeling {d}" for d in below]
+        title = [f"{f}: {_flag_reason_da(r)}" if r else f for f, r in own] + [self.name.get(d) or f"afdeling {d}" for d in below]
         return " · ".join(text), "; ".join(title)
+
+
+_INCOMPLETE_VARIABLE = re.compile(r"\b([a-z][a-z0-9_]*) (\d+)%")
+
+
+def _flag_reason_da(reason: str) -> str:
+    """``hdt_evaluated 88%`` (rpt_quality_flags) as the pages name it: ``vurderet med henblik på HDT 88 %``."""
+    return _INCOMPLETE_VARIABLE.sub(lambda m: f"{VARIABLES_DA.get(m.group(1), m.group(1))} {m.group(2)} %", reason)
 
 
 LEVEL_NAME = {"hospital": "hospital", "region": "region", "national": "Danmark"}
@@ -428,7 +438,9 @@ def _arrow(now: float | None, before: float | None) -> dict | None:
     if now is None or before is None:
         return None
     change = now - before
-    points = f"{change * 100:+.1f}".replace(".", ",").replace("-", "−")
+    # one decimal, or two where one would round across the arrow's threshold (−0,98 is not −1,0)
+    digits = 1 if (abs(round(change * 100, 1)) >= CHANGE_PP * 100) == (abs(change) >= CHANGE_PP) else 2
+    points = f"{change * 100:+.{digits}f}".replace(".", ",").replace("-", "−")
     if change >= CHANGE_PP:
         return {"symbol": "▲", "kind": "up", "title": f"steget {points} procentpoint"}
     if change <= -CHANGE_PP:
@@ -515,10 +527,23 @@ def method_context(data: ReportData, parameters: dict | None) -> dict:
                        for i in CATALOGUE],
         "versions": [{**v, "description_da": VERSIONS_DA.get(v["version"], v["description"])}
                      for v in data.guideline_versions],
-        "parameters": [(name, PARAMETERS_DA.get(name, name),
-                        f"{value:g}".replace(".", ",") if isinstance(value, float) else str(value))
+        "parameters": [(name, PARAMETERS_DA.get(name, name), parameter_value_da(name, value))
                        for name, value in values.items()],
     }
+
+
+def parameter_value_da(name: str, value: object) -> str:
+    """A parameter's value as the steering group reads it: a share in per cent (a tolerance as
+    ``± 10 %``), an MRD sensitivity as a power of ten, thousands with a dot, a decimal comma."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if name.endswith("_tolerance"):
+        return f"± {danish.tal(100 * value, 1)} %"
+    if name == "completeness_threshold":
+        return f"{danish.tal(100 * value, 1)} %"
+    if name.endswith("_sensitivity"):
+        return danish.ti_i(float(value))
+    return danish.tal(value, 4)
 
 
 def pool_label(years: list[int]) -> str | None:
@@ -634,11 +659,14 @@ def write_national_reports(data: ReportData, out_dir: Path, *, parameters: dict 
     flags = Flags(data)
     method = method_context(data, parameters)
     internal = data.summary.filter(pl.col("year").is_in(data.years))
+    # the extract's own year is a part year (its index dates up to the extract date)
+    partial_year = data.extract_date.year if data.extract_date and (data.extract_date.month, data.extract_date.day) != (12, 31) else None
     common = dict(years=data.years, current_year=data.current_year, method=method, flags=bool(flags),
+                  partial_year=partial_year,
                   # the folder, not its index: the validation process may still be writing the pages
                   quality=(out_dir / "quality").is_dir(), **page_context)
     extract = f"Udtræk {page_context.get('extract_id') or '–'}"
-    if page_context.get("extract_date"):
+    if page_context.get("extract_date") and page_context["extract_date"] not in extract:
         extract += f" · udtræksdato {page_context['extract_date']}"
     running = {False: "Myelomatose – national årsrapport · intern udgave",
                True: "Myelomatose – national årsrapport · publikationsudgave"}

@@ -83,7 +83,7 @@ described as (
                       || coalesce(sci_da(m.mrd_sensitivity), 'ikke angivet') || ' (' || sci_da(getvariable('mm05_mrd_max_sensitivity'))
                       || ' eller dybere kræves)' end,
             case when m.pseudonym is not null and not m.after_enough_cycles
-                 then 'MRD-negativ efter kun ' || m.cycles_before || ' induktionsserier (mindst '
+                 then 'MRD-negativ efter kun ' || m.cycles_before || case when m.cycles_before = 1 then ' induktionsserie' else ' induktionsserier' end || ' (mindst '
                       || getvariable('mm05_mrd_min_induction_cycles') || ' kræves)' end
         )                                                                   as failures_da,
         concat_ws('; ',

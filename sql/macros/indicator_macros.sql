@@ -199,13 +199,13 @@ create or replace temp macro phase_summary(course_id, cycles, cycle_length_days,
 
 -- "4 serier à 21 dage" / "4 cycles of 21 days" for a phase summary.
 create or replace temp macro cycles_da(s) as
-    coalesce(s.cycles_total::varchar || ' serier', 'antal serier mangler')
+    coalesce(s.cycles_total::varchar || case when s.cycles_total = 1 then ' serie' else ' serier' end, 'antal serier mangler')
     || case when s.cycle_length_missing then ', serielængde mangler'
             when s.cycle_length_min = s.cycle_length_max then ' à ' || s.cycle_length_min || ' dage'
             else ' à ' || s.cycle_length_min || '–' || s.cycle_length_max || ' dage' end;
 
 create or replace temp macro cycles_en(s) as
-    coalesce(s.cycles_total::varchar || ' cycles', 'number of cycles missing')
+    coalesce(s.cycles_total::varchar || case when s.cycles_total = 1 then ' cycle' else ' cycles' end, 'number of cycles missing')
     || case when s.cycle_length_missing then ', cycle length missing'
             when s.cycle_length_min = s.cycle_length_max then ' of ' || s.cycle_length_min || ' days'
             else ' of ' || s.cycle_length_min || '–' || s.cycle_length_max || ' days' end;
@@ -243,10 +243,12 @@ create or replace temp macro crcl_text_en(k, threshold) as
 -- A dose per m² that cannot be computed (MM03, MM04): no BSA for a dose in mg or mg/kg, or a
 -- dose, unit or days missing.
 create or replace temp macro no_bsa_da() as
-    ', men ingen højde og vægt inden for ' || getvariable('bsa_lookback_days') || ' dage før forløbet: BSA ukendt';
+    ', men ingen måling med både højde og vægt inden for ' || getvariable('bsa_lookback_days')
+    || ' dage før forløbet: legemsoverfladeareal (BSA) ukendt';
 
 create or replace temp macro no_bsa_en() as
-    ' and no height and weight within ' || getvariable('bsa_lookback_days') || ' days before the course: BSA unknown';
+    ' and no measurement of both height and weight within ' || getvariable('bsa_lookback_days')
+    || ' days before the course: BSA unknown';
 
 -- Days between an index date and the extract date (indicators.md, "Extract date").
 create or replace temp macro days_to_extract(index_date) as

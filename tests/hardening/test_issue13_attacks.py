@@ -165,7 +165,7 @@ def test_names_with_a_cpr_are_pseudonymised_and_public_pages_show_a_safe_label(h
     # a CPR (a pseudonym now) is left out: it would put another person's pseudonym on every page
     day, checksum = label.split(" · ")
     internal = (hostile_run.out / "dashboard.html").read_text(encoding="utf-8")
-    assert f"Udtræk af {day[8:10]}-{day[5:7]}-{day[:4]} (kontrolsum {checksum})" in internal
+    assert f"Udtræk af {day} (kontrolsum {checksum})" in internal
     assert record["extract_id"] not in internal
     key = hostile_run.key.encode()
     with duckdb.connect(str(hostile_run.out / "audit.duckdb"), read_only=True) as con:

@@ -73,3 +73,25 @@ def test_statuses_and_informational_uptake():
     assert danish.status_da("unknown", "MM12") == "uoplyst"
     assert danish.dato("2026-11-01") == "01-11-2026" and danish.risk_da("high") == "højrisiko"
     assert danish.risk_da("high", "højrisiko (del(17p) 34 %)") == "højrisiko (del(17p) 34 %)"
+
+
+def test_a_dose_given_reads_with_decimal_comma_and_danish_days():
+    """The dose text of the drill-down is the course's English one (decimal point, 'd'): every
+    number of it, not only the first, is written as a Danish page writes it (found by a review)."""
+    shown = dict(danish.value_items({"dose_given": "1000 mg/m² × 2 d + 1.5 g/m² × 1 d"}))
+    assert shown == {"Dosis givet": "1.000 mg/m² × 2 dage + 1,5 g/m² × 1 dag"}
+    assert dict(danish.value_items({"dose_given": "12.25 mg/kg × (days missing)"})) == \
+        {"Dosis givet": "12,25 mg/kg × (dage mangler)"}
+
+
+def test_a_count_takes_its_noun_in_the_number_it_needs():
+    assert danish.antal(1, "række", "rækker") == "1 række"
+    assert danish.antal(0, "række", "rækker") == "0 rækker"
+    assert danish.antal(1234, "patient", "patienter") == "1.234 patienter"
+    assert danish.antal("<5", "patient", "patienter") == "<5 patienter"      # suppressed: shown as it is
+
+
+def test_files_and_encodings_are_named_in_danish():
+    assert danish.fil("labs.csv") == "laboratorieprøver" and danish.fil("treatment_courses.csv") == "behandlingsforløb"
+    assert danish.fil("extra.csv") == "extra.csv"
+    assert danish.tegnsaet("cp1252") == "Windows-1252" and danish.tegnsaet("utf-8-sig") == "UTF-8 med BOM"

@@ -103,7 +103,12 @@ def test_method_section_is_generated_from_catalogue_parameters_and_versions(repo
     assert definition("indicators/ind_mm01.sql") not in method, "the SQL header (English) is for data engineers"
     assert re.search(r'data-parameter="mm06_window_end_day"><td>MM06: vinduets sidste dag efter HDT</td>'
                      r'<td class="num">130</td>', method)
-    assert re.search(r'data-parameter="mm03_tolerance"><td>[^<]+</td><td class="num">0,1</td>', method)
+    # as the steering group reads them: shares in per cent, a sensitivity as a power of ten, thousands with a dot
+    assert re.search(r'data-parameter="mm03_tolerance"><td>[^<]+</td><td class="num">± 10 %</td>', method)
+    assert re.search(r'data-parameter="completeness_threshold"><td>[^<]+</td><td class="num">90 %</td>', method)
+    assert re.search(r'data-parameter="mm05_mrd_max_sensitivity"><td>[^<]+</td><td class="num">10⁻⁵</td>', method)
+    assert re.search(r'data-parameter="mm03_cyclophosphamide_mg_m2"><td>[^<]+</td><td class="num">2.000</td>', method)
+    assert "<code>mm03_tolerance</code>" not in method
     assert "<td>v1.5</td><td>altid</td>" in method and "<td>v2.0</td><td>07-04-2026</td>" in method
     assert "Wilson" in method and "Spiegelhalter" in method
     assert "rpt_quality_flags" not in page and "(method)" not in page
@@ -157,10 +162,32 @@ def test_quality_flags_in_the_quality_layers_shape(tmp_path):
     page = (tmp_path / "national_report.html").read_text(encoding="utf-8")
     department = _row(page, "MM04", 2026, "1301011")
     assert _cell(department, "flag") == "⚑ lav komplethed"
-    assert 'title="lav komplethed: creatinine_before_conditioning 70%"' in department
+    assert 'title="lav komplethed: kreatinin før konditionering 70 %"' in department
     assert _cell(_row(page, "MM04", 2026, "Rigshospitalet"), "flag") == "⚑ lav komplethed · ⚑ 1 afd."
     assert _cell(_row(page, "MM04", 2026, "Danmark"), "flag") == "⚑ fejlet kontrol · ⚑ 1 afd."
     assert _cell(_row(page, "MM01", 2026, "1301011"), "flag") == ""
     publication = (tmp_path / "national_report_publication.html").read_text(encoding="utf-8")
     assert "stg_labs.value_in_range (3)" not in publication, "no reasons (with their counts) in the publication"
     assert _cell(_row(publication, "MM04", 2026, "Danmark"), "flag") == "⚑ fejlet kontrol · ⚑ 1 afd."
+
+
+def test_an_arrows_change_is_never_rounded_across_its_threshold():
+    """−0,98 percentage points is 'uændret'; shown as −1,0 it contradicted the legend (▼ from one point)."""
+    from pipelines.reports.national import _arrow
+
+    assert _arrow(0.9, 0.9098) == {"symbol": "►", "kind": "same", "title": "uændret (−0,98 procentpoint)"}
+    assert _arrow(0.9, 0.85)["title"] == "steget +5,0 procentpoint"
+    assert _arrow(0.85, 0.9)["symbol"] == "▼"
+
+
+def test_parameters_and_flag_reasons_read_as_the_steering_group_writes_them():
+    from pipelines.reports.national import _flag_reason_da, parameter_value_da
+
+    assert parameter_value_da("mm04_tolerance", 0.05) == "± 5 %"
+    assert parameter_value_da("completeness_threshold", 0.9) == "90 %"
+    assert parameter_value_da("mm05_mrd_max_sensitivity", 1e-5) == "10⁻⁵"
+    assert parameter_value_da("mm03_cyclophosphamide_mg_m2", 2000) == "2.000"
+    assert parameter_value_da("creatinine_umol_per_mg_dl", 88.4) == "88,4"
+    assert parameter_value_da("mm07_days", "1-21") == "1-21"
+    assert _flag_reason_da("hdt_evaluated 88%; cytogenetics_before_induction 74%") == \
+        "vurderet med henblik på HDT 88 %; cytogenetik (FISH) før induktion 74 %"

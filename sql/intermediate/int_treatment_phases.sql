@@ -54,6 +54,17 @@ phases as (
                                                                                 as phase_end_date
     from members
     group by pseudonym, phase, anchor_date
+),
+
+-- the texts of each regimen once: a delivery has a few dozen combinations of drugs
+regimen_names as (
+    select
+        regimen_category,
+        substances,
+        regimen_name(substances)                                               as regimen_name,
+        regimen_given_da(regimen_category, substances)                         as regimen_text_da,
+        regimen_given_en(regimen_category, substances)                         as regimen_text_en
+    from (select distinct regimen_category, substances from int_course_regimens)
 )
 
 select
@@ -79,8 +90,9 @@ select
     r.regimen_category,
     r.carfilzomib_based,
     r.substances,
-    regimen_name(r.substances)                                        as regimen_name,
-    regimen_given_da(r.regimen_category, r.substances)                as regimen_text_da,
-    regimen_given_en(r.regimen_category, r.substances)                as regimen_text_en
+    n.regimen_name,
+    n.regimen_text_da,
+    n.regimen_text_en
 from phases as p
 join int_course_regimens as r on r.course_id = p.summary.predominant_course_id
+join regimen_names as n on n.regimen_category = r.regimen_category and n.substances = r.substances

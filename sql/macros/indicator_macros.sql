@@ -109,26 +109,33 @@ create or replace temp macro drugs_en(substances) as
     coalesce(nullif(array_to_string(substances, ', '), ''), 'no drugs recorded');
 
 -- The regimen as clinicians abbreviate it, from the substances of one course: the CD38
--- antibody as a prefix (D-, Isa-), then one letter each for the proteasome inhibitor (V, K, I),
--- the alkylator (C, M), the IMiD (R, T, P) and the steroid (d, P: VMP): VRd, KRd, VTd, VCd,
--- KCd, Vd, Rd, D-VRd, Isa-KRd, D-VCRd. NULL where a substance has no letter, two share a
--- class, or fewer than two follow the antibody: the drugs are then listed by name.
+-- antibody as a prefix (D, hyphenated before three letters or more; Isa-), then one letter each
+-- for the proteasome inhibitor (V, K, I), the alkylator (C, M), the IMiD (R, T, P) and the
+-- steroid (d, P: VMP): VRd, KRd, VTd, VCd, KCd, Vd, Rd, DRd, D-VRd, Isa-KRd, D-VCRd. NULL where
+-- a substance has no letter, two share a class, or fewer than two follow the antibody: the
+-- drugs are then listed by name.
 create or replace temp macro regimen_letter(s) as
     case s
         when 'bortezomib' then '1V' when 'carfilzomib' then '1K' when 'ixazomib' then '1I'
         when 'cyclophosphamide' then '2C' when 'melphalan' then '2M'
         when 'lenalidomide' then '3R' when 'thalidomide' then '3T' when 'pomalidomide' then '3P'
         when 'dexamethasone' then '4d' when 'prednisolone' then '4P'
-        when 'daratumumab' then '0D-' when 'isatuximab' then '0Isa-'
+        when 'daratumumab' then '0D' when 'isatuximab' then '0Isa'
     end;
 
+create or replace temp macro regimen_core(substances) as
+    array_to_string(list_transform(list_sort(list_filter(list_transform(substances, lambda s: regimen_letter(s)),
+                                                         lambda l: l[1] <> '0')), lambda l: l[2:]), '');
+
 create or replace temp macro regimen_name(substances) as
-    case when len(substances) >= 2
-              and len(list_filter(substances, lambda s: regimen_letter(s) is null)) = 0
+    case when len(list_filter(substances, lambda s: regimen_letter(s) is null)) = 0
               and len(list_distinct(list_transform(substances, lambda s: left(regimen_letter(s), 1)))) = len(substances)
-              and len(list_filter(substances, lambda s: left(regimen_letter(s), 1) <> '0')) >= 2
-         then array_to_string(list_transform(list_sort(list_transform(substances, lambda s: regimen_letter(s))),
-                                             lambda l: l[2:]), '')
+              and length(regimen_core(substances)) >= 2
+         then case when list_contains(substances, 'isatuximab') then 'Isa-'
+                   when list_contains(substances, 'daratumumab') then
+                        case when length(regimen_core(substances)) >= 3 then 'D-' else 'D' end
+                   else '' end
+              || regimen_core(substances)
     end;
 
 -- A regimen category as clinicians name it (indicators.md, "Regimen category").

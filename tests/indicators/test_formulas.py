@@ -115,6 +115,8 @@ def test_tolerance_is_inclusive_and_never_rounds(con):
     (["bortezomib", "dexamethasone"], "Vd"),
     (["dexamethasone", "lenalidomide"], "Rd"),
     (["bortezomib", "melphalan", "prednisolone"], "VMP"),
+    (["daratumumab", "dexamethasone", "lenalidomide"], "DRd"),               # D hyphenated before three letters
+    (["dexamethasone", "isatuximab", "pomalidomide"], "Isa-Pd"),
     (["bortezomib", "daratumumab", "dexamethasone", "lenalidomide"], "D-VRd"),
     (["bortezomib", "daratumumab", "dexamethasone", "thalidomide"], "D-VTd"),
     (["carfilzomib", "dexamethasone", "isatuximab", "lenalidomide"], "Isa-KRd"),

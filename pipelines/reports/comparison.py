@@ -61,7 +61,7 @@ class ExtractRef:
 
     extract_id: str | None
     extract_date: date | None
-    label: str | None = None      # ``2026-11-01 · 3f9a1c2e``: date and checksum of the files
+    label: str | None = None      # ``01-11-2026 · 3f9a1c2e``: date and checksum of the files
 
     @property
     def order(self) -> tuple:

@@ -31,7 +31,7 @@ def _iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
 
 
 def _period(text: str) -> str:
@@ -43,8 +43,16 @@ def _period(text: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse quotes what was typed: a CPR number typed as an argument is masked like any other
+        from pipelines.lib.errors import SHOWN_PROBLEM_CHARS, shown
+
+        super().error(shown(message, SHOWN_PROBLEM_CHARS))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="myeloma-audit",
         description=f"Guideline-adherence audit (DMSG HDT guideline, indicators {CATALOGUE[0].indicator_id}-"
                     f"{CATALOGUE[-1].indicator_id}) of a delivery from the national myeloma database.",

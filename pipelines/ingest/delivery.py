@@ -131,7 +131,8 @@ def delivery_id(manifest: dict | None, name: str, pseudonymise: Callable[[str], 
     if given not in (None, ""):
         return cpr.scrub(check_extract_id(given), replace)
     stem = name[:-4] if name.lower().endswith(".zip") else name
-    token = _UNSAFE_IN_ID.sub("-", cpr.scrub(stem, replace)).strip("-.")[: limits.EXTRACT_ID_MAX_CHARS]
+    # scrubbed again once made a token: a character replaced by '-' may make a CPR of what was none
+    token = cpr.scrub(_UNSAFE_IN_ID.sub("-", cpr.scrub(stem, replace)), replace).strip("-.")[: limits.EXTRACT_ID_MAX_CHARS]
     return token.strip("-.") or "delivery"
 
 
@@ -295,11 +296,11 @@ def _check_entry(path: Path, info: zipfile.ZipInfo) -> None:
     name = PurePosixPath(info.filename)
     entry = shown(info.filename, 80)
     if name.is_absolute() or ".." in name.parts or "\\" in info.filename or ":" in info.filename:
-        raise DeliveryRefused(path.name, f"zip entry {entry!r} points outside its folder")
+        raise DeliveryRefused(path.name, f"zip entry '{entry}' points outside its folder")
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise DeliveryRefused(path.name, f"zip entry {entry!r} is a symbolic link")
+        raise DeliveryRefused(path.name, f"zip entry '{entry}' is a symbolic link")
     if info.flag_bits & 0x1:
-        raise DeliveryRefused(path.name, f"zip entry {entry!r} is encrypted; a delivery's zip must not be "
+        raise DeliveryRefused(path.name, f"zip entry '{entry}' is encrypted; a delivery's zip must not be "
                                          "password-protected (protect the transfer instead)")
 
 
@@ -366,16 +367,16 @@ def _read_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: in
     soon as they pass ``cap`` or the expansion ratio, whatever the zip declares."""
     entry = shown(info.filename, 80)
     if info.file_size > cap:
-        raise DeliveryRefused(path.name, f"zip entry {entry!r} declares {limits.size(info.file_size)}; at most "
+        raise DeliveryRefused(path.name, f"zip entry '{entry}' declares {limits.size(info.file_size)}; at most "
                                          f"{limits.size(cap)} are allowed")
     chunks, produced = [], 0
     with zf.open(info) as member:
         while chunk := member.read(limits.ZIP_CHUNK_BYTES):
             produced += len(chunk)
             if produced > cap:
-                raise DeliveryRefused(path.name, f"zip entry {entry!r} expands beyond {limits.size(cap)}")
+                raise DeliveryRefused(path.name, f"zip entry '{entry}' expands beyond {limits.size(cap)}")
             if produced > limits.ZIP_RATIO_FLOOR and produced > limits.ZIP_MAX_RATIO * max(info.compress_size, 1):
-                raise DeliveryRefused(path.name, f"zip entry {entry!r} expands suspiciously (more than "
+                raise DeliveryRefused(path.name, f"zip entry '{entry}' expands suspiciously (more than "
                                                  f"{limits.ZIP_MAX_RATIO} times its compressed size)")
             chunks.append(chunk)
     return b"".join(chunks)

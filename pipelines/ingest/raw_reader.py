@@ -95,7 +95,7 @@ def _header(name: str, first_line: str, dfile: DeliveryFile) -> list[str]:
             raise DeliveryRefused(name, f"column name {number} is {len(col):,} characters long; at most "
                                         f"{limits.MAX_COLUMN_NAME_CHARS} are allowed", line=1)
         if col in seen and col:
-            raise DeliveryRefused(name, f"column {col!r} appears twice in the header", line=1, column=col)
+            raise DeliveryRefused(name, f"column '{col}' appears twice in the header", line=1, column=col)
         seen.add(col)
     missing = [c for c in dfile.columns if c not in seen]
     if missing:

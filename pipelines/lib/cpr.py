@@ -5,13 +5,14 @@ A *CPR-shaped token* is ten digits whose first six are a real date ``DDMMYY`` (i
 
 - in any run of digits, however long and whatever touches it (``pt0102031237``,
   ``0102031238x``, ``130647310004-06-2017``): every ten-digit window of the run is checked;
-- written with separators people type after the day, the month and the year (one to three
-  at each place: ``010203 - 1234``, ``0102 03 1234``, ``01.02.03-1234``): hyphen, space, en
-  and em dash, non-breaking hyphen, minus sign, ``/``, ``.``, ``,``, ``_``, a double quote (a
-  CSV line quoting half of it) and the usual non-breaking and narrow spaces;
+- written with separators after the day, the month and the year (one to three at each
+  place: ``010203 - 1234``, ``0102 03 1234``, ``01.02.03-1234``, ``010203:1234``): any
+  character that is not a letter or a digit (spaces of every kind, dashes, dots, slashes,
+  colons, quotes, line breaks and control characters, a CSV line quoting half of it);
 - with the year written in full (``01.02.1903-1234``, ``01021903 1234``): the ten digits are
   the day, the month, the year's last two digits and the serial number;
-- in any script's digits (full-width, Arabic-Indic, Devanagari …: Unicode category Nd);
+- in any script's digits (full-width, Arabic-Indic, Devanagari …: Unicode category Nd) and
+  the digits written as superscripts, subscripts or in circles (``¹²⁰³⁶¹``, ``①``);
 - with invisible characters (format characters such as zero-width spaces and soft hyphens,
   combining marks) between the characters, which are ignored.
 
@@ -22,7 +23,8 @@ Two uses: :func:`scrub` for one text (messages, names, log lines; by default the
 the neutral placeholder ``<cpr>``) and :func:`scrub_series` for a whole polars column (a regular
 expression over the column finds the few candidate values in Rust; Python looks only at those).
 Both take ``replace``: a function from the ten normalised digits to the replacement text (the
-pseudonym, in data, so joins still work).
+pseudonym, in data, so joins still work). In data, ten plain digits among a number's decimals
+are the number's (``1,01809954751131``), not a CPR.
 
 This is a leaf module: no imports from the project.
 """
@@ -39,13 +41,12 @@ import polars as pl
 
 PLACEHOLDER = "<cpr>"
 
-# What people type between the date part and the serial number.
-SEPARATORS = (" \t\u00a0\u2002\u2003\u2007\u2009\u200a\u202f\u3000"      # spaces (plain, no-break, narrow, ideographic)
-              "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"  # hyphens, dashes, minus
-              "/\uff0f.\uff0e,_\"")                                         # slash, full stop, comma, underscore, quote
+# What may stand between the date part and the serial number: any character that is not a
+# letter or a digit (spaces, dashes, dots, slashes, colons, quotes, line breaks, control
+# characters …), where a person, a program or a file's escaping put it.
 MAX_SEPARATORS = 3
 
-_SEP_CLASS = "[" + "".join("\\" + c if c in "-\\]^[" else c for c in SEPARATORS) + "]"
+_SEP_CLASS = r"[\W_]"
 # On normalised text (ASCII digits, invisible characters removed): runs of ten or more digits
 # (every 10-digit window of a run is looked at), and the written form: day, month and year
 # (two digits, or four from 19xx or 20xx) and the four-digit serial, 0-3 separators between
@@ -56,12 +57,14 @@ _WRITTEN = re.compile(rf"(?=(?P<day>[0-9]{{2}}){_SEPS}(?P<month>[0-9]{{2}}){_SEP
                       rf"{_SEPS}(?P<serial>[0-9]{{4}}))")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 # The polars (Rust regex) pre-filter on raw text: a superset of what the two patterns find.
-# \d is Unicode (category Nd) there as in Python; _INVISIBLE may sit between any two characters.
+# A digit is any script's (Nd, as Python's) or one written otherwise (No: ¹ ₂ ③, and a few
+# that are no digit, which only widens the net); _INVISIBLE may sit between any two characters.
+_DIGIT = r"[\d\p{No}]"
 _INVISIBLE = r"[\p{Cf}\p{Mn}\p{Me}]*"
-_PAIR = rf"\d{_INVISIBLE}\d{_INVISIBLE}"
-_SEPS_INVISIBLE = rf"(?:{_SEP_CLASS}{_INVISIBLE}){{0,{MAX_SEPARATORS}}}"
+_PAIR = rf"{_DIGIT}{_INVISIBLE}{_DIGIT}{_INVISIBLE}"
+_SEPS_INVISIBLE = rf"(?:[\W\p{{Pc}}\p{{M}}]{_INVISIBLE}){{0,{MAX_SEPARATORS}}}"   # Rust's \w holds connectors and marks
 CANDIDATE = (rf"{_PAIR}{_SEPS_INVISIBLE}{_PAIR}{_SEPS_INVISIBLE}(?:{_PAIR})?{_PAIR}{_SEPS_INVISIBLE}"
-             rf"\d(?:{_INVISIBLE}\d){{3}}")
+             rf"{_DIGIT}(?:{_INVISIBLE}{_DIGIT}){{3}}")
 _INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}
 
 
@@ -83,8 +86,13 @@ class Found:
     digits: str   # the ten digits, ASCII, without separator: what the pseudonym is taken of
 
 
+def _digit(char: str) -> int | None:
+    """The digit a character writes: any script's digits, superscripts, subscripts, circled."""
+    return unicodedata.digit(char, None)
+
+
 def _matters(char: str) -> bool:
-    return char.isdecimal() or unicodedata.category(char) in _INVISIBLE_CATEGORIES
+    return _digit(char) is not None or unicodedata.category(char) in _INVISIBLE_CATEGORIES
 
 
 def _normalise(text: str) -> tuple[str, list[int] | None]:
@@ -98,8 +106,8 @@ def _normalise(text: str) -> tuple[str, list[int] | None]:
         if not char.isascii():
             if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
                 continue
-            if char.isdecimal():
-                char = str(unicodedata.digit(char))
+            if (digit := _digit(char)) is not None:
+                char = str(digit)
         out.append(char)
         index.append(i)
     index.append(len(text))
@@ -162,6 +170,18 @@ def _in_a_number(text: str, token: Found) -> bool:
     return before in ".," and token.start >= 2 and text[token.start - 2].isdecimal()
 
 
+def _in_decimals(text: str, token: Found) -> bool:
+    """Ten plain digits among the decimals of a number: ``1,01809954751131`` (90 µmol/L in
+    mg/dL as R writes it, 15 significant digits) is a creatinine, not a CPR. A token with a
+    separator in it (``1.120361-4417``) or before any decimal separator is not exempt."""
+    if not text[token.start:token.end].isdecimal():
+        return False
+    start = token.start
+    while start > 0 and text[start - 1].isdecimal():
+        start -= 1
+    return start >= 2 and text[start - 1] in ".," and text[start - 2].isdecimal()
+
+
 def _zeros(text: str) -> str:
     return "".join("0" if c.isdecimal() else c for c in text)
 
@@ -174,6 +194,8 @@ def scrub(text: str, replace: str | Callable[[str], str] = PLACEHOLDER) -> str:
     if not isinstance(text, str):
         text = str(text)
     found = find(text)
+    if found and callable(replace):  # in data, the decimals of a number are the number's
+        found = [token for token in found if not _in_decimals(text, token)]
     if not found:
         return text
     parts, last = [], 0

@@ -33,15 +33,15 @@ def check_period(text: str | None) -> str:
         return DEFAULT
     if m := _MONTH.fullmatch(text):
         if not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
-            raise PeriodError(f"period {text!r}: no such month")
+            raise PeriodError(f"period '{text}': no such month")
         return text
     if m := _YEAR.fullmatch(text):
         if int(text) < 1900:
-            raise PeriodError(f"period {text!r}: no such year")
+            raise PeriodError(f"period '{text}': no such year")
         return text
     if _MONTHS_BACK.fullmatch(text):
         return text
-    raise PeriodError(f"period {text!r} is not a month (2026-10), a year (2026) or a number of months "
+    raise PeriodError(f"period '{text}' is not a month (2026-10), a year (2026) or a number of months "
                       "before the extract date (12m)")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.lib import cpr
 from pipelines.lib.formula_safety import neutralise_frame
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
@@ -28,7 +29,9 @@ def _ascii_slug(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.replace("æ", "ae").replace("Æ", "Ae")
                                    .replace("ø", "oe").replace("Ø", "Oe").replace("å", "aa").replace("Å", "Aa"))
     ascii_text = folded.encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text).strip("_-")[:MAX_NAME]
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text).strip("_-")[:MAX_NAME]
+    # dropping a letter may join digits into a CPR number ('280991Ω3651'): never in a folder's name
+    return cpr.scrub(slug, lambda digits: "cpr")
 
 
 def _digest(text: str) -> str:

@@ -212,3 +212,40 @@ def test_scrub_masks_every_cpr_shape_but_not_dates_or_other_numbers():
     assert scrub("2025-12-01 12345678901 01-02-2003 1,5E-06 K1000001") == "2025-12-01 12345678901 01-02-2003 1,5E-06 K1000001"
     assert scrub("P1203614417abcdef") == "P<cpr>abcdef"
 
+
+
+def test_names_made_from_the_delivery_are_scrubbed_after_they_are_made():
+    """A privacy review: a character dropped or replaced while a folder name or an extract id is
+    made ('280991Ω3651', 'DMDB-200478<LF>2853') joined the digits into a clear CPR."""
+    from pipelines.ingest.delivery import delivery_id
+    from pipelines.reports.files import safe_names
+
+    assert "2809913651" not in safe_names(["280991Ω3651"])["280991Ω3651"]
+    assert delivery_id(None, "DMDB-200478Ω2853.zip") == "DMDB-cpr"
+    assert "2004782853" not in delivery_id(None, "DMDB-200478\n2853", pseudonym_of)
+
+
+def pseudonym_of(digits: str) -> str:
+    return "P" + hashlib.sha256(digits.encode()).hexdigest()[:16]
+
+
+def test_a_header_cell_twice_is_named_without_its_cpr_however_it_is_spaced(tmp_path):
+    """The message quoted the cell with repr(): '121060\\xa07594' left the digits readable."""
+    dfile = FILES_BY_NAME["labs"]
+    raw = "cpr;sample_date;analysis;value;unit;121060\u00a07594;121060\u00a07594\n".encode()
+    with pytest.raises(DeliveryRefused) as refused:
+        read_raw("labs.csv", raw, dfile, Pseudonymiser(b"k" * 32))
+    assert "appears twice" in str(refused.value)
+    assert "7594" not in str(refused.value) and "\\xa0" not in str(refused.value)
+
+
+@pytest.mark.parametrize("argv", [["run", "--extract-date", "120417-3667"], ["run", "--period", "2409704222"],
+                                  ["run", "--extract-date", "120417\u00a03667"]])
+def test_a_cpr_typed_as_an_argument_is_masked_in_the_usage_error(argv, capsys):
+    from pipelines import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "is not a" in err
+    assert "3667" not in err and "4222" not in err

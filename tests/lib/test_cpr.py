@@ -51,6 +51,14 @@ SHAPES = [
     ("31-12-2099\u20131234", "3112991234"),
     ("01\u200b.02.03-1234", "0102031234"),   # a zero-width space beside a separator
     (script("01", ARABIC_INDIC) + " " + script("02", ARABIC_INDIC) + " " + script("031234", ARABIC_INDIC), "0102031234"),
+    # any character that is not a letter or a digit separates (found by a privacy review)
+    ("010203:1234", "0102031234"), ("010203+1234", "0102031234"), ("0102 03|1234", "0102031234"),
+    ("010203\n1234", "0102031234"), ("010203\x851234", "0102031234"), ("010203\x001234", "0102031234"),
+    ("010203\u28001234", "0102031234"), ("010203\u20261234", "0102031234"), ("010203\u203f1234", "0102031234"),
+    ("Rigshospitalet 010203'1234", "0102031234"),
+    # digits written as superscripts, subscripts or in circles
+    ("\u2070\u00b9\u2070\u00b2\u2070\u00b3\u207b\u00b9\u00b2\u00b3\u2074", "0102031234"),
+    ("\u2080\u2081\u2080\u2082\u2080\u2083-\u2081\u2082\u2083\u2084", "0102031234"),
 ]
 NOT_CPR = [
     "01-02-2003", "2003-02-01", "07-04-2026T00:00", "1,5E-06", "0,00001", "3,1", "K1000001", "1301290",
@@ -103,7 +111,8 @@ def test_real_dates_cover_both_centuries():
     assert cpr.REAL_DDMMYY == {day.strftime("%d%m%y") for day in every_day}
 
 
-alphabet = st.sampled_from(list("0123456789") * 6 + list("ab -–‑/.;,_\u00a0\u200b") + [FULLWIDTH[3], ARABIC_INDIC[7], "é"])
+alphabet = st.sampled_from(list("0123456789") * 6 + list("ab -–‑/.;,_\u00a0\u200b:\n\x85\u2800\u203f\u0903")
+                           + [FULLWIDTH[3], ARABIC_INDIC[7], "é", "\u00b9", "\u2460"])
 
 
 @settings(max_examples=400, derandomize=True, deadline=None, database=None)
@@ -139,3 +148,17 @@ def test_scrubbing_a_column_runs_python_only_on_candidates(monkeypatch):
     assert cpr.scrub_series(series, "x").to_list() == values + ["ring x"]
     assert seen == ["ring 0102031234"]
     assert cpr.columns_with_candidates(series[:-1].to_frame("dates"), ["dates"]) == []
+
+
+def test_in_data_the_decimals_of_a_number_are_the_numbers():
+    """R writes a double with 15 significant digits: 90 µmol/L creatinine in mg/dL is
+    1,01809954751131, whose decimals hold 1809954751 (18-09-95). Replaced by a pseudonym the
+    value no longer parsed and the patient's MM04 went from met to unknown (a privacy review).
+    A CPR written with a separator, or before any decimal separator, is still replaced."""
+    pseudonym = lambda d: "P" + d  # noqa: E731
+    assert cpr.scrub("1,01809954751131", pseudonym) == "1,01809954751131"
+    assert cpr.scrub("0.1203614417", pseudonym) == "0.1203614417"
+    assert cpr.scrub("1.120361-4417", pseudonym) == "1.P1203614417"
+    assert cpr.scrub("12036144171", pseudonym) == "P12036144171"
+    assert cpr.scrub("3,5 1203614417", pseudonym) == "3,5 P1203614417"
+    assert cpr.scrub("1,01809954751131") == "1,00000000000131"     # a message: the digits are zeroed

@@ -23,8 +23,8 @@ Two uses: :func:`scrub` for one text (messages, names, log lines; by default the
 the neutral placeholder ``<cpr>``) and :func:`scrub_series` for a whole polars column (a regular
 expression over the column finds the few candidate values in Rust; Python looks only at those).
 Both take ``replace``: a function from the ten normalised digits to the replacement text (the
-pseudonym, in data, so joins still work). In data, ten plain digits among a number's decimals
-are the number's (``1,01809954751131``), not a CPR.
+pseudonym, in data, so joins still work). In data, ten plain digits among more than ten
+decimals of a number are the number's (``1,01809954751131``), not a CPR.
 
 This is a leaf module: no imports from the project.
 """
@@ -171,15 +171,18 @@ def _in_a_number(text: str, token: Found) -> bool:
 
 
 def _in_decimals(text: str, token: Found) -> bool:
-    """Ten plain digits among the decimals of a number: ``1,01809954751131`` (90 µmol/L in
-    mg/dL as R writes it, 15 significant digits) is a creatinine, not a CPR. A token with a
-    separator in it (``1.120361-4417``) or before any decimal separator is not exempt."""
+    """Ten plain digits among more than ten decimals of a number: ``1,01809954751131`` (90
+    µmol/L in mg/dL as R writes it, 15 significant digits) is a creatinine, not a CPR. Ten
+    decimals exactly (``0,1203614417``), a token with a separator in it (``1.120361-4417``) or
+    before any decimal separator are still taken for a CPR."""
     if not text[token.start:token.end].isdecimal():
         return False
-    start = token.start
+    start, end = token.start, token.end
     while start > 0 and text[start - 1].isdecimal():
         start -= 1
-    return start >= 2 and text[start - 1] in ".," and text[start - 2].isdecimal()
+    while end < len(text) and text[end].isdecimal():
+        end += 1
+    return end - start > 10 and start >= 2 and text[start - 1] in ".," and text[start - 2].isdecimal()
 
 
 def _zeros(text: str) -> str:

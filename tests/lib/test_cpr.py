@@ -154,10 +154,11 @@ def test_in_data_the_decimals_of_a_number_are_the_numbers():
     """R writes a double with 15 significant digits: 90 µmol/L creatinine in mg/dL is
     1,01809954751131, whose decimals hold 1809954751 (18-09-95). Replaced by a pseudonym the
     value no longer parsed and the patient's MM04 went from met to unknown (a privacy review).
-    A CPR written with a separator, or before any decimal separator, is still replaced."""
+    Ten decimals exactly, a CPR written with a separator, or before any decimal separator, are
+    still replaced."""
     pseudonym = lambda d: "P" + d  # noqa: E731
     assert cpr.scrub("1,01809954751131", pseudonym) == "1,01809954751131"
-    assert cpr.scrub("0.1203614417", pseudonym) == "0.1203614417"
+    assert cpr.scrub("0.1203614417", pseudonym) == "0.P1203614417"            # ten decimals exactly: a CPR
     assert cpr.scrub("1.120361-4417", pseudonym) == "1.P1203614417"
     assert cpr.scrub("12036144171", pseudonym) == "P12036144171"
     assert cpr.scrub("3,5 1203614417", pseudonym) == "3,5 P1203614417"

@@ -8,7 +8,8 @@ A *CPR-shaped token* is ten digits whose first six are a real date ``DDMMYY`` (i
 - written with separators after the day, the month and the year (one to three at each
   place: ``010203 - 1234``, ``0102 03 1234``, ``01.02.03-1234``, ``010203:1234``): any
   character that is not a letter or a digit (spaces of every kind, dashes, dots, slashes,
-  colons, quotes, line breaks and control characters, a CSV line quoting half of it);
+  colons, quotes and control characters, a CSV line quoting half of it), but the field
+  separator ``;`` and line ends, which part two values;
 - with the year written in full (``01.02.1903-1234``, ``01021903 1234``): the ten digits are
   the day, the month, the year's last two digits and the serial number;
 - in any script's digits (full-width, Arabic-Indic, Devanagari …: Unicode category Nd) and
@@ -42,11 +43,13 @@ import polars as pl
 PLACEHOLDER = "<cpr>"
 
 # What may stand between the date part and the serial number: any character that is not a
-# letter or a digit (spaces, dashes, dots, slashes, colons, quotes, line breaks, control
-# characters …), where a person, a program or a file's escaping put it.
+# letter or a digit (spaces, dashes, dots, slashes, colons, quotes, control characters …),
+# where a person, a program or a file's escaping put it — except the delivery's field
+# separator and line ends: a date field followed by a four-digit field ('10-11-2019;1780', a
+# height) is two values, not a CPR.
 MAX_SEPARATORS = 3
 
-_SEP_CLASS = r"[\W_]"
+_SEP_CLASS = r"(?:[^\w;\r\n]|_)"
 # On normalised text (ASCII digits, invisible characters removed): runs of ten or more digits
 # (every 10-digit window of a run is looked at), and the written form: day, month and year
 # (two digits, or four from 19xx or 20xx) and the four-digit serial, 0-3 separators between
@@ -62,7 +65,8 @@ _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _DIGIT = r"[\d\p{No}]"
 _INVISIBLE = r"[\p{Cf}\p{Mn}\p{Me}]*"
 _PAIR = rf"{_DIGIT}{_INVISIBLE}{_DIGIT}{_INVISIBLE}"
-_SEPS_INVISIBLE = rf"(?:[\W\p{{Pc}}\p{{M}}]{_INVISIBLE}){{0,{MAX_SEPARATORS}}}"   # Rust's \w holds connectors and marks
+# Rust's \w holds connectors and marks: separators there; the class difference as in _SEP_CLASS
+_SEPS_INVISIBLE = rf"(?:[[\W\p{{Pc}}\p{{M}}]--[;\r\n]]{_INVISIBLE}){{0,{MAX_SEPARATORS}}}"
 CANDIDATE = (rf"{_PAIR}{_SEPS_INVISIBLE}{_PAIR}{_SEPS_INVISIBLE}(?:{_PAIR})?{_PAIR}{_SEPS_INVISIBLE}"
              rf"{_DIGIT}(?:{_INVISIBLE}{_DIGIT}){{3}}")
 _INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}

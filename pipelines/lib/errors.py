@@ -17,6 +17,7 @@ def shown(text: object, limit: int = SHOWN_NAME_CHARS) -> str:
     if not text.isprintable():
         text = "".join(c if c.isprintable() or c == " " else "?" for c in text)
         text = "".join("?" if unicodedata.category(c) in ("Zl", "Zp") else c for c in text)
+        text = cpr.scrub(text)  # a line break shown as '?' separates what it did not ('200478?2853')
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

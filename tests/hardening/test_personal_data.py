@@ -249,3 +249,11 @@ def test_a_cpr_typed_as_an_argument_is_masked_in_the_usage_error(argv, capsys):
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "is not a" in err
     assert "3667" not in err and "4222" not in err
+
+
+def test_a_name_shown_with_its_line_break_as_a_question_mark_is_scrubbed_again():
+    """'DMDB-200478<LF>2853': a line end parts two values for the detector, but shown in a
+    message or log as '?' it would join them into a CPR (a privacy review)."""
+    from pipelines.lib.errors import shown
+
+    assert "2853" not in shown("DMDB-200478\n2853")

@@ -64,9 +64,9 @@ select pseudonym, department_code, index_date,
         when cycles_at_least > getvariable('mm02_cycles')
              or (cycles_total is not null and not (cycles_total = getvariable('mm02_cycles_long') and all_cycles_long is null))
             then outcome('not_met', 'INDUCTION_CYCLES',
-                facts_da || case when cycles_total is null then ' (mindst ' || cycles_at_least || ')' else '' end
+                facts_da || case when cycles_total is null then '; mindst ' || cycles_at_least || ' serier givet' else '' end
                     || '; ' || expected_da,
-                facts_en || case when cycles_total is null then ' (at least ' || cycles_at_least || ')' else '' end
+                facts_en || case when cycles_total is null then '; at least ' || cycles_at_least || ' cycles given' else '' end
                     || '; ' || expected_en)
         else outcome('unknown', 'CYCLES_UNKNOWN',
             facts_da || case when cycles_total is null then ' (forløb ' || course_ids || ')'

@@ -54,12 +54,13 @@ select pseudonym, department_code, index_date,
             facts_da || ': konsolidering med et andet regime end induktionen',
             facts_en || ': consolidation with another regimen than the induction')
         when cycles_at_least > max_cycles then outcome('not_met', 'CONSOLIDATION_CYCLES',
-            facts_da || case when cycles_total is null then ' (mindst ' || cycles_at_least || ')' else '' end
-                || ': ' || limit_da,
-            facts_en || case when cycles_total is null then ' (at least ' || cycles_at_least || ')' else '' end
-                || ': ' || limit_en)
+            facts_da || case when cycles_total is null then '; mindst ' || cycles_at_least || ' konsolideringsserier givet'
+                                 else '' end || ': ' || limit_da,
+            facts_en || case when cycles_total is null then '; at least ' || cycles_at_least || ' consolidation cycles given'
+                                 else '' end || ': ' || limit_en)
         when cycles_total is null then outcome('unknown', 'CYCLES_UNKNOWN',
-            facts_da || ': antal serier mangler (' || limit_da || ')', facts_en || ': cycles missing (' || limit_en || ')')
+            facts_da || ': antal konsolideringsserier mangler (' || limit_da || ')',
+            facts_en || ': number of consolidation cycles missing (' || limit_en || ')')
         else outcome('unknown', 'INDUCTION_UNKNOWN',
             facts_da || ': ingen induktion registreret at sammenligne med',
             facts_en || ': no induction recorded to compare with')

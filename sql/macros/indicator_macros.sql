@@ -19,15 +19,17 @@ create or replace temp macro crcl_cockcroft_gault(age, weight_kg, sex, creatinin
     (140 - age) * weight_kg * case sex when 'K' then 0.85 when 'M' then 1.0 end
     / (72 * creatinine_mg_dl);
 
--- Wilson score interval for k successes out of n (95 % by default); NULL when n = 0.
+-- Wilson score interval for k successes out of n (95 % by default); NULL when n = 0. At k = 0
+-- the lower bound is 0 and at k = n the upper bound is 1 exactly, as the formula gives them
+-- (in floating point it could give 0,9999999999999998).
 create or replace temp macro wilson_low(k, n, z := 1.959963984540054) as
-    case when n > 0 then greatest(0.0,
+    case when n > 0 and k = 0 then 0.0 when n > 0 then greatest(0.0,
         (k::double / n + z * z / (2 * n)
          - z * sqrt(k::double / n * (1 - k::double / n) / n + z * z / (4.0 * n * n)))
         / (1 + z * z / n)) end;
 
 create or replace temp macro wilson_high(k, n, z := 1.959963984540054) as
-    case when n > 0 then least(1.0,
+    case when n > 0 and k = n then 1.0 when n > 0 then least(1.0,
         (k::double / n + z * z / (2 * n)
          + z * sqrt(k::double / n * (1 - k::double / n) / n + z * z / (4.0 * n * n)))
         / (1 + z * z / n)) end;
@@ -204,22 +206,43 @@ create or replace temp macro phase_summary(course_id, cycles, cycle_length_days,
     'cycle_length_missing': count(cycle_length_days) < count(*)
 };
 
--- "4 serier à 21 dage" / "4 cycles of 21 days" for a phase summary.
+-- "21" or "21–28": the cycle lengths of a phase summary, in days.
+create or replace temp macro cycle_lengths(s) as
+    case when s.cycle_length_min = s.cycle_length_max then s.cycle_length_min::varchar
+         else s.cycle_length_min || '–' || s.cycle_length_max end;
+
+-- "4 serier à 21 dage" / "4 cycles of 21 days" for a phase summary. Where a course's number of
+-- cycles is missing, the known ones are still said: "3 serier + antal serier mangler for 1
+-- forløb, serielængde 21 dage" (never "antal serier mangler à 21 dage").
 create or replace temp macro cycles_da(s) as
-    coalesce(s.cycles_total::varchar || case when s.cycles_total = 1 then ' serie' else ' serier' end, 'antal serier mangler')
+    case when s.cycles_total is not null
+             then s.cycles_total::varchar || case when s.cycles_total = 1 then ' serie' else ' serier' end
+         when s.cycles_known = 0 and s.courses_without_cycles = 1 then 'antal serier mangler'
+         else case when s.cycles_known > 0
+                   then s.cycles_known::varchar || case when s.cycles_known = 1 then ' serie' else ' serier' end || ' + '
+                   else '' end
+              || 'antal serier mangler for ' || s.courses_without_cycles || ' forløb' end
     || case when s.cycle_length_missing then ', serielængde mangler'
-            when s.cycle_length_min = s.cycle_length_max then ' à ' || s.cycle_length_min || ' dage'
-            else ' à ' || s.cycle_length_min || '–' || s.cycle_length_max || ' dage' end;
+            when s.cycles_total is null then ', serielængde ' || cycle_lengths(s) || ' dage'
+            else ' à ' || cycle_lengths(s) || ' dage' end;
 
 create or replace temp macro cycles_en(s) as
-    coalesce(s.cycles_total::varchar || case when s.cycles_total = 1 then ' cycle' else ' cycles' end, 'number of cycles missing')
+    case when s.cycles_total is not null
+             then s.cycles_total::varchar || case when s.cycles_total = 1 then ' cycle' else ' cycles' end
+         when s.cycles_known = 0 and s.courses_without_cycles = 1 then 'number of cycles missing'
+         else case when s.cycles_known > 0
+                   then s.cycles_known::varchar || case when s.cycles_known = 1 then ' cycle' else ' cycles' end || ' + '
+                   else '' end
+              || 'number of cycles missing for ' || s.courses_without_cycles
+              || case when s.courses_without_cycles = 1 then ' course' else ' courses' end end
     || case when s.cycle_length_missing then ', cycle length missing'
-            when s.cycle_length_min = s.cycle_length_max then ' of ' || s.cycle_length_min || ' days'
-            else ' of ' || s.cycle_length_min || '–' || s.cycle_length_max || ' days' end;
+            when s.cycles_total is null then ', cycle length ' || cycle_lengths(s) || ' days'
+            else ' of ' || cycle_lengths(s) || ' days' end;
 
 -- A creatinine clearance (a row of int_creatinine_clearance) with the values it rests on,
 -- creatinine in µmol/L. Below the threshold it is cut, not rounded, to one decimal, so that
--- 29,96 reads "29,9 < 30", never "30 < 30".
+-- 29,96 reads "29,9 < 30", never "30 < 30". Creatinine and weight keep two decimals (trailing
+-- zeros dropped): 53,99 kg shown as "54 kg" beside "CrCl 29,9 < 30" would not give the decision.
 create or replace temp macro crcl_shown(k, threshold) as
     case when k.crcl_ml_min < threshold then floor(k.crcl_ml_min * 10) / 10 else k.crcl_ml_min end;
 
@@ -227,8 +250,8 @@ create or replace temp macro crcl_text_da(k, threshold) as
     case when k.crcl_ml_min is not null then
         'CrCl ' || num_da(crcl_shown(k, threshold), 1) || ' ml/min '
         || case when k.crcl_ml_min < threshold then '<' else '≥' end || ' ' || threshold
-        || ' (kreatinin ' || num_da(k.creatinine_umol_l, 0) || ' µmol/L ' || dato(k.creatinine_sample_date)
-        || ', alder ' || k.age_at_sample || ' år, vægt ' || num_da(k.weight_kg, 1) || ' kg ' || dato(k.weight_date) || ')'
+        || ' (kreatinin ' || num_da(k.creatinine_umol_l, 2) || ' µmol/L ' || dato(k.creatinine_sample_date)
+        || ', alder ' || k.age_at_sample || ' år, vægt ' || num_da(k.weight_kg, 2) || ' kg ' || dato(k.weight_date) || ')'
     else 'CrCl ukendt: ' || concat_ws(' og ',
             case when k.creatinine_sample_date is null then 'ingen kreatinin' end,
             case when k.weight_date is null then 'ingen vægt' end,
@@ -239,8 +262,8 @@ create or replace temp macro crcl_text_en(k, threshold) as
     case when k.crcl_ml_min is not null then
         'CrCl ' || num_en(crcl_shown(k, threshold), 1) || ' ml/min '
         || case when k.crcl_ml_min < threshold then '<' else '≥' end || ' ' || threshold
-        || ' (creatinine ' || num_en(k.creatinine_umol_l, 0) || ' µmol/L on ' || iso(k.creatinine_sample_date)
-        || ', age ' || k.age_at_sample || ', weight ' || num_en(k.weight_kg, 1) || ' kg on ' || iso(k.weight_date) || ')'
+        || ' (creatinine ' || num_en(k.creatinine_umol_l, 2) || ' µmol/L on ' || iso(k.creatinine_sample_date)
+        || ', age ' || k.age_at_sample || ', weight ' || num_en(k.weight_kg, 2) || ' kg on ' || iso(k.weight_date) || ')'
     else 'CrCl unknown: ' || concat_ws(' and ',
             case when k.creatinine_sample_date is null then 'no creatinine' end,
             case when k.weight_date is null then 'no weight' end,

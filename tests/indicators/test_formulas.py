@@ -60,6 +60,12 @@ def test_wilson_matches_statsmodels_on_a_grid(con):
         assert high == pytest.approx(ref_high, abs=1e-12), (k, n)
 
 
+def test_wilson_all_or_none_met_is_exactly_0_and_1(con):
+    """16 of 16 met gave ci_high 0.9999999999999998 (found by an independent reviewer)."""
+    rows = con.execute("select n, wilson_low(0, n), wilson_high(n, n) from range(1, 2001) as r(n)").fetchall()
+    assert {(low, high) for _, low, high in rows} == {(0.0, 1.0)}
+
+
 def test_wilson_without_denominator_is_null(con):
     assert con.execute("select wilson_low(0, 0), wilson_high(0, 0)").fetchone() == (None, None)
 

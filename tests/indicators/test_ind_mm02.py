@@ -160,7 +160,17 @@ def test_mm02_missing_cycles_count_as_at_least_one(tmp_path):
         "two_missing": ("unknown", "CYCLES_UNKNOWN"),
     }
     assert outcomes(con, "MM02", expected) == expected
-    assert "mindst 5" in row(con, "MM02", "four_plus_missing")["reason_text"]
+    assert "mindst 5 serier givet" in row(con, "MM02", "four_plus_missing")["reason_text"]
+    # the cycle length is said apart from the missing number, never "antal serier mangler à 21 dage"
+    missing = row(con, "MM02", "cycles_missing")
+    assert "antal serier mangler, serielængde 21 dage (forløb " in missing["reason_text"]
+    assert "number of cycles missing, cycle length 21 days (courses " in missing["reason_text_en"]
+    four_plus = row(con, "MM02", "four_plus_missing")
+    assert "4 serier + antal serier mangler for 1 forløb, serielængde 21 dage; mindst 5 serier givet" \
+        in four_plus["reason_text"]
+    assert "4 cycles + number of cycles missing for 1 course, cycle length 21 days; at least 5 cycles given" \
+        in four_plus["reason_text_en"]
+    assert "antal serier mangler for 2 forløb" in row(con, "MM02", "two_missing")["reason_text"]
     assert_clinician_texts(con, "MM02")
 
 

@@ -81,7 +81,7 @@ def test_mm04_rules(tmp_path):
     full_low = row(con, "MM04", "full_low")
     text = full_low["reason_text"]
     assert text.startswith("Anbefaling 3 (A/B): CrCl 22,2 ml/min < 30")
-    assert "kreatinin 354 µmol/L 08-03-2025" in text                         # creatinine in µmol/L, not mg/dL
+    assert "kreatinin 353,6 µmol/L 08-03-2025" in text                       # 4 mg/dL in µmol/L, not mg/dL
     assert "→ melphalan 140 mg/m² forventet" in text and "200 mg/m² givet" in text
     assert full_low["reason_text_en"].startswith("Rec 3 (A/B): CrCl 22.2 ml/min < 30")
     assert "→ melphalan 140 mg/m² expected" in full_low["reason_text_en"]

@@ -139,7 +139,9 @@ def test_mm07_renal_dose_reduction(tmp_path):
     assert "kreatinin 300 µmol/L 01-05-2025" in reduced["reason_text"]
     assert "renal dose reduction" in reduced["reason_text_en"]
     edge = row(con, "MM07", "dose_5_crcl_49_9")
-    assert "CrCl 49,9 ml/min < 50" in edge["reason_text"] and "kreatinin 177 µmol/L 28-04-2025" in edge["reason_text"]
+    assert "CrCl 49,9 ml/min < 50" in edge["reason_text"] and "kreatinin 176,8 µmol/L 28-04-2025" in edge["reason_text"]
+    # the values shown reproduce the decision: 2 mg/dL = 176,8 µmol/L, not "177"; 89,82 kg, not "89,8"
+    assert "vægt 89,82 kg" in edge["reason_text"]
     assert json.loads(edge["values_json"])["crcl_ml_min"] == pytest.approx(49.9)
     assert json.loads(row(con, "MM07", "dose_5_crcl_50_0")["values_json"])["crcl_ml_min"] == pytest.approx(50.0)
     assert "ingen kreatinin" in row(con, "MM07", "dose_5_crcl_unknown")["reason_text"]

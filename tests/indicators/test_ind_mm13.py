@@ -131,7 +131,11 @@ def test_mm13_missing_cycles_and_missing_induction(tmp_path):
         "induction_after_harvest_only": ("unknown", "INDUCTION_UNKNOWN"),
     }
     assert outcomes(con, "MM13", expected) == expected
-    assert "mindst 3" in row(con, "MM13", "two_plus_missing")["reason_text"]
+    two_plus = row(con, "MM13", "two_plus_missing")["reason_text"]
+    assert "konsolidering: VRd" in two_plus and "2 serier + antal serier mangler for 1 forløb" in two_plus
+    assert "mindst 3 konsolideringsserier givet: højst 2 serier" in two_plus
+    # the missing number is the consolidation's, not the induction's (found by an independent reviewer)
+    assert row(con, "MM13", "one_plus_missing")["reason_text"].endswith(": antal konsolideringsserier mangler (højst 2 serier)")
     assert "ingen induktion registreret" in row(con, "MM13", "no_induction")["reason_text"]
     assert_clinician_texts(con, "MM13")
 

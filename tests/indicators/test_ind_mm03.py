@@ -104,3 +104,26 @@ def test_mm03_rules(tmp_path):
     assert values["cyclophosphamide_mg_m2_given"] == pytest.approx(2000)
     assert values["days_before_harvest"] == 10
     assert_clinician_texts(con, "MM03")
+
+
+def test_mm03_dose_shown_on_its_side_of_the_tolerance(tmp_path):
+    """2.200,08 mg/m² is not ≈ 2.000 ± 10 %: shown "2.200" it would read as if it were."""
+    deck = Deck()
+    harvested(deck, "just_above_2200")
+    deck.course("just_above_2200", "mobilisering", "2024-06-01", [("cyclophosphamide", 2200.08, "mg/m2", "1")])
+    harvested(deck, "just_below_1800")
+    deck.course("just_below_1800", "mobilisering", "2024-06-01", [("cyclophosphamide", 1799.6, "mg/m2", "1")])
+    harvested(deck, "inside_2199_6")
+    deck.course("inside_2199_6", "mobilisering", "2024-06-01", [("cyclophosphamide", 2199.6, "mg/m2", "1")])
+    con = deck.build(tmp_path / "t.duckdb", indicators=("MM03",))
+    expected = {
+        "just_above_2200": ("not_met", "PRIMING_DOSE"),
+        "just_below_1800": ("not_met", "PRIMING_DOSE"),
+        "inside_2199_6": ("met", "MET"),
+    }
+    assert outcomes(con, "MM03", expected) == expected
+    assert "cyclophosphamid 2.200,08 mg/m² givet" in row(con, "MM03", "just_above_2200")["reason_text"]
+    assert "cyclophosphamide 2200.08 mg/m² given" in row(con, "MM03", "just_above_2200")["reason_text_en"]
+    assert "cyclophosphamid 1.799,6 mg/m² givet" in row(con, "MM03", "just_below_1800")["reason_text"]
+    assert "cyclophosphamid 2.200 mg/m² (" in row(con, "MM03", "inside_2199_6")["reason_text"]
+    assert_clinician_texts(con, "MM03")

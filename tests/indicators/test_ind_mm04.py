@@ -103,3 +103,25 @@ def test_mm04_index_is_the_first_conditioning_with_melphalan(tmp_path):
     con = deck.build(tmp_path / "t.duckdb", indicators=("MM04",))
     result = row(con, "MM04", "tandem")
     assert (result["status"], str(result["index_date"])) == ("met", START)
+
+
+def test_mm04_dose_shown_on_its_side_of_the_tolerance(tmp_path):
+    """A dose whose whole number would sit inside 140 ± 5 % (133–147) or 200 ± 5 % while the dose
+    does not is shown with the decimals that keep it outside (found by an independent reviewer:
+    147,1 read "147" beside "hverken ≈ 200 eller ≈ 140")."""
+    deck = Deck()
+    conditioned(deck, "just_above_147", [("melphalan", 147.08, "mg/m2", "1")], LOW)
+    conditioned(deck, "just_below_190", [("melphalan", 189.996, "mg/m2", "1")], NORMAL)
+    conditioned(deck, "inside_146_6", [("melphalan", 146.6, "mg/m2", "1")], LOW)
+    con = deck.build(tmp_path / "t.duckdb", indicators=("MM04",))
+    expected = {
+        "just_above_147": ("not_met", "MELPHALAN_DOSE_OTHER"),
+        "just_below_190": ("not_met", "MELPHALAN_DOSE_OTHER"),
+        "inside_146_6": ("met", "MET"),
+    }
+    assert outcomes(con, "MM04", expected) == expected
+    assert "melphalan 147,08 mg/m² givet" in row(con, "MM04", "just_above_147")["reason_text"]
+    assert "melphalan 147.08 mg/m² given" in row(con, "MM04", "just_above_147")["reason_text_en"]
+    assert "melphalan 189,996 mg/m² givet" in row(con, "MM04", "just_below_190")["reason_text"]
+    assert "melphalan 147 mg/m² givet" in row(con, "MM04", "inside_146_6")["reason_text"]  # whole where it keeps its side
+    assert_clinician_texts(con, "MM04")

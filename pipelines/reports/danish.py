@@ -63,6 +63,11 @@ def tal(value: float | int | None, digits: int = 0) -> str:
     return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
+def cut(value: float, digits: int) -> float:
+    """``value`` cut (towards minus infinity) to ``digits`` decimals: 29,996 → 29,99."""
+    return math.floor(round(value * 10 ** digits, 6)) / 10 ** digits
+
+
 def antal(n: int | str | None, ental: str, flertal: str) -> str:
     """A count with its noun in the number it needs: ``1 række``, ``2 rækker``, ``1.234 rækker``
     (a count already shown as text, e.g. suppressed ``<5``, takes the plural)."""
@@ -139,9 +144,13 @@ def _days(text: str) -> str:
 
 @dataclass(frozen=True)
 class Value:
-    """How a drill-down key is shown: label, unit, kind (``number``, ``whole``, ``date``,
-    ``flag``, ``text``, ``regimen``, ``drugs``, ``risk``, ``sex``, ``power``, ``days``,
-    ``dose``, ``reason``), digits, and the key of the date it was measured on."""
+    """How a drill-down key is shown: label, unit, kind (``number``, ``cut``, ``whole``,
+    ``date``, ``flag``, ``text``, ``regimen``, ``drugs``, ``risk``, ``sex``, ``power``,
+    ``days``, ``dose``, ``reason``), digits, and the key of the date it was measured on.
+    Measurements a rule compares with a limit keep two decimals (trailing zeros dropped), so
+    the value shown gives the decision: 147,08 mg/m² is outside 140 ± 5 %, "147" would not be.
+    ``cut``: cut, not rounded, to its digits, for a value judged by ``< limit`` (CrCl 29,996
+    ml/min is below 30; shown "30" it would not be)."""
 
     label: str
     unit: str = ""
@@ -184,21 +193,21 @@ VALUES: dict[str, Value] = {
     "priming_course": Value("Mobiliseringsforløb"),
     "priming_start_date": Value("Mobilisering startet", kind="date"),
     "days_before_harvest": Value("Dage før leukaferese", kind="whole"),
-    "cyclophosphamide_mg_m2_given": Value("Cyclophosphamid givet", "mg/m²", "number"),
+    "cyclophosphamide_mg_m2_given": Value("Cyclophosphamid givet", "mg/m²", "number", 2),
     "cyclophosphamide_mg_m2_expected": Value("Cyclophosphamid forventet", "mg/m²", "number"),
     "dose_given": Value("Dosis givet", kind="dose"),
     "bsa_m2": Value("Legemsoverfladeareal (BSA)", "m²", "number", 2, "bsa_measure_date"),
     "bsa_measure_date": Value("BSA målt", kind="date"),
     "height_cm": Value("Højde", "cm", "number"),
-    "weight_kg": Value("Vægt", "kg", "number", 1, "weight_date"),
+    "weight_kg": Value("Vægt", "kg", "number", 2, "weight_date"),
     "weight_date": Value("Vægt målt", kind="date"),
     "conditioning_course": Value("Konditioneringsforløb"),
-    "crcl_ml_min": Value("Kreatininclearance (CrCl)", "ml/min", "number", 1),
-    "creatinine_umol_l": Value("Kreatinin", "µmol/L", "number", 0, "creatinine_sample_date"),
+    "crcl_ml_min": Value("Kreatininclearance (CrCl)", "ml/min", "cut", 2),
+    "creatinine_umol_l": Value("Kreatinin", "µmol/L", "number", 2, "creatinine_sample_date"),
     "creatinine_sample_date": Value("Kreatinin målt", kind="date"),
     "age_at_sample": Value("Alder ved prøven", "år", "whole"),
     "sex": Value("Køn", kind="sex"),
-    "melphalan_mg_m2_given": Value("Melphalan givet", "mg/m²", "number"),
+    "melphalan_mg_m2_given": Value("Melphalan givet", "mg/m²", "number", 2),
     "melphalan_mg_m2_expected": Value("Melphalan forventet", "mg/m²", "number"),
     # MM06, MM07, MM09
     "tandem": Value("Tandemtransplantation", kind="flag"),
@@ -276,6 +285,8 @@ def shown(key: str, value: object) -> str:
         return ti_i(float(value))
     if isinstance(value, (int, float)):
         digits = 0 if kind == "whole" else spec.digits
+        if kind == "cut":
+            value = cut(value, digits)
         text = tal(value, digits) if (kind != "text" or isinstance(value, float)) else str(value)
         if kind == "text" and isinstance(value, float):
             text = tal(value, 4)

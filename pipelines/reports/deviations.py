@@ -141,11 +141,12 @@ def value_columns(part: pl.DataFrame) -> tuple[list[str], pl.DataFrame | None]:
         raw = [values.get(key) for values in parsed]
         if spec.kind == "date":
             series = pl.Series(key, raw, dtype=pl.String, strict=False).str.to_date("%Y-%m-%d", strict=False)
-        elif spec.kind in ("number", "whole") and all(v is None or (isinstance(v, (int, float))
-                                                                 and not isinstance(v, bool)) for v in raw):
-            # rounded as the pages show it (24,5 ml/min, 1,84 m², 200 mg/m²), not 86.06326164874552
+        elif spec.kind in ("number", "cut", "whole") and all(v is None or (isinstance(v, (int, float))
+                                                                        and not isinstance(v, bool)) for v in raw):
+            # rounded (or cut) as the pages show it (24,5 ml/min, 1,84 m², 200 mg/m²), not 86.06326164874552
             digits = 0 if spec.kind == "whole" else spec.digits
-            series = pl.Series(key, [None if v is None else round(float(v), digits) for v in raw], dtype=pl.Float64)
+            fit = danish.cut if spec.kind == "cut" else round
+            series = pl.Series(key, [None if v is None else fit(float(v), digits) for v in raw], dtype=pl.Float64)
         elif all(v is None or isinstance(v, bool) for v in raw):
             series = pl.Series(key, raw, dtype=pl.Boolean)
         else:

@@ -38,13 +38,28 @@ def test_values_read_as_a_clinician_writes_them():
               "mrd_sensitivity": 1e-05, "hdt_evaluated": False, "risk": "high", "bsa_m2": 1.8449,
               "bsa_measure_date": None, "death_date": None, "days": "1-21"}
     assert danish.value_items(values) == [
-        ("Kreatininclearance (CrCl)", "24,5 ml/min"), ("Kreatinin", "91 µmol/L (10-02-2025)"),
-        ("Melphalan givet", "200 mg/m²"), ("Dosis givet", "1.000 mg/m² × 2 dage"), ("Køn", "kvinde"),
+        ("Kreatininclearance (CrCl)", "24,45 ml/min"), ("Kreatinin", "91 µmol/L (10-02-2025)"),
+        ("Melphalan givet", "199,75 mg/m²"), ("Dosis givet", "1.000 mg/m² × 2 dage"), ("Køn", "kvinde"),
         ("Regimekategori", "firstofs-regime med CD38-antistof"), ("Lægemidler i vedligeholdelsen", "daratumumab, lenalidomid"),
         ("MRD-sensitivitet", "10⁻⁵"), ("Vurderet med henblik på HDT", "nej"),
         ("Legemsoverfladeareal (BSA)", "1,84 m²"), ("Doseringsdage", "dag 1-21")]
-    assert danish.values_text(json.dumps(values)).startswith("Kreatininclearance (CrCl): 24,5 ml/min; Kreatinin: 91 µmol/L")
+    assert danish.values_text(json.dumps(values)).startswith("Kreatininclearance (CrCl): 24,45 ml/min; Kreatinin: 91 µmol/L")
     assert danish.values_text("not json") == "" and danish.values_text(None) == ""
+
+
+@pytest.mark.parametrize(("key", "value", "text"), [
+    ("crcl_ml_min", 29.996, "29,99 ml/min"),          # below 30: cut, never "30"
+    ("crcl_ml_min", 49.999, "49,99 ml/min"),
+    ("crcl_ml_min", 0.29 * 100, "29 ml/min"),         # 28.999999999999996 is 29 as delivered
+    ("crcl_ml_min", 30.0, "30 ml/min"),
+    ("melphalan_mg_m2_given", 147.08, "147,08 mg/m²"),  # outside 140 ± 5 %: "147" would be inside
+    ("cyclophosphamide_mg_m2_given", 2200.08, "2.200,08 mg/m²"),
+    ("weight_kg", 53.99, "53,99 kg"),
+    ("creatinine_umol_l", 176.8, "176,8 µmol/L"),
+])
+def test_a_measurement_judged_against_a_limit_is_shown_on_its_side(key, value, text):
+    """Found by an independent reviewer: CrCl 29,96 beside "30", 147,1 mg/m² as "147"."""
+    assert danish.shown(key, value) == text
 
 
 def test_items_kept_for_later_patients_are_those_made_anew():

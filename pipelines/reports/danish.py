@@ -203,7 +203,7 @@ VALUES: dict[str, Value] = {
     "weight_date": Value("Vægt målt", kind="date"),
     "conditioning_course": Value("Konditioneringsforløb"),
     "crcl_ml_min": Value("Kreatininclearance (CrCl)", "ml/min", "cut", 2),
-    "creatinine_umol_l": Value("Kreatinin", "µmol/L", "number", 2, "creatinine_sample_date"),
+    "creatinine_umol_l": Value("Kreatinin", "µmol/L", "number", 1, "creatinine_sample_date"),
     "creatinine_sample_date": Value("Kreatinin målt", kind="date"),
     "age_at_sample": Value("Alder ved prøven", "år", "whole"),
     "sex": Value("Køn", kind="sex"),

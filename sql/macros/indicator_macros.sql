@@ -261,8 +261,9 @@ create or replace temp macro cycles_en(s) as
 
 -- A creatinine clearance (a row of int_creatinine_clearance) with the values it rests on,
 -- creatinine in µmol/L. Below the threshold it is cut, not rounded, to one decimal, so that
--- 29,96 reads "29,9 < 30", never "30 < 30". Creatinine and weight keep two decimals (trailing
--- zeros dropped): 53,99 kg shown as "54 kg" beside "CrCl 29,9 < 30" would not give the decision.
+-- 29,96 reads "29,9 < 30", never "30 < 30". Weight keeps two decimals and creatinine one
+-- (trailing zeros dropped), enough to give the clearance to one decimal: 53,99 kg shown as
+-- "54 kg" beside "CrCl 29,9 < 30" would not give the decision.
 create or replace temp macro crcl_shown(k, threshold) as
     case when k.crcl_ml_min < threshold then floor(k.crcl_ml_min * 10) / 10 else k.crcl_ml_min end;
 
@@ -270,7 +271,7 @@ create or replace temp macro crcl_text_da(k, threshold) as
     case when k.crcl_ml_min is not null then
         'CrCl ' || num_da(crcl_shown(k, threshold), 1) || ' ml/min '
         || case when k.crcl_ml_min < threshold then '<' else '≥' end || ' ' || threshold
-        || ' (kreatinin ' || num_da(k.creatinine_umol_l, 2) || ' µmol/L ' || dato(k.creatinine_sample_date)
+        || ' (kreatinin ' || num_da(k.creatinine_umol_l, 1) || ' µmol/L ' || dato(k.creatinine_sample_date)
         || ', alder ' || k.age_at_sample || ' år, vægt ' || num_da(k.weight_kg, 2) || ' kg ' || dato(k.weight_date) || ')'
     else 'CrCl ukendt: ' || concat_ws(' og ',
             case when k.creatinine_sample_date is null then 'ingen kreatinin' end,
@@ -282,7 +283,7 @@ create or replace temp macro crcl_text_en(k, threshold) as
     case when k.crcl_ml_min is not null then
         'CrCl ' || num_en(crcl_shown(k, threshold), 1) || ' ml/min '
         || case when k.crcl_ml_min < threshold then '<' else '≥' end || ' ' || threshold
-        || ' (creatinine ' || num_en(k.creatinine_umol_l, 2) || ' µmol/L on ' || iso(k.creatinine_sample_date)
+        || ' (creatinine ' || num_en(k.creatinine_umol_l, 1) || ' µmol/L on ' || iso(k.creatinine_sample_date)
         || ', age ' || k.age_at_sample || ', weight ' || num_en(k.weight_kg, 2) || ' kg on ' || iso(k.weight_date) || ')'
     else 'CrCl unknown: ' || concat_ws(' and ',
             case when k.creatinine_sample_date is null then 'no creatinine' end,

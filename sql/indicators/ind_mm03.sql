@@ -39,14 +39,10 @@ described as (
         k.dose_mg_m2,
         k.dose_mg_m2_at_least,
         k.dose_text_da, k.dose_text_en,
-        dose_da(k.dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_cyclophosphamide_mg_m2'),
-                getvariable('mm03_tolerance'))                                        as dose_shown_da,
-        dose_en(k.dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_cyclophosphamide_mg_m2'),
-                getvariable('mm03_tolerance'))                                        as dose_shown_en,
-        dose_da(k.dose_mg_m2_at_least, getvariable('mm03_cyclophosphamide_mg_m2'),
-                getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance')) as at_least_shown_da,
-        dose_en(k.dose_mg_m2_at_least, getvariable('mm03_cyclophosphamide_mg_m2'),
-                getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance')) as at_least_shown_en,
+        judged_digits(k.dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'),
+                      getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance')) as dose_digits,
+        judged_digits(k.dose_mg_m2_at_least, getvariable('mm03_cyclophosphamide_mg_m2'),
+                      getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance')) as at_least_digits,
         k.dose_unknown_reason,
         k.bsa_m2,
         k.bsa_measure_date,
@@ -69,8 +65,8 @@ select pseudonym, department_code, index_date,
     case
         when near(dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance'))
             then outcome('met', 'MET',
-                facts_da || ': cyclophosphamid ' || dose_shown_da || ' mg/m² (' || dose_text_da || ')',
-                facts_en || ': cyclophosphamide ' || dose_shown_en || ' mg/m² (' || dose_text_en || ')')
+                facts_da || ': cyclophosphamid ' || num_da(dose_mg_m2, dose_digits) || ' mg/m² (' || dose_text_da || ')',
+                facts_en || ': cyclophosphamide ' || num_en(dose_mg_m2, dose_digits) || ' mg/m² (' || dose_text_en || ')')
         when course_id is null then outcome('not_met', 'NO_PRIMING',
             'intet mobiliseringsforløb startet inden for ' || getvariable('mm03_priming_lookback_days')
                 || ' dage før leukaferese ' || dato(index_date),
@@ -79,15 +75,15 @@ select pseudonym, department_code, index_date,
         when not has_cyclophosphamide then outcome('not_met', 'PRIMING_WITHOUT_CYCLOPHOSPHAMIDE',
             facts_da || ' uden cyclophosphamid', facts_en || ' contains no cyclophosphamide')
         when dose_mg_m2 is not null then outcome('not_met', 'PRIMING_DOSE',
-            facts_da || ': cyclophosphamid ' || dose_shown_da || ' mg/m² givet (' || dose_text_da
+            facts_da || ': cyclophosphamid ' || num_da(dose_mg_m2, dose_digits) || ' mg/m² givet (' || dose_text_da
                 || '); ' || expected_da,
-            facts_en || ': cyclophosphamide ' || dose_shown_en || ' mg/m² given (' || dose_text_en
+            facts_en || ': cyclophosphamide ' || num_en(dose_mg_m2, dose_digits) || ' mg/m² given (' || dose_text_en
                 || '); ' || expected_en)
         when dose_mg_m2_at_least > getvariable('mm03_cyclophosphamide_mg_m2') * (1 + getvariable('mm03_tolerance'))
             then outcome('not_met', 'PRIMING_DOSE',
-                facts_da || ': cyclophosphamid mindst ' || at_least_shown_da || ' mg/m² givet ('
+                facts_da || ': cyclophosphamid mindst ' || num_da(dose_mg_m2_at_least, at_least_digits) || ' mg/m² givet ('
                     || dose_text_da || '); ' || expected_da,
-                facts_en || ': cyclophosphamide at least ' || at_least_shown_en || ' mg/m² given ('
+                facts_en || ': cyclophosphamide at least ' || num_en(dose_mg_m2_at_least, at_least_digits) || ' mg/m² given ('
                     || dose_text_en || '); ' || expected_en)
         when dose_unknown_reason = 'BSA_UNKNOWN' then outcome('unknown', 'BSA_UNKNOWN',
             facts_da || ': cyclophosphamid ' || dose_text_da || no_bsa_da(),

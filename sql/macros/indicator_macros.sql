@@ -72,10 +72,10 @@ create or replace temp macro num_en(value, digits) as
     case when digits = 0 then format('{:.0f}', value::double)
          else rtrim(rtrim(format('{:.{}f}', value::double, digits), '0'), '.') end;
 
--- A dose per m² in a text beside the targets it was judged against (one target: give it twice):
--- whole numbers, unless rounding would move it across a limit of target ± tolerance; then as
--- many decimals as keep it on its side. 2.200,08 mg/m² is not ≈ 2.000 ± 10 %, and "2.200"
--- would read as if it were.
+-- The decimals to show a dose per m² with, beside the targets it was judged against (one
+-- target: give it twice): none, unless rounding would move it across a limit of target ±
+-- tolerance; then as many as keep it on its side. 2.200,08 mg/m² is not ≈ 2.000 ± 10 %, and
+-- "2.200" would read as if it were.
 create or replace temp macro same_side(shown, value, target_a, target_b, tolerance) as
     near(shown, target_a, tolerance) = near(value, target_a, tolerance)
     and near(shown, target_b, tolerance) = near(value, target_b, tolerance);
@@ -85,12 +85,6 @@ create or replace temp macro judged_digits(value, target_a, target_b, tolerance)
          when same_side(round(value, 2), value, target_a, target_b, tolerance) then 2
          when same_side(round(value, 4), value, target_a, target_b, tolerance) then 4
          else 6 end;
-
-create or replace temp macro dose_da(value, target_a, target_b, tolerance) as
-    num_da(value, judged_digits(value, target_a, target_b, tolerance));
-
-create or replace temp macro dose_en(value, target_a, target_b, tolerance) as
-    num_en(value, judged_digits(value, target_a, target_b, tolerance));
 
 -- A small number as a power of ten, as MRD sensitivities are written: 1e-05 → "10⁻⁵",
 -- 1,5e-06 → "1,5 × 10⁻⁶" (Danish) / "1.5 × 10⁻⁶" (English).

@@ -150,7 +150,10 @@ class Value:
     Measurements a rule compares with a limit keep two decimals (trailing zeros dropped), so
     the value shown gives the decision: 147,08 mg/m² is outside 140 ± 5 %, "147" would not be.
     ``cut``: cut, not rounded, to its digits, for a value judged by ``< limit`` (CrCl 29,996
-    ml/min is below 30; shown "30" it would not be)."""
+    ml/min is below 30; shown "30" it would not be). A dose judged against target ± tolerance
+    comes already rounded by its indicator's SQL to the decimals that keep it on its side
+    (``judged_digits``: 189,996 mg/m² is below 190), and is shown with all of them
+    (``JUDGED_DIGITS``)."""
 
     label: str
     unit: str = ""
@@ -158,6 +161,8 @@ class Value:
     digits: int = 0
     dated_by: str | None = None
 
+
+JUDGED_DIGITS = 6  # the most judged_digits (sql/macros/indicator_macros.sql) gives
 
 VALUES: dict[str, Value] = {
     # MM01, MM05
@@ -193,7 +198,7 @@ VALUES: dict[str, Value] = {
     "priming_course": Value("Mobiliseringsforløb"),
     "priming_start_date": Value("Mobilisering startet", kind="date"),
     "days_before_harvest": Value("Dage før leukaferese", kind="whole"),
-    "cyclophosphamide_mg_m2_given": Value("Cyclophosphamid givet", "mg/m²", "number", 2),
+    "cyclophosphamide_mg_m2_given": Value("Cyclophosphamid givet", "mg/m²", "number", JUDGED_DIGITS),
     "cyclophosphamide_mg_m2_expected": Value("Cyclophosphamid forventet", "mg/m²", "number"),
     "dose_given": Value("Dosis givet", kind="dose"),
     "bsa_m2": Value("Legemsoverfladeareal (BSA)", "m²", "number", 2, "bsa_measure_date"),
@@ -207,7 +212,7 @@ VALUES: dict[str, Value] = {
     "creatinine_sample_date": Value("Kreatinin målt", kind="date"),
     "age_at_sample": Value("Alder ved prøven", "år", "whole"),
     "sex": Value("Køn", kind="sex"),
-    "melphalan_mg_m2_given": Value("Melphalan givet", "mg/m²", "number", 2),
+    "melphalan_mg_m2_given": Value("Melphalan givet", "mg/m²", "number", JUDGED_DIGITS),
     "melphalan_mg_m2_expected": Value("Melphalan forventet", "mg/m²", "number"),
     # MM06, MM07, MM09
     "tandem": Value("Tandemtransplantation", kind="flag"),

@@ -94,7 +94,7 @@ select pseudonym, department_code, index_date,
         'priming_course': course_id,
         'priming_start_date': priming_start_date,
         'days_before_harvest': days_before_harvest,
-        'cyclophosphamide_mg_m2_given': dose_mg_m2,
+        'cyclophosphamide_mg_m2_given': round(dose_mg_m2, greatest(dose_digits, 2)),  -- on its side, as in the text
         'cyclophosphamide_mg_m2_expected': getvariable('mm03_cyclophosphamide_mg_m2'),
         'dose_given': dose_text_en,
         'bsa_m2': bsa_m2,

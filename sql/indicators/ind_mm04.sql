@@ -104,7 +104,7 @@ select pseudonym, department_code, index_date,
         'weight_date': weight_date,
         'bsa_m2': bsa_m2,
         'bsa_measure_date': bsa_measure_date,
-        'melphalan_mg_m2_given': dose_mg_m2,
+        'melphalan_mg_m2_given': round(dose_mg_m2, greatest(dose_digits, 2)),  -- on its side, as in the text
         'melphalan_mg_m2_expected': expected_mg_m2,
         'dose_given': dose_text_en
     }                                                                   as drill_down

@@ -126,4 +126,7 @@ def test_mm03_dose_shown_on_its_side_of_the_tolerance(tmp_path):
     assert "cyclophosphamide 2200.08 mg/m² given" in row(con, "MM03", "just_above_2200")["reason_text_en"]
     assert "cyclophosphamid 1.799,6 mg/m² givet" in row(con, "MM03", "just_below_1800")["reason_text"]
     assert "cyclophosphamid 2.200 mg/m² (" in row(con, "MM03", "inside_2199_6")["reason_text"]
+    given = {name: json.loads(row(con, "MM03", name)["values_json"])["cyclophosphamide_mg_m2_given"]
+             for name in expected}
+    assert given == {"just_above_2200": 2200.08, "just_below_1800": 1799.6, "inside_2199_6": 2199.6}
     assert_clinician_texts(con, "MM03")

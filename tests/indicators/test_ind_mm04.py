@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from pipelines.reports import danish
 from staging_rows import Deck, assert_clinician_texts, outcomes, row
 
 START = "2025-03-10"
@@ -124,4 +125,9 @@ def test_mm04_dose_shown_on_its_side_of_the_tolerance(tmp_path):
     assert "melphalan 147.08 mg/m² given" in row(con, "MM04", "just_above_147")["reason_text_en"]
     assert "melphalan 189,996 mg/m² givet" in row(con, "MM04", "just_below_190")["reason_text"]
     assert "melphalan 147 mg/m² givet" in row(con, "MM04", "inside_146_6")["reason_text"]  # whole where it keeps its side
+    # the drill-down's dose the same: 189,996 stays below 190 there too (2 decimals would read 190)
+    given = {name: json.loads(row(con, "MM04", name)["values_json"])["melphalan_mg_m2_given"]
+             for name in expected}
+    assert given == {"just_above_147": 147.08, "just_below_190": 189.996, "inside_146_6": 146.6}
+    assert danish.shown("melphalan_mg_m2_given", given["just_below_190"]) == "189,996 mg/m²"
     assert_clinician_texts(con, "MM04")

@@ -54,6 +54,8 @@ def test_values_read_as_a_clinician_writes_them():
     ("crcl_ml_min", 30.0, "30 ml/min"),
     ("melphalan_mg_m2_given", 147.08, "147,08 mg/m²"),  # outside 140 ± 5 %: "147" would be inside
     ("cyclophosphamide_mg_m2_given", 2200.08, "2.200,08 mg/m²"),
+    ("melphalan_mg_m2_given", 189.996, "189,996 mg/m²"),  # as rounded by ind_mm04.sql: below 190
+    ("melphalan_mg_m2_given", 152.17, "152,17 mg/m²"),
     ("weight_kg", 53.99, "53,99 kg"),
     ("creatinine_umol_l", 176.8, "176,8 µmol/L"),
 ])

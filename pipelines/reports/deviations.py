@@ -213,6 +213,24 @@ def notes(data: ReportData, comparison: str, cpr: bool) -> dict[str, str]:
     return lines
 
 
+def headline(counts: list[dict], compared: bool) -> str:
+    """The sentence a department's list opens with (its page and its workbook): the deviations
+    of the audit period by status and, where compared, how many are new and resolved."""
+    total = {k: sum(c[k] for c in counts) for k in (*DEVIATIONS, "new", "resolved")}
+    judged = sum(total[k] for k in DEVIATIONS)
+    if judged:
+        sentence = (f"{danish.tal(judged)} {'afvigelse' if judged == 1 else 'afvigelser'} i auditperioden: "
+                    f"{danish.tal(total['not_met'])} ikke opfyldt, {danish.tal(total['unknown'])} uoplyst, "
+                    f"{danish.tal(total['justified'])} begrundet afvigelse.")
+    else:
+        sentence = "Ingen afvigelser i auditperioden."
+    if compared:
+        new, resolved = total["new"], total["resolved"]
+        sentence += (f" {danish.tal(new)} {'ny' if new == 1 else 'nye'}" if new else " Ingen nye") + " siden forrige udtræk"
+        sentence += f", {danish.tal(resolved)} løst." if resolved else "."
+    return sentence
+
+
 def comparison_line(base_name: str | None, compared: bool) -> str:
     if compared and base_name:
         return (f"Sammenlignet med {base_name}: ny = afvigelse nu, ikke før; vedvarende = afvigelse både før og nu; "
@@ -246,15 +264,18 @@ def write_department_lists(data: ReportData, out_dir: Path, deviations: pl.DataF
             # the workbook names its department and extract: a sheet may be read away from its folder
             named = [f"Afvigelser – {info['department_name']} (afdelingskode {code})"] + (
                 [page_context["extract_line"]] if page_context.get("extract_line") else [])
+            opening = headline(counts, compared)
             workbooks.append(excel.submit(write_workbook, target / "afvigelser.xlsx",
-                                          xlsx_sheets(frame, counts, compared, with_cpr, named + list(lines.values()))))
+                                          xlsx_sheets(frame, counts, compared, with_cpr,
+                                                      named + [opening] + list(lines.values()))))
             write_danish_csv(tables.csv_frame(frame, cpr=with_cpr, compared=compared), target / "afvigelser.csv")
             rows = tables.html_rows(frame, cols)
             pages = html.page_names("afvigelser", -(-len(rows) // PAGE_ROWS))
             for number, name in enumerate(pages, start=1):
                 html.write(target / name, "deviations.html.j2", title=f"Afvigelser – {info['department_name']}",
                            subtitle="Afdelingens afvigelsesliste (intern, ikke til offentliggørelse)",
-                           department=info, counts=counts, compared=compared, notes=lines, columns=cols,
+                           department=info, counts=counts, headline=opening, compared=compared, notes=lines,
+                           columns=cols,
                            rows=Markup("\n".join(rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS])),
                            total=len(rows[(number - 1) * PAGE_ROWS: number * PAGE_ROWS]),
                            pages=pages, page=number, cpr=with_cpr, home="dashboard.html",

@@ -14,6 +14,7 @@ import pytest
 
 from pipelines.indicators.catalogue import CATALOGUE
 
+from pipelines.reports.deviations import headline
 from pipelines.reports.files import safe_names
 from pipelines.reports.writer import write_departments, write_national
 from tests.reports.report_rows import connect
@@ -127,6 +128,8 @@ def test_html_list_is_escaped_and_shows_the_counts(run):
             '<td class="num" data-col="unknown">1</td>') in page
     assert 'data-indicator="MM12"' not in page, "informational indicators are not deviations"
     assert "Sammenlignet med tidligere resultater (previous_patient_results.csv)" in page
+    assert ('<p class="big" data-col="summary">3 afvigelser i auditperioden: 1 ikke opfyldt, 1 uoplyst, '
+            '1 begrundet afvigelse. 2 nye siden forrige udtræk, 2 løst.</p>') in page
     assert "Auditperiode 02-03-2025 – 01-03-2026" in page
     assert '<td class="num" data-col="ny">1</td><td class="num" data-col="vedvarende">1</td><td class="num" data-col="løst">0</td>' in page
     evil = (out / "departments" / folders["../evil"] / "afvigelser.html").read_text(encoding="utf-8")
@@ -144,6 +147,9 @@ def test_xlsx_has_an_overview_and_one_sheet_per_indicator(run):
     assert 'name="MM12"' not in workbook and 'name="MM13"' in workbook
     assert "Kreatininclearance (CrCl), ml/min" in strings and "'=HYPERLINK" in strings
     assert "Sammenlignet med tidligere resultater" in strings and "Listen viser pseudonymer" in strings
+    # the workbook opens with the page's sentence too (found by an independent reviewer: it did not)
+    assert ("3 afvigelser i auditperioden: 1 ikke opfyldt, 1 uoplyst, 1 begrundet afvigelse. "
+            "2 nye siden forrige udtræk, 2 løst.") in strings
     assert "MYELOMA_AUDIT_REID_KEY" not in strings      # clinicians do not run the audit: ask the registry
     assert all("<f>" not in s for s in sheets)
     assert all('state="frozen"' in s and "<autoFilter" in s for s in sheets)
@@ -166,6 +172,7 @@ def test_without_previous_results_there_is_no_comparison(tmp_path):
     assert not any(k.startswith("changes_") for k in values)
     page = (tmp_path / "out" / "departments" / "D1" / "afvigelser.html").read_text(encoding="utf-8")
     assert "Ingen sammenligning" in page
+    assert ">3 afvigelser i auditperioden: 1 ikke opfyldt, 1 uoplyst, 1 begrundet afvigelse.</p>" in page
 
 
 def test_previous_results_of_the_wrong_shape_are_refused(tmp_path):
@@ -174,3 +181,16 @@ def test_previous_results_of_the_wrong_shape_are_refused(tmp_path):
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(ValueError, match="missing pseudonym"):
         write_departments(con, tmp_path / "out", bad)
+
+
+@pytest.mark.parametrize(("counts", "compared", "sentence"), [
+    ([{"not_met": 1, "unknown": 0, "justified": 0, "new": 1, "resolved": 0}], True,
+     "1 afvigelse i auditperioden: 1 ikke opfyldt, 0 uoplyst, 0 begrundet afvigelse. 1 ny siden forrige udtræk."),
+    ([{"not_met": 0, "unknown": 0, "justified": 0, "new": 0, "resolved": 3}], True,
+     "Ingen afvigelser i auditperioden. Ingen nye siden forrige udtræk, 3 løst."),
+    ([{"not_met": 1200, "unknown": 2, "justified": 0, "new": 0, "resolved": 0},
+      {"not_met": 3, "unknown": 0, "justified": 1, "new": 0, "resolved": 0}], False,
+     "1.206 afvigelser i auditperioden: 1.203 ikke opfyldt, 2 uoplyst, 1 begrundet afvigelse."),
+])
+def test_the_sentence_a_list_opens_with(counts, compared, sentence):
+    assert headline(counts, compared) == sentence

@@ -224,7 +224,7 @@ VALUES: dict[str, Value] = {
     "window_start_date": Value("Vindue fra", kind="date"),
     "window_end_date": Value("Vindue til", kind="date"),
     "pd_date": Value("Progression (PD)", kind="date"),
-    "lenalidomide_dose": Value("Lenalidomid-dosis"),
+    "lenalidomide_dose": Value("Lenalidomid-dosis", kind="dose"),
     "days": Value("Doseringsdage", kind="days"),
     "cycle_length_days": Value("Serielængde", "dage", "whole"),
     "dose_expected_mg": Value("Forventet dosis", "mg", "whole"),

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from pipelines.reports import danish
 from staging_rows import Deck, assert_clinician_texts, outcomes, row
 
 START = "2025-05-01"
@@ -172,3 +173,19 @@ def test_mm07_days_over_several_rows_compare_as_the_set_they_name(tmp_path):
     }
     assert outcomes(con, "MM07", expected) == expected
     assert json.loads(row(con, "MM07", "split_1_14_and_15_21")["values_json"])["days"] == "1-14,15-21"
+
+
+def test_mm07_drill_down_dose_is_written_as_a_danish_page_shows_it(tmp_path):
+    """The drill-down's dose text is shown the Danish way: 2,5 mg with a decimal comma (it read
+    "2.5 mg"), a missing unit in Danish, several rows joined."""
+    deck = Deck()
+    maintained(deck, "two_and_a_half", dose=2.5)
+    deck.patient("two_rows", birth="1965-01-01")
+    deck.procedure("two_rows", "2025-02-01", "asct")
+    deck.course("two_rows", "vedligehold", START, [("lenalidomide", 10, "mg", "1-14"), ("lenalidomide", 5, "mg", "15-21")])
+    con = deck.build(tmp_path / "t.duckdb", indicators=("MM07",))
+    doses = {name: json.loads(row(con, "MM07", name)["values_json"])["lenalidomide_dose"]
+             for name in ("two_and_a_half", "two_rows")}
+    shown = {name: danish.shown("lenalidomide_dose", dose) for name, dose in doses.items()}
+    assert shown == {"two_and_a_half": "2,5 mg", "two_rows": "10 mg + 5 mg"}
+    assert danish.shown("lenalidomide_dose", "1.25 (unit missing)") == "1,25 (enhed mangler)"

@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run.add_argument("--period", type=_period, default=None, metavar="PERIOD",
                      help="audit period of the department lists and dashboards: a month (2026-10), a year (2026) "
-                          "or the months before the extract date (12m, the default); rows still pending are "
+                          "or the months before the extract date (1m to 999m; 12m, the default); rows still pending are "
                           "always included. The national report keeps its three years")
     run.add_argument("--comments", type=Path, default=None, metavar="DIR",
                      help="the steering group's comments for the national report: one Markdown file per indicator "

@@ -42,7 +42,7 @@ def check_period(text: str | None) -> str:
     if _MONTHS_BACK.fullmatch(text):
         return text
     raise PeriodError(f"period '{text}' is not a month (2026-10), a year (2026) or a number of months "
-                      "before the extract date (12m)")
+                      "before the extract date from 1m to 999m (12m)")
 
 
 def _months_before(day: date, months: int) -> date:

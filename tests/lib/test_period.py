@@ -34,10 +34,16 @@ def test_months_before_a_day_the_shorter_month_lacks():
     assert (period.start, period.end) == (date(2026, 2, 28), date(2026, 3, 30))
 
 
-@pytest.mark.parametrize("bad", ["2026-13", "26", "12", "m", "0m", "12 m", "2026-1", "last year", "1899"])
+@pytest.mark.parametrize("bad", ["2026-13", "26", "12", "m", "0m", "12 m", "2026-1", "last year", "1899", "1200m"])
 def test_other_forms_are_refused(bad):
     with pytest.raises(PeriodError):
         check_period(bad)
+
+
+def test_the_most_months_back():
+    assert check_period("999m") == "999m"
+    with pytest.raises(PeriodError, match="a number of months before the extract date from 1m to 999m"):
+        check_period("1200m")
 
 
 def test_a_period_after_the_extract_date_is_refused():

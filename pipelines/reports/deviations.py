@@ -219,14 +219,14 @@ def headline(counts: list[dict], compared: bool) -> str:
     total = {k: sum(c[k] for c in counts) for k in (*DEVIATIONS, "new", "resolved")}
     judged = sum(total[k] for k in DEVIATIONS)
     if judged:
-        sentence = (f"{danish.tal(judged)} {'afvigelse' if judged == 1 else 'afvigelser'} i auditperioden: "
+        sentence = (f"{danish.antal(judged, 'afvigelse', 'afvigelser')} i auditperioden: "
                     f"{danish.tal(total['not_met'])} ikke opfyldt, {danish.tal(total['unknown'])} uoplyst, "
                     f"{danish.tal(total['justified'])} begrundet afvigelse.")
     else:
         sentence = "Ingen afvigelser i auditperioden."
     if compared:
         new, resolved = total["new"], total["resolved"]
-        sentence += (f" {danish.tal(new)} {'ny' if new == 1 else 'nye'}" if new else " Ingen nye") + " siden forrige udtræk"
+        sentence += (f" {danish.antal(new, 'ny', 'nye')}" if new else " Ingen nye") + " siden forrige udtræk"
         sentence += f", {danish.tal(resolved)} løst." if resolved else "."
     return sentence
 

@@ -92,7 +92,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         "v1.5", 0.85, "indicators/ind_mm07.sql",
     ),
     Indicator(
-        "MM08", "Carfilzomib-baseret firstofs- eller femstofs-induktion ved højrisiko",
+        "MM08", "Firstofs-induktion med carfilzomib eller femstofs-induktion ved højrisiko",
         "Carfilzomib quadruplet or quintuplet induction for high risk", "9", "B",
         "første HDT (ASCT)",
         "first asct; guideline version by the first induction start",

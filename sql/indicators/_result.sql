@@ -1,13 +1,19 @@
 -- The result shape every indicator shares (indicators.md §1 "Statuses", "Guideline version in
 -- force", §3). The loader puts one ind_ file's judged rows in the temp view `judged`
 -- (pseudonym, department_code, index_date, o, drill_down; decision_date when it is not the
--- index date; pending_until when the indicator has a window: the first day it is closed) and
+-- index date, with decision_label_da/_en where a row's decision date is another date than the
+-- catalogue names (MM08, MM12 without induction: the first asct); pending_until when the
+-- indicator has a window: the first day it is closed) and
 -- the indicator's id in the variable indicator_id; this file turns them into the result:
 -- excluded / GUIDELINE_VERSION when the decision date lies before the version that introduced
 -- the indicator (exclusions come first); pending / WINDOW_OPEN in place of not_met or unknown
 -- while the extract date is before pending_until (NULL: never pending), keeping the underlying
 -- reason in the text; the recommendation label before every text; the guideline version in
 -- force at the decision date.
+{%- macro label(lang) -%}
+{%- if 'decision_label_' ~ lang in columns -%}coalesce(j.decision_label_{{ lang }}, c.decision_date_{{ lang }})
+{%- else -%}c.decision_date_{{ lang }}{%- endif -%}
+{%- endmacro %}
 with catalogue as (
     select *
     from ref_indicator_catalogue
@@ -28,10 +34,10 @@ decided as (
         j.pending_until,
         (j.pending_until - j.index_date)::integer                                       as window_days,
         case when j.decision_date < c.in_force_from then outcome('excluded', 'GUIDELINE_VERSION',
-                 c.decision_date_da || ' ' || dato(j.decision_date) || ' ligger før retningslinje '
+                 {{ label('da') }} || ' ' || dato(j.decision_date) || ' ligger før retningslinje '
                  || c.valid_from_version || ' (gældende fra ' || dato(c.in_force_from)
                  || '), som indførte anbefalingen: ekskluderet',
-                 c.decision_date_en || ' ' || iso(j.decision_date) || ' is before guideline '
+                 {{ label('en') }} || ' ' || iso(j.decision_date) || ' is before guideline '
                  || c.valid_from_version || ' (in force from ' || iso(c.in_force_from)
                  || '), which introduced the recommendation: excluded')
              else j.o end                                                                as o

@@ -127,7 +127,8 @@ select pseudonym, department_code, index_date,
             started_da || '; ' || window_da || ': hverken lenalidomid eller CD38-antistof',
             started_en || '; ' || window_en || ': neither lenalidomide nor a CD38 antibody')
         else outcome('not_met', 'NO_MAINTENANCE',
-            'ingen vedligeholdelse startet; ' || window_da, 'no maintenance started; ' || window_en)
+            'ingen vedligeholdelse startet efter sidste HDT; ' || window_da,
+            'no maintenance started after the last asct; ' || window_en)
     end                                                                 as o,
     {
         'tandem': is_tandem,

@@ -8,6 +8,7 @@ with population as (
     select
         d.pseudonym, d.department_code, t.first_asct_date as index_date,
         coalesce(f.first_induction_date, t.first_asct_date)                   as decision_date,
+        f.first_induction_date,
         k.risk_text_da, k.risk_text_en,
         i.regimen_category,
         i.regimen_name,
@@ -34,17 +35,20 @@ described as (
 
 select pseudonym, department_code, index_date,
     decision_date,
+    -- without induction the first asct decides the guideline version: the texts say so
+    case when first_induction_date is null then 'første HDT (ingen induktion registreret)' end as decision_label_da,
+    case when first_induction_date is null then 'first asct (no induction recorded)' end       as decision_label_en,
     case
         when regimen_category = 'quintuplet_cd38' or (regimen_category = 'quadruplet_cd38' and carfilzomib_based)
             then outcome('met', 'MET', facts_da, facts_en)
         else outcome('not_met', 'HIGH_RISK_INDUCTION',
-            facts_da || '; carfilzomib-baseret firstofs- eller femstofs-regime anbefalet',
+            facts_da || '; anbefalet: firstofs-regime med carfilzomib eller femstofs-regime',
             facts_en || '; a carfilzomib-based quadruplet or a quintuplet recommended')
     end                                                                 as o,
     {
         'category': regimen_category,
         'regimen': regimen_name,
         'carfilzomib_based': carfilzomib_based,
-        'first_induction_date': decision_date
+        'first_induction_date': first_induction_date
     }                                                                   as drill_down
 from described

@@ -7,6 +7,7 @@ with population as (
     select
         d.pseudonym, d.department_code, t.first_asct_date as index_date,
         coalesce(f.first_induction_date, t.first_asct_date)                   as decision_date,
+        f.first_induction_date,
         i.regimen_category,
         i.regimen_name,
         'induktion: ' || coalesce(i.regimen_text_da, 'ingen registreret')     as facts_da,
@@ -20,6 +21,9 @@ with population as (
 
 select pseudonym, department_code, index_date,
     decision_date,
+    -- without induction the first asct decides the guideline version: the texts say so
+    case when first_induction_date is null then 'første HDT (ingen induktion registreret)' end as decision_label_da,
+    case when first_induction_date is null then 'first asct (no induction recorded)' end       as decision_label_en,
     case
         when regimen_category in ('quadruplet_cd38', 'quintuplet_cd38') then outcome('met', 'MET', facts_da, facts_en)
         else outcome('not_met', 'NO_CD38_INDUCTION',
@@ -28,6 +32,6 @@ select pseudonym, department_code, index_date,
     {
         'category': regimen_category,
         'regimen': regimen_name,
-        'first_induction_date': decision_date
+        'first_induction_date': first_induction_date
     }                                                                   as drill_down
 from population

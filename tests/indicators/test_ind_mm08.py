@@ -4,6 +4,7 @@ course, even a one-cycle bridging course; no induction: the index date = first a
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from pipelines.indicators.catalogue import BY_ID
@@ -82,6 +83,8 @@ def test_mm08_carfilzomib_induction_for_high_risk(tmp_path):
     assert d_vrd["risk_rules"] == "3"
     assert "del(17p) 34 %" in row(con, "MM08", "del17p_34")["reason_text"]
     assert "carfilzomib-baseret" in row(con, "MM08", "d_krd")["reason_text"]
+    # the recommendation as the rule reads: carfilzomib qualifies the quadruplet only
+    assert d_vrd["reason_text"].endswith("; anbefalet: firstofs-regime med carfilzomib eller femstofs-regime")
     assert_clinician_texts(con, "MM08")
 
 
@@ -111,6 +114,14 @@ def test_mm08_guideline_version_by_the_first_induction_start(tmp_path):
     assert row(con, "MM08", "induction_on_v2_0_day")["guideline_version"] == "v2.0"
     assert row(con, "MM08", "bridging_before_v2_0")["guideline_version"] == "v1.5"
     assert row(con, "MM08", "no_induction_asct_after_v2_0")["guideline_version"] == "v2.0"
+    # without induction the first asct decides the version: the texts name it, not an "induction start"
+    no_induction = row(con, "MM08", "no_induction_asct_before_v2_0")
+    assert ": første HDT (ingen induktion registreret) 01-03-2026 ligger før retningslinje v2.0" \
+        in no_induction["reason_text"]
+    assert "induktionsstart" not in no_induction["reason_text"]
+    assert ": first asct (no induction recorded) 2026-03-01 is before guideline v2.0" in no_induction["reason_text_en"]
+    assert json.loads(no_induction["values_json"])["first_induction_date"] is None
+    assert json.loads(excluded["values_json"])["first_induction_date"] == "2026-03-01"
     assert_clinician_texts(con, "MM08")
 
 

@@ -57,6 +57,10 @@ def test_mm12_cd38_induction_uptake(tmp_path):
     assert "VRd (bortezomib, dexamethasone, lenalidomide) – PI + IMiD + dex triplet" in vrd["reason_text_en"]
     assert row(con, "MM12", "induction_2026_03_asct_2026_06")["guideline_version"] == "v1.5"
     assert row(con, "MM12", "induction_on_v2_0_day")["guideline_version"] == "v2.0"
+    no_induction = row(con, "MM12", "no_induction_asct_before_v2_0")
+    assert ": første HDT (ingen induktion registreret) 01-03-2026 ligger før retningslinje v2.0" \
+        in no_induction["reason_text"]
+    assert "induktionsstart" in row(con, "MM12", "induction_day_before_v2_0")["reason_text"]
     assert_clinician_texts(con, "MM12")
 
     # informational: no standard in the catalogue nor in the summary (standard_met NULL)

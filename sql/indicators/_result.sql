@@ -36,10 +36,10 @@ decided as (
         case when j.decision_date < c.in_force_from then outcome('excluded', 'GUIDELINE_VERSION',
                  {{ label('da') }} || ' ' || dato(j.decision_date) || ' ligger før retningslinje '
                  || c.valid_from_version || ' (gældende fra ' || dato(c.in_force_from)
-                 || '), som indførte anbefalingen: ekskluderet',
+                 || '), som indførte den del af anbefalingen, indikatoren måler: ekskluderet',
                  {{ label('en') }} || ' ' || iso(j.decision_date) || ' is before guideline '
                  || c.valid_from_version || ' (in force from ' || iso(c.in_force_from)
-                 || '), which introduced the recommendation: excluded')
+                 || '), which introduced the part of the recommendation the indicator measures: excluded')
              else j.o end                                                                as o
     from (
         select

@@ -8,7 +8,7 @@ with population as (
         *,
         'alder ' || age_at_diagnosis || ' år ved diagnosen ' || dato(diagnosis_date)
             || ', ECOG PS ' || coalesce(ecog_ps::varchar, 'ikke registreret')
-            || ', komorbiditet ' || coalesce(comorbidity, 'ikke registreret')               as facts_da,
+            || ', ' || coalesce(comorbidity || ' komorbiditet', 'komorbiditet ikke registreret') as facts_da,
         'age ' || age_at_diagnosis || ' at diagnosis ' || iso(diagnosis_date)
             || ', ECOG PS ' || coalesce(ecog_ps::varchar, 'not recorded')
             || ', comorbidity ' || coalesce(comorbidity, 'not recorded')                     as facts_en

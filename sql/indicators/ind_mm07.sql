@@ -72,8 +72,11 @@ described as (
             || getvariable('mm07_cycle_length_days') || ' dage forventet'                  as expected_da,
         getvariable('mm07_dose_mg') || ' mg, days ' || getvariable('mm07_days') || ', '
             || getvariable('mm07_cycle_length_days') || '-day cycles expected'             as expected_en,
-        crcl_text_da(k, getvariable('mm07_renal_crcl_ml_min'))                            as crcl_da,
-        crcl_text_en(k, getvariable('mm07_renal_crcl_ml_min'))                            as crcl_en
+        -- unknown: the lookback counts back from the course start, as MM04's from the conditioning
+        crcl_text_da(k, getvariable('mm07_renal_crcl_ml_min'))
+            || case when k.crcl_ml_min is null then ' før forløbsstart ' || dato(p.index_date) else '' end as crcl_da,
+        crcl_text_en(k, getvariable('mm07_renal_crcl_ml_min'))
+            || case when k.crcl_ml_min is null then ' before the course start ' || iso(p.index_date) else '' end as crcl_en
     from first_course as p
     join lenalidomide as l on l.course_id = p.course_id
     left join int_creatinine_clearance as k on k.course_id = p.course_id

@@ -8,7 +8,9 @@
 -- induction_before_response: per efter_induktion response with MRD negative (anchor_date),
 --   the induktion courses starting before it (MM05's deferral; nothing to cut at otherwise).
 -- phase_end_date: the latest course's start + its cycles × cycle length, NULL when that
--- course lacks either (MM06's consolidation end). Courses starting on the same day are ordered
+-- course lacks either (MM06's consolidation end). A phase of several courses names them all
+-- in its regimen text, each with its cycles ("dominerende af 2 forløb: 1 × VCd + 3 × D-VRd"):
+-- the category is the predominant course's, the cycles are summed over all of them. Courses starting on the same day are ordered
 -- as for the predominant course (category table, then file): the one it prefers is the latest.
 with mrd_negative_responses as (
     select distinct pseudonym, assessment_date
@@ -56,6 +58,25 @@ phases as (
     group by pseudonym, phase, anchor_date
 ),
 
+-- the courses of a phase of several, as the texts list them (first start first)
+several_courses as (
+    select
+        m.pseudonym,
+        m.phase,
+        m.anchor_date,
+        count(*)                                                                as n_courses,
+        string_agg(coalesce(m.cycles || ' × ', '') || coalesce(regimen_name(m.substances), '(' || drugs_da(m.substances) || ')')
+                   || case when m.cycles is null then ' (antal serier mangler)' else '' end, ' + '
+                   order by m.start_date, m._line)                              as courses_da,
+        string_agg(coalesce(m.cycles || ' × ', '') || coalesce(regimen_name(m.substances), '(' || drugs_en(m.substances) || ')')
+                   || case when m.cycles is null then ' (number of cycles missing)' else '' end, ' + '
+                   order by m.start_date, m._line)                              as courses_en
+    from members as m
+    semi join (select pseudonym, phase, anchor_date from members group by all having count(*) > 1) as s
+        on s.pseudonym = m.pseudonym and s.phase = m.phase and s.anchor_date is not distinct from m.anchor_date
+    group by m.pseudonym, m.phase, m.anchor_date
+),
+
 -- the texts of each regimen once: a delivery has a few dozen combinations of drugs
 regimen_names as (
     select
@@ -91,8 +112,12 @@ select
     r.carfilzomib_based,
     r.substances,
     n.regimen_name,
-    n.regimen_text_da,
-    n.regimen_text_en
+    n.regimen_text_da || coalesce(' (dominerende af ' || c.n_courses || ' forløb: ' || c.courses_da || ')', '')
+                                                                      as regimen_text_da,
+    n.regimen_text_en || coalesce(' (predominant of ' || c.n_courses || ' courses: ' || c.courses_en || ')', '')
+                                                                      as regimen_text_en
 from phases as p
 join int_course_regimens as r on r.course_id = p.summary.predominant_course_id
 join regimen_names as n on n.regimen_category = r.regimen_category and n.substances = r.substances
+left join several_courses as c
+    on c.pseudonym = p.pseudonym and c.phase = p.phase and c.anchor_date is not distinct from p.anchor_date

@@ -62,6 +62,9 @@ def test_mm01_rules(tmp_path):
     excluded = row(con, "MM01", "ps2")["reason_text"]
     assert "ECOG PS 2" in excluded and "10-01-2024" in excluded and excluded.endswith("ekskluderet")
     assert "vurderet med henblik på HDT" in row(con, "MM01", "evaluated")["reason_text"]
+    # the comorbidity as a clinician writes it, not the format's code after the word
+    assert ", let komorbiditet" in row(con, "MM01", "mild_comorbidity")["reason_text"]
+    assert ", komorbiditet ikke registreret" in row(con, "MM01", "ps_missing")["reason_text"]
     assert row(con, "MM01", "evaluated")["guideline_version"] == "v1.5"
     assert row(con, "MM01", "open_but_met")["guideline_version"] == "v2.0"
     assert_clinician_texts(con, "MM01")

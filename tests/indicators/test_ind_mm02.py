@@ -140,7 +140,10 @@ def test_mm02_predominant_course(tmp_path):
     }
     assert outcomes(con, "MM02", expected) == expected
     text = row(con, "MM02", "bridging_vcd_then_dvrd")["reason_text"]
-    assert "D-VRd (" in text and "VCd" not in text and "femstofs" not in text and "4 serier" in text
+    # the predominant course's category (never a pooled "femstofs"), every course with its cycles, the sum
+    assert "D-VRd (" in text and "femstofs" not in text
+    assert text.endswith("– firstofs-regime med CD38-antistof (dominerende af 2 forløb: 1 × VCd + 3 × D-VRd), "
+                         "4 serier à 21–28 dage")
 
 
 def test_mm02_missing_cycles_count_as_at_least_one(tmp_path):

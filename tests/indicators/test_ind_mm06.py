@@ -75,6 +75,9 @@ def test_mm06_window_day_60_to_120(tmp_path):
     assert "(dag 60–120 efter sidste HDT 01-02-2025)" in late["reason_text"]
     assert "day 121" in late["reason_text_en"]
     assert "dag 59" in row(con, "MM06", "len_day_59")["reason_text"]
+    # the guideline's reason for the alternative, not a claim about this patient
+    assert row(con, "MM06", "dara_day_90")["reason_text"].endswith(
+        ": CD38-antistof uden lenalidomid (retningslinjen: daratumumab ved intolerans over for lenalidomid)")
     # a course on the transplant day is not "after" it: the text does not say that none started at all
     on_asct_day = row(con, "MM06", "maintenance_on_asct_day")["reason_text"]
     assert "ingen vedligeholdelse startet efter sidste HDT; vindue " in on_asct_day

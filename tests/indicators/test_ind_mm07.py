@@ -145,7 +145,9 @@ def test_mm07_renal_dose_reduction(tmp_path):
     assert "vægt 89,82 kg" in edge["reason_text"]
     assert json.loads(edge["values_json"])["crcl_ml_min"] == pytest.approx(49.9)
     assert json.loads(row(con, "MM07", "dose_5_crcl_50_0")["values_json"])["crcl_ml_min"] == pytest.approx(50.0)
-    assert "ingen kreatinin" in row(con, "MM07", "dose_5_crcl_unknown")["reason_text"]
+    # an unknown CrCl says what the lookback counts back from: the course start
+    unknown = row(con, "MM07", "dose_5_crcl_unknown")["reason_text"]
+    assert "; CrCl ukendt: ingen kreatinin" in unknown and unknown.endswith(" inden for 30 dage før forløbsstart 01-05-2025")
     assert_clinician_texts(con, "MM07")
 
 

@@ -110,7 +110,11 @@ def test_mm08_guideline_version_by_the_first_induction_start(tmp_path):
     excluded = row(con, "MM08", "induction_2026_03_asct_2026_06")
     assert excluded["guideline_version"] == "v1.5" and str(excluded["index_date"]) == "2026-06-15"
     assert "01-03-2026" in excluded["reason_text"] and "07-04-2026" in excluded["reason_text"]
-    assert excluded["reason_text"].endswith("ekskluderet")
+    # v2.0 added a part of Rec 9, not the recommendation itself (indicators.md: "Recs 6–9's quadruplet, …
+    # parts are new in v2.0")
+    assert excluded["reason_text"].endswith(
+        "ligger før retningslinje v2.0 (gældende fra 07-04-2026), som indførte den del af anbefalingen, "
+        "indikatoren måler: ekskluderet")
     assert row(con, "MM08", "induction_on_v2_0_day")["guideline_version"] == "v2.0"
     assert row(con, "MM08", "bridging_before_v2_0")["guideline_version"] == "v1.5"
     assert row(con, "MM08", "no_induction_asct_after_v2_0")["guideline_version"] == "v2.0"

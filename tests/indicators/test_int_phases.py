@@ -62,10 +62,15 @@ def test_induction_predominant_course(tmp_path):
     assert got[p("all_missing_later_start")][:2] == ("a-vrd", "triplet_pi_imid")
     bridging = con.execute("select regimen_text_da, regimen_text_en, cycles_text_da from int_treatment_phases "
                            "where pseudonym = ?", [p("bridging")]).fetchone()
-    # the regimen as clinicians abbreviate it, the drugs given, and the category
+    # the regimen as clinicians abbreviate it, the drugs given, and the category; of several
+    # courses, every course with its cycles (the category is the predominant one's, the cycles summed)
     assert bridging[0] == ("D-VRd (bortezomib, daratumumab, dexamethason, lenalidomid) – "
-                           "firstofs-regime med CD38-antistof")
-    assert bridging[1] == "D-VRd (bortezomib, daratumumab, dexamethasone, lenalidomide) – CD38 quadruplet"
+                           "firstofs-regime med CD38-antistof (dominerende af 2 forløb: 1 × VCd + 4 × D-VRd)")
+    assert bridging[1] == ("D-VRd (bortezomib, daratumumab, dexamethasone, lenalidomide) – CD38 quadruplet "
+                           "(predominant of 2 courses: 1 × VCd + 4 × D-VRd)")
+    missing = con.execute("select regimen_text_da from int_treatment_phases where pseudonym = ?",
+                          [p("missing_counts_zero")]).fetchone()[0]
+    assert missing.endswith("(dominerende af 2 forløb: 1 × VCd + D-VRd (antal serier mangler))")
     assert bridging[2] == "5 serier à 21–28 dage"
 
 

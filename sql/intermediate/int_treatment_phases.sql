@@ -72,8 +72,9 @@ several_courses as (
                    || case when m.cycles is null then ' (number of cycles missing)' else '' end, ' + '
                    order by m.start_date, m._line)                              as courses_en
     from members as m
-    semi join (select pseudonym, phase, anchor_date from members group by all having count(*) > 1) as s
+    semi join phases as s
         on s.pseudonym = m.pseudonym and s.phase = m.phase and s.anchor_date is not distinct from m.anchor_date
+           and s.summary.n_courses > 1
     group by m.pseudonym, m.phase, m.anchor_date
 ),
 

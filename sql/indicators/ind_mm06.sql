@@ -111,9 +111,13 @@ select pseudonym, department_code, index_date,
                     || window_en || ': excluded')
         when end_unknown then outcome('unknown', 'CONSOLIDATION_END_UNKNOWN',
             'konsolideringens afslutning ukendt (serier eller serielængde mangler på sidste konsolideringsforløb '
-                || dato(consolidation_last_start_date) || ')' || coalesce('; ' || started_da, '; ingen vedligeholdelse startet'),
+                || dato(consolidation_last_start_date) || ')'
+                || coalesce('; ' || started_da || ', efter dag ' || getvariable('mm06_window_end_day')
+                            || ', så vurderingen afhænger af, hvornår konsolideringen sluttede', '; ingen vedligeholdelse startet'),
             'end of consolidation unknown (cycles or cycle length missing on the last consolidation course '
-                || iso(consolidation_last_start_date) || ')' || coalesce('; ' || started_en, '; no maintenance started'))
+                || iso(consolidation_last_start_date) || ')'
+                || coalesce('; ' || started_en || ', after day ' || getvariable('mm06_window_end_day')
+                            || ', so the judgement depends on when consolidation ended', '; no maintenance started'))
         when in_window and has_lenalidomide then outcome('met', 'MET',
             started_da || '; ' || window_da, started_en || '; ' || window_en)
         when in_window and has_cd38 then outcome('justified', 'LENALIDOMIDE_ALTERNATIVE',

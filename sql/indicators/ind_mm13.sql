@@ -40,9 +40,11 @@ described as (
         'consolidation: ' || regimen_text_en || ', ' || cycles_text_en || '; induction: '
             || coalesce(induction_text_en, 'none recorded')                                  as facts_en,
         'højst ' || max_cycles || ' serier'
-            || case when risk = 'high' then ' ved højrisiko' else '' end                     as limit_da,
+            || case when risk = 'high' then ' ved højrisiko'
+                    when risk = 'unknown' then ' (risiko uoplyst: grænsen for standardrisiko)' else '' end as limit_da,
         'at most ' || max_cycles || ' cycles'
-            || case when risk = 'high' then ' for high risk' else '' end                     as limit_en
+            || case when risk = 'high' then ' for high risk'
+                    when risk = 'unknown' then ' (risk unknown: the standard-risk limit)' else '' end      as limit_en
     from population
 )
 

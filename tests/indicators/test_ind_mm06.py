@@ -234,6 +234,9 @@ def test_mm06_consolidation_end_unknown(tmp_path):
     }
     assert outcomes(con, "MM06", expected) == expected
     assert "afslutning ukendt" in row(con, "MM06", "end_unknown_len_day_150")["reason_text"]
+    # why it cannot be judged: the course started after day 120
+    assert row(con, "MM06", "end_unknown_len_day_150")["reason_text"].endswith(
+        ", dag 150, efter dag 120, så vurderingen afhænger af, hvornår konsolideringen sluttede")
     assert_clinician_texts(con, "MM06")
 
 

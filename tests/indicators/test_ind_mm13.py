@@ -63,6 +63,10 @@ def test_mm13_cycle_limit(tmp_path):
     assert "3 serier" in three["reason_text"] and "højst 2 serier" in three["reason_text"]   # how many, the limit
     assert "at most 2 cycles" in three["reason_text_en"]
     assert "højst 12 serier ved højrisiko" in row(con, "MM13", "high_risk_13")["reason_text"]
+    # the limit for unknown risk says why it is the standard-risk one
+    assert row(con, "MM13", "three_cycles_unknown_risk")["reason_text"].endswith(
+        ": højst 2 serier (risiko uoplyst: grænsen for standardrisiko)")
+    assert "risiko uoplyst" not in three["reason_text"]
     assert str(three["index_date"]) == "2024-10-01"
     assert_clinician_texts(con, "MM13")
 

@@ -58,7 +58,8 @@ phases as (
     group by pseudonym, phase, anchor_date
 ),
 
--- the courses of a phase of several, as the texts list them (first start first)
+-- the courses of a phase of several, as the texts list them (in phase_summary's order of
+-- course_ids: never by line, the text must not depend on the rows' order in the file)
 several_courses as (
     select
         m.pseudonym,
@@ -67,10 +68,10 @@ several_courses as (
         count(*)                                                                as n_courses,
         string_agg(coalesce(m.cycles || ' × ', '') || coalesce(regimen_name(m.substances), '(' || drugs_da(m.substances) || ')')
                    || case when m.cycles is null then ' (antal serier mangler)' else '' end, ' + '
-                   order by m.start_date, m._line)                              as courses_da,
+                   order by m.start_date, regimen_table_row(m.regimen_category), m.course_id) as courses_da,
         string_agg(coalesce(m.cycles || ' × ', '') || coalesce(regimen_name(m.substances), '(' || drugs_en(m.substances) || ')')
                    || case when m.cycles is null then ' (number of cycles missing)' else '' end, ' + '
-                   order by m.start_date, m._line)                              as courses_en
+                   order by m.start_date, regimen_table_row(m.regimen_category), m.course_id) as courses_en
     from members as m
     semi join phases as s
         on s.pseudonym = m.pseudonym and s.phase = m.phase and s.anchor_date is not distinct from m.anchor_date

@@ -68,6 +68,10 @@ def test_induction_predominant_course(tmp_path):
                            "firstofs-regime med CD38-antistof (dominerende af 2 forløb: 1 × VCd + 4 × D-VRd)")
     assert bridging[1] == ("D-VRd (bortezomib, daratumumab, dexamethasone, lenalidomide) – CD38 quadruplet "
                            "(predominant of 2 courses: 1 × VCd + 4 × D-VRd)")
+    # the same courses in another line order give the same text (courses of one start: by the category table)
+    texts = dict(con.execute("select pseudonym, regimen_text_da from int_treatment_phases").fetchall())
+    assert texts[p("same_start_vcd_first")] == texts[p("same_start_dvrd_first")]
+    assert texts[p("same_start_vcd_first")].endswith("(dominerende af 2 forløb: 2 × D-VRd + 2 × VCd)")
     missing = con.execute("select regimen_text_da from int_treatment_phases where pseudonym = ?",
                           [p("missing_counts_zero")]).fetchone()[0]
     assert missing.endswith("(dominerende af 2 forløb: 1 × VCd + D-VRd (antal serier mangler))")

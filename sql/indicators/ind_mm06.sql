@@ -122,7 +122,7 @@ select pseudonym, department_code, index_date,
             started_da || '; ' || window_da, started_en || '; ' || window_en)
         when in_window and has_cd38 then outcome('justified', 'LENALIDOMIDE_ALTERNATIVE',
             started_da || '; ' || window_da || ': CD38-antistof uden lenalidomid (retningslinjen: daratumumab ved intolerans over for lenalidomid)',
-            started_en || '; ' || window_en || ': CD38 antibody without lenalidomide (daratumumab when lenalidomide is not tolerated)')
+            started_en || '; ' || window_en || ': CD38 antibody without lenalidomide (the guideline: daratumumab when lenalidomide is not tolerated)')
         when maintenance_start_date < window_start then outcome('not_met', 'EARLY_START',
             started_da || ', før vinduet; ' || window_da, started_en || ', before the window; ' || window_en)
         when maintenance_start_date > window_end then outcome('not_met', 'LATE_START',

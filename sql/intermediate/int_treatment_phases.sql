@@ -8,10 +8,11 @@
 -- induction_before_response: per efter_induktion response with MRD negative (anchor_date),
 --   the induktion courses starting before it (MM05's deferral; nothing to cut at otherwise).
 -- phase_end_date: the latest course's start + its cycles × cycle length, NULL when that
--- course lacks either (MM06's consolidation end). A phase of several courses names them all
--- in its regimen text, each with its cycles ("dominerende af 2 forløb: 1 × VCd + 3 × D-VRd"):
--- the category is the predominant course's, the cycles are summed over all of them. Courses starting on the same day are ordered
+-- course lacks either (MM06's consolidation end). Courses starting on the same day are ordered
 -- as for the predominant course (category table, then file): the one it prefers is the latest.
+-- A phase of several courses names them all in its regimen text, each with its cycles
+-- ("dominerende af 2 forløb: 1 × VCd + 3 × D-VRd"): the category is the predominant course's,
+-- the cycles are summed over all of them.
 with mrd_negative_responses as (
     select distinct pseudonym, assessment_date
     from stg_responses

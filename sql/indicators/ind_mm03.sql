@@ -39,6 +39,9 @@ described as (
         k.dose_mg_m2,
         k.dose_mg_m2_at_least,
         k.dose_text_da, k.dose_text_en,
+        -- beside a dose per m² made from mg or mg/kg: the BSA (and weight) it was made with
+        k.dose_text_da || coalesce('; ' || k.conversion_da, '')                    as dose_shown_da,
+        k.dose_text_en || coalesce('; ' || k.conversion_en, '')                    as dose_shown_en,
         judged_digits(k.dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'),
                       getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance')) as dose_digits,
         judged_digits(k.dose_mg_m2_at_least, getvariable('mm03_cyclophosphamide_mg_m2'),
@@ -65,8 +68,8 @@ select pseudonym, department_code, index_date,
     case
         when near(dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance'))
             then outcome('met', 'MET',
-                facts_da || ': cyclophosphamid ' || num_da(dose_mg_m2, dose_digits) || ' mg/m² (' || dose_text_da || ')',
-                facts_en || ': cyclophosphamide ' || num_en(dose_mg_m2, dose_digits) || ' mg/m² (' || dose_text_en || ')')
+                facts_da || ': cyclophosphamid ' || num_da(dose_mg_m2, dose_digits) || ' mg/m² (' || dose_shown_da || ')',
+                facts_en || ': cyclophosphamide ' || num_en(dose_mg_m2, dose_digits) || ' mg/m² (' || dose_shown_en || ')')
         when course_id is null then outcome('not_met', 'NO_PRIMING',
             'intet mobiliseringsforløb startet inden for ' || getvariable('mm03_priming_lookback_days')
                 || ' dage før leukaferese ' || dato(index_date),
@@ -75,16 +78,16 @@ select pseudonym, department_code, index_date,
         when not has_cyclophosphamide then outcome('not_met', 'PRIMING_WITHOUT_CYCLOPHOSPHAMIDE',
             facts_da || ' uden cyclophosphamid', facts_en || ' contains no cyclophosphamide')
         when dose_mg_m2 is not null then outcome('not_met', 'PRIMING_DOSE',
-            facts_da || ': cyclophosphamid ' || num_da(dose_mg_m2, dose_digits) || ' mg/m² givet (' || dose_text_da
+            facts_da || ': cyclophosphamid ' || num_da(dose_mg_m2, dose_digits) || ' mg/m² givet (' || dose_shown_da
                 || '); ' || expected_da,
-            facts_en || ': cyclophosphamide ' || num_en(dose_mg_m2, dose_digits) || ' mg/m² given (' || dose_text_en
+            facts_en || ': cyclophosphamide ' || num_en(dose_mg_m2, dose_digits) || ' mg/m² given (' || dose_shown_en
                 || '); ' || expected_en)
         when dose_mg_m2_at_least > getvariable('mm03_cyclophosphamide_mg_m2') * (1 + getvariable('mm03_tolerance'))
             then outcome('not_met', 'PRIMING_DOSE',
                 facts_da || ': cyclophosphamid mindst ' || num_da(dose_mg_m2_at_least, at_least_digits) || ' mg/m² givet ('
-                    || dose_text_da || '); ' || expected_da,
+                    || dose_shown_da || '); ' || expected_da,
                 facts_en || ': cyclophosphamide at least ' || num_en(dose_mg_m2_at_least, at_least_digits) || ' mg/m² given ('
-                    || dose_text_en || '); ' || expected_en)
+                    || dose_shown_en || '); ' || expected_en)
         when dose_unknown_reason = 'BSA_UNKNOWN' then outcome('unknown', 'BSA_UNKNOWN',
             facts_da || ': cyclophosphamid ' || dose_text_da || no_bsa_da(),
             facts_en || ': cyclophosphamide ' || dose_text_en || no_bsa_en())

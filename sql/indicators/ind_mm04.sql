@@ -22,6 +22,9 @@ described as (
         m.dose_mg_m2,
         m.dose_mg_m2_at_least,
         m.dose_text_da, m.dose_text_en,
+        -- beside a dose per m² made from mg or mg/kg: the BSA (and weight) it was made with
+        m.dose_text_da || coalesce('; ' || m.conversion_da, '')                    as dose_shown_da,
+        m.dose_text_en || coalesce('; ' || m.conversion_en, '')                    as dose_shown_en,
         m.dose_unknown_reason,
         m.bsa_m2,
         m.bsa_measure_date,
@@ -44,8 +47,8 @@ described as (
                       getvariable('mm04_tolerance'))                                           as dose_digits,
         judged_digits(m.dose_mg_m2_at_least, getvariable('mm04_full_mg_m2'), getvariable('mm04_reduced_mg_m2'),
                       getvariable('mm04_tolerance'))                                           as at_least_digits,
-        'melphalan ' || num_da(m.dose_mg_m2, dose_digits) || ' mg/m² givet (' || m.dose_text_da || ')' as given_da,
-        'melphalan ' || num_en(m.dose_mg_m2, dose_digits) || ' mg/m² given (' || m.dose_text_en || ')' as given_en
+        'melphalan ' || num_da(m.dose_mg_m2, dose_digits) || ' mg/m² givet (' || m.dose_text_da || coalesce('; ' || m.conversion_da, '') || ')' as given_da,
+        'melphalan ' || num_en(m.dose_mg_m2, dose_digits) || ' mg/m² given (' || m.dose_text_en || coalesce('; ' || m.conversion_en, '') || ')' as given_en
     from conditioning as p
     left join int_course_doses as m on m.course_id = p.course_id and m.substance = 'melphalan'
     left join int_creatinine_clearance as k on k.course_id = p.course_id
@@ -75,15 +78,15 @@ select pseudonym, department_code, index_date,
         -- known values decide: the rows that convert already exceed what is acceptable
         when dose_mg_m2 is null and dose_mg_m2_at_least > getvariable('mm04_full_mg_m2') * (1 + getvariable('mm04_tolerance'))
             then outcome('not_met', 'MELPHALAN_DOSE_OTHER',
-                'melphalan mindst ' || num_da(dose_mg_m2_at_least, at_least_digits) || ' mg/m² givet (' || dose_text_da || '): hverken ≈ '
+                'melphalan mindst ' || num_da(dose_mg_m2_at_least, at_least_digits) || ' mg/m² givet (' || dose_shown_da || '): hverken ≈ '
                     || getvariable('mm04_full_mg_m2') || ' eller ≈ ' || getvariable('mm04_reduced_mg_m2') || ' mg/m²',
-                'melphalan at least ' || num_en(dose_mg_m2_at_least, at_least_digits) || ' mg/m² given (' || dose_text_en || '): neither ≈ '
+                'melphalan at least ' || num_en(dose_mg_m2_at_least, at_least_digits) || ' mg/m² given (' || dose_shown_en || '): neither ≈ '
                     || getvariable('mm04_full_mg_m2') || ' nor ≈ ' || getvariable('mm04_reduced_mg_m2') || ' mg/m²')
         when dose_mg_m2 is null and low_crcl
              and dose_mg_m2_at_least > getvariable('mm04_reduced_mg_m2') * (1 + getvariable('mm04_tolerance'))
             then outcome('not_met', 'FULL_DOSE_DESPITE_LOW_CRCL',
-                expected_da || '; melphalan mindst ' || num_da(dose_mg_m2_at_least, at_least_digits) || ' mg/m² givet (' || dose_text_da || ')',
-                expected_en || '; melphalan at least ' || num_en(dose_mg_m2_at_least, at_least_digits) || ' mg/m² given (' || dose_text_en || ')')
+                expected_da || '; melphalan mindst ' || num_da(dose_mg_m2_at_least, at_least_digits) || ' mg/m² givet (' || dose_shown_da || ')',
+                expected_en || '; melphalan at least ' || num_en(dose_mg_m2_at_least, at_least_digits) || ' mg/m² given (' || dose_shown_en || ')')
         when crcl_ml_min is null then outcome('unknown', 'CRCL_UNKNOWN',
             crcl_da || ' før konditionering ' || dato(index_date) || '; '
                 || coalesce(given_da, 'melphalan ' || dose_text_da),

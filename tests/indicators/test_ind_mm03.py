@@ -99,6 +99,10 @@ def test_mm03_rules(tmp_path):
     assert "cyclophosphamide 1500 mg/m² given" in low["reason_text_en"]
     assert "2000 mg/m² ± 10 % expected" in low["reason_text_en"]
     assert "BSA" in row(con, "MM03", "bsa_unknown")["reason_text"]
+    # a dose in mg or mg/kg is shown with the BSA (and weight) its dose per m² was made with
+    assert "cyclophosphamid 2.000 mg/m² (4.000 mg × 1 dag; BSA 2 m² 25-05-2024)" in row(con, "MM03", "flat_mg")["reason_text"]
+    assert "(50 mg/kg × 1 dag; BSA 2 m² 25-05-2024, vægt 80 kg)" in row(con, "MM03", "mg_kg")["reason_text"]
+    assert "BSA" not in row(con, "MM03", "low_dose")["reason_text"]                  # given in mg/m²: nothing to show
     values = json.loads(row(con, "MM03", "flat_mg")["values_json"])
     assert values["bsa_m2"] == pytest.approx(2.0)
     assert values["cyclophosphamide_mg_m2_given"] == pytest.approx(2000)

@@ -87,6 +87,7 @@ def test_mm04_rules(tmp_path):
     assert full_low["reason_text_en"].startswith("Rec 3 (A/B): CrCl 22.2 ml/min < 30")
     assert "→ melphalan 140 mg/m² expected" in full_low["reason_text_en"]
     assert "200 mg/m² given" in full_low["reason_text_en"]
+    assert "mg/m² givet (400 mg × 1 dag; BSA 2 m² " in row(con, "MM04", "flat_mg_known_bsa")["reason_text"]
     edge = row(con, "MM04", "crcl_29_97")
     assert "CrCl 29,9 ml/min < 30" in edge["reason_text"]
     values = json.loads(edge["values_json"])

@@ -39,9 +39,7 @@ described as (
         k.dose_mg_m2,
         k.dose_mg_m2_at_least,
         k.dose_text_da, k.dose_text_en,
-        -- beside a dose per m² made from mg or mg/kg: the BSA (and weight) it was made with
-        k.dose_text_da || coalesce('; ' || k.conversion_da, '')                    as dose_shown_da,
-        k.dose_text_en || coalesce('; ' || k.conversion_en, '')                    as dose_shown_en,
+        k.dose_shown_da, k.dose_shown_en,
         judged_digits(k.dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'),
                       getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance')) as dose_digits,
         judged_digits(k.dose_mg_m2_at_least, getvariable('mm03_cyclophosphamide_mg_m2'),

@@ -22,9 +22,7 @@ described as (
         m.dose_mg_m2,
         m.dose_mg_m2_at_least,
         m.dose_text_da, m.dose_text_en,
-        -- beside a dose per m² made from mg or mg/kg: the BSA (and weight) it was made with
-        m.dose_text_da || coalesce('; ' || m.conversion_da, '')                    as dose_shown_da,
-        m.dose_text_en || coalesce('; ' || m.conversion_en, '')                    as dose_shown_en,
+        m.dose_shown_da, m.dose_shown_en,
         m.dose_unknown_reason,
         m.bsa_m2,
         m.bsa_measure_date,
@@ -47,8 +45,8 @@ described as (
                       getvariable('mm04_tolerance'))                                           as dose_digits,
         judged_digits(m.dose_mg_m2_at_least, getvariable('mm04_full_mg_m2'), getvariable('mm04_reduced_mg_m2'),
                       getvariable('mm04_tolerance'))                                           as at_least_digits,
-        'melphalan ' || num_da(m.dose_mg_m2, dose_digits) || ' mg/m² givet (' || m.dose_text_da || coalesce('; ' || m.conversion_da, '') || ')' as given_da,
-        'melphalan ' || num_en(m.dose_mg_m2, dose_digits) || ' mg/m² given (' || m.dose_text_en || coalesce('; ' || m.conversion_en, '') || ')' as given_en
+        'melphalan ' || num_da(m.dose_mg_m2, dose_digits) || ' mg/m² givet (' || m.dose_shown_da || ')' as given_da,
+        'melphalan ' || num_en(m.dose_mg_m2, dose_digits) || ' mg/m² given (' || m.dose_shown_en || ')' as given_en
     from conditioning as p
     left join int_course_doses as m on m.course_id = p.course_id and m.substance = 'melphalan'
     left join int_creatinine_clearance as k on k.course_id = p.course_id

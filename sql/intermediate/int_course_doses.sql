@@ -53,15 +53,16 @@ select
     coalesce(sum(row_mg_m2), 0)                                      as dose_mg_m2_at_least,
     case when bool_or(dose_missing) then 'DOSE_UNKNOWN'
          when bool_or(bsa_missing) then 'BSA_UNKNOWN' end            as dose_unknown_reason,
-    -- what a dose in mg or mg/kg was converted with, for the texts beside the dose per m²
-    case when bool_or(dose_unit in ('mg', 'mg/kg')) and any_value(bsa_m2) is not null then
-        'BSA ' || num_da(any_value(bsa_m2), 2) || ' m² ' || dato(any_value(bsa_measure_date))
+    -- the dose text the indicators show beside a dose per m²: with the BSA (and weight) a dose in
+    -- mg or mg/kg was converted with (the drill-down shows those as values of their own)
+    dose_text_da || case when bool_or(dose_unit in ('mg', 'mg/kg')) and any_value(bsa_m2) is not null then
+        '; BSA ' || num_da(any_value(bsa_m2), 2) || ' m² ' || dato(any_value(bsa_measure_date))
         || case when bool_or(dose_unit = 'mg/kg') then ', vægt ' || num_da(any_value(weight_kg), 2) || ' kg' else '' end
-    end                                                              as conversion_da,
-    case when bool_or(dose_unit in ('mg', 'mg/kg')) and any_value(bsa_m2) is not null then
-        'BSA ' || num_en(any_value(bsa_m2), 2) || ' m² ' || iso(any_value(bsa_measure_date))
+        else '' end                                                  as dose_shown_da,
+    dose_text_en || case when bool_or(dose_unit in ('mg', 'mg/kg')) and any_value(bsa_m2) is not null then
+        '; BSA ' || num_en(any_value(bsa_m2), 2) || ' m² ' || iso(any_value(bsa_measure_date))
         || case when bool_or(dose_unit = 'mg/kg') then ', weight ' || num_en(any_value(weight_kg), 2) || ' kg' else '' end
-    end                                                              as conversion_en,
+        else '' end                                                  as dose_shown_en,
     any_value(bsa_m2)                                                as bsa_m2,
     any_value(bsa_measure_date)                                      as bsa_measure_date,
     any_value(height_cm)                                             as height_cm,

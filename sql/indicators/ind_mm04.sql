@@ -46,7 +46,12 @@ described as (
         judged_digits(m.dose_mg_m2_at_least, getvariable('mm04_full_mg_m2'), getvariable('mm04_reduced_mg_m2'),
                       getvariable('mm04_tolerance'))                                           as at_least_digits,
         'melphalan ' || num_da(m.dose_mg_m2, dose_digits) || ' mg/m² givet (' || m.dose_shown_da || ')' as given_da,
-        'melphalan ' || num_en(m.dose_mg_m2, dose_digits) || ' mg/m² given (' || m.dose_shown_en || ')' as given_en
+        'melphalan ' || num_en(m.dose_mg_m2, dose_digits) || ' mg/m² given (' || m.dose_shown_en || ')' as given_en,
+        -- a dose whose per-m² value is unknown, with why
+        'melphalan ' || m.dose_text_da || case m.dose_unknown_reason when 'BSA_UNKNOWN' then no_bsa_da()
+            when 'DOSE_UNKNOWN' then ': dosis pr. m² ukendt' else '' end                       as unconverted_da,
+        'melphalan ' || m.dose_text_en || case m.dose_unknown_reason when 'BSA_UNKNOWN' then no_bsa_en()
+            when 'DOSE_UNKNOWN' then ': dose per m² unknown' else '' end                        as unconverted_en
     from conditioning as p
     left join int_course_doses as m on m.course_id = p.course_id and m.substance = 'melphalan'
     left join int_creatinine_clearance as k on k.course_id = p.course_id
@@ -87,13 +92,12 @@ select pseudonym, department_code, index_date,
                 expected_en || '; melphalan at least ' || num_en(dose_mg_m2_at_least, at_least_digits) || ' mg/m² given (' || dose_shown_en || ')')
         when crcl_ml_min is null then outcome('unknown', 'CRCL_UNKNOWN',
             crcl_da || ' før konditionering ' || dato(index_date) || '; '
-                || coalesce(given_da, 'melphalan ' || dose_text_da),
+                || coalesce(given_da, unconverted_da),
             crcl_en || ' before conditioning on ' || iso(index_date) || '; '
-                || coalesce(given_en, 'melphalan ' || dose_text_en))
+                || coalesce(given_en, unconverted_en))
         when dose_unknown_reason = 'BSA_UNKNOWN' then outcome('unknown', 'BSA_UNKNOWN',
-            expected_da || '; melphalan ' || dose_text_da || no_bsa_da(), expected_en || '; melphalan ' || dose_text_en || no_bsa_en())
-        else outcome('unknown', 'DOSE_UNKNOWN', expected_da || '; melphalan ' || dose_text_da || ': dosis pr. m² ukendt',
-                     expected_en || '; melphalan ' || dose_text_en || ': dose per m² unknown') end as o,
+            expected_da || '; ' || unconverted_da, expected_en || '; ' || unconverted_en)
+        else outcome('unknown', 'DOSE_UNKNOWN', expected_da || '; ' || unconverted_da, expected_en || '; ' || unconverted_en) end as o,
     {
         'conditioning_course': course_id,
         'crcl_ml_min': crcl_ml_min,

@@ -88,6 +88,14 @@ def test_mm04_rules(tmp_path):
     assert "→ melphalan 140 mg/m² expected" in full_low["reason_text_en"]
     assert "200 mg/m² given" in full_low["reason_text_en"]
     assert "mg/m² givet (400 mg × 1 dag; BSA 2 m² " in row(con, "MM04", "flat_mg_known_bsa")["reason_text"]
+    # an unknown CrCl decides, but the text also says why the dose per m² is unknown
+    both = row(con, "MM04", "both_unknown")
+    assert both["reason_text"].endswith("melphalan 400 mg × 1 dag, men ingen måling med både højde og vægt "
+                                        "inden for 30 dage før forløbet: legemsoverfladeareal (BSA) ukendt")
+    assert both["reason_text_en"].endswith("and no measurement of both height and weight within 30 days "
+                                           "before the course: BSA unknown")
+    assert row(con, "MM04", "days_missing_crcl_unknown")["reason_text"].endswith(
+        "melphalan 200 mg/m² × (dage mangler): dosis pr. m² ukendt")
     edge = row(con, "MM04", "crcl_29_97")
     assert "CrCl 29,9 ml/min < 30" in edge["reason_text"]
     values = json.loads(edge["values_json"])

@@ -76,8 +76,18 @@ def _decode_lines(name: str, body: bytes, offset: int) -> str:
 def _refuse_undecodable(name: str, raw: bytes, pos: int, tried: str, offset: int = 0) -> None:
     """``offset``: bytes before ``raw`` in the file (a BOM), counted in the character named."""
     line = raw.count(b"\n", 0, pos) + 1
-    col = pos - (raw.rfind(b"\n", 0, pos) + 1) + 1 + (offset if line == 1 else 0)
-    raise DeliveryRefused(name, f"byte 0x{raw[pos]:02X} at character {col} cannot be decoded as {tried}", line=line)
+    line_start = raw.rfind(b"\n", 0, pos) + 1
+    col = pos - line_start + 1 + (offset if line == 1 else 0)
+    raise DeliveryRefused(name, f"byte 0x{raw[pos]:02X} at character {col} cannot be decoded as {tried}", line=line,
+                          column=None if line == 1 else _header_cell(raw, raw.count(b";", line_start, pos)))
+
+
+def _header_cell(raw: bytes, index: int) -> str:
+    """The header's name of field ``index`` (0-based) of a data line, or its number where the
+    header has no such column; ``;`` is the same byte in both encodings."""
+    header = raw.removeprefix(UTF8_BOM).split(b"\n", 1)[0].decode("utf-8", "replace")
+    names = [c.strip().strip('"').strip().lower() for c in header.split(";")]
+    return names[index] if index < len(names) and names[index] else str(index + 1)
 
 
 def _header(name: str, first_line: str, dfile: DeliveryFile) -> list[str]:

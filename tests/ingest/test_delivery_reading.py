@@ -60,8 +60,27 @@ def test_a_line_neither_utf8_nor_cp1252_in_a_mixed_file_names_its_line_and_chara
            + b"2;Syd\x81;H;Midtjylland\n")
     with pytest.raises(DeliveryRefused) as info:
         read_raw("departments.csv", raw, FILES_BY_NAME["departments"], Pseudonymiser(KEY))
-    assert (info.value.file, info.value.line) == ("departments.csv", 3)
-    assert "byte 0x81 at character 6 cannot be decoded" in str(info.value)
+    assert (info.value.file, info.value.line, info.value.column) == ("departments.csv", 3, "department_name")
+    assert "departments.csv, line 3, column department_name: byte 0x81 at character 6 cannot be decoded" \
+        in str(info.value)
+
+
+@pytest.mark.parametrize("line,column", [
+    (b"2;A;H;R\x81\n", "region"),          # the last column
+    (b"2;A;H;R;extra\x81\n", "5"),         # a field the header has no name for
+])
+def test_an_undecodable_byte_names_the_column_it_is_in(line, column):
+    raw = b"department_code;department_name;hospital;region\n1;A;H;R\n" + line
+    with pytest.raises(DeliveryRefused) as info:
+        read_raw("departments.csv", raw, FILES_BY_NAME["departments"], Pseudonymiser(KEY))
+    assert (info.value.line, info.value.column) == (3, column)
+
+
+def test_an_undecodable_byte_in_the_header_names_no_column():
+    raw = b"department_code;department_name\x81;hospital;region\n1;A;H;R\n"
+    with pytest.raises(DeliveryRefused) as info:
+        read_raw("departments.csv", raw, FILES_BY_NAME["departments"], Pseudonymiser(KEY))
+    assert (info.value.line, info.value.column) == (1, None)
 
 
 @pytest.mark.parametrize("body,encoding,bom", [

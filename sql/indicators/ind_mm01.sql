@@ -11,7 +11,8 @@ with population as (
             || ', ' || coalesce(comorbidity || ' komorbiditet', 'komorbiditet ikke registreret') as facts_da,
         'age ' || age_at_diagnosis || ' at diagnosis ' || iso(diagnosis_date)
             || ', ECOG PS ' || coalesce(ecog_ps::varchar, 'not recorded')
-            || ', comorbidity ' || coalesce(comorbidity, 'not recorded')                     as facts_en
+            || ', ' || coalesce(case comorbidity when 'ingen' then 'no' when 'let' then 'mild' when 'betydelig' then 'significant'
+                                 end || ' comorbidity', 'comorbidity not recorded')            as facts_en
     from int_index_diagnosis
     where age_at_diagnosis <= getvariable('hdt_age_limit')
 )

@@ -27,7 +27,7 @@ with population as (
              else true end                                                    as all_cycles_long,
         i.regimen_category in ('quintuplet_cd38', 'quadruplet_cd38', 'triplet_pi_imid', 'vcd') as recommended,
         case when t.first_leukaferese_date is not null then 'første leukaferese' else 'første HDT' end as cutoff_da,
-        case when t.first_leukaferese_date is not null then 'the first leukaferese' else 'the first asct' end as cutoff_en
+        case when t.first_leukaferese_date is not null then 'the first leukapheresis' else 'the first ASCT' end as cutoff_en
     from int_index_diagnosis as d
     join int_transplants as t on t.pseudonym = d.pseudonym
     left join int_treatment_phases as i on i.pseudonym = d.pseudonym and i.phase = 'induction'
@@ -57,7 +57,7 @@ select pseudonym, department_code, index_date,
             then outcome('met', 'MET', facts_da, facts_en)
         when regimen_category is null then outcome('not_met', 'NO_INDUCTION',
             'intet induktionsforløb startet før ' || cutoff_da || ' ' || dato(cutoff_date),
-            'no induktion course started before ' || cutoff_en || ' ' || iso(cutoff_date))
+            'no induction course started before ' || cutoff_en || ' ' || iso(cutoff_date))
         when not recommended then outcome('not_met', 'REGIMEN_NOT_RECOMMENDED',
             facts_da || '; ikke et anbefalet induktionsregime (femstofs-, firstofs- eller trestofs-regime eller VCd)',
             facts_en || '; not a recommended induction (quintuplet, quadruplet, triplet or VCd)')

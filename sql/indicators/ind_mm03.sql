@@ -51,8 +51,8 @@ described as (
         k.weight_kg,
         'mobiliseringsforløb ' || dato(g.start_date) || ', ' || g.days_before_harvest
             || ' dage før leukaferese ' || dato(p.index_date)                          as facts_da,
-        'mobilisering course ' || g.course_id || ' started ' || iso(g.start_date) || ', '
-            || g.days_before_harvest || ' days before leukaferese ' || iso(p.index_date) as facts_en,
+        'mobilisation course ' || g.course_id || ' started ' || iso(g.start_date) || ', '
+            || g.days_before_harvest || ' days before leukapheresis ' || iso(p.index_date) as facts_en,
         'cyclophosphamid ' || num_da(getvariable('mm03_cyclophosphamide_mg_m2'), 0) || ' mg/m² ± '
             || num_da(100 * getvariable('mm03_tolerance'), 1) || ' % forventet'        as expected_da,
         'cyclophosphamide ' || num_en(getvariable('mm03_cyclophosphamide_mg_m2'), 0) || ' mg/m² ± '
@@ -71,8 +71,8 @@ select pseudonym, department_code, index_date,
         when course_id is null then outcome('not_met', 'NO_PRIMING',
             'intet mobiliseringsforløb startet inden for ' || getvariable('mm03_priming_lookback_days')
                 || ' dage før leukaferese ' || dato(index_date),
-            'no mobilisering course started within ' || getvariable('mm03_priming_lookback_days')
-                || ' days before leukaferese ' || iso(index_date))
+            'no mobilisation course started within ' || getvariable('mm03_priming_lookback_days')
+                || ' days before leukapheresis ' || iso(index_date))
         when not has_cyclophosphamide then outcome('not_met', 'PRIMING_WITHOUT_CYCLOPHOSPHAMIDE',
             facts_da || ' uden cyclophosphamid', facts_en || ' contains no cyclophosphamide')
         when dose_mg_m2 is not null then outcome('not_met', 'PRIMING_DOSE',

@@ -110,27 +110,27 @@ select pseudonym, department_code, index_date,
         when death_date <= index_date + getvariable('mm05_window_days')
              and not coalesce(first_asct_date <= death_date, false) then outcome('excluded', 'DIED',
             'død ' || dato(death_date) || ' (dag ' || (death_date - index_date) || ' efter diagnosen) uden HDT: ekskluderet',
-            'died ' || iso(death_date) || ' (day ' || (death_date - index_date) || ' after diagnosis) without asct: excluded')
+            'died ' || iso(death_date) || ' (day ' || (death_date - index_date) || ' after diagnosis) without ASCT: excluded')
         when first_asct_date between index_date and index_date + getvariable('mm05_window_days') then outcome('met', 'MET',
             'HDT (ASCT) ' || dato(first_asct_date) || ', dag ' || asct_day || ' efter diagnosen ' || dato(index_date)
                 || ' (inden for ' || getvariable('mm05_window_days') || ' dage)',
-            'asct ' || iso(first_asct_date) || ', day ' || asct_day || ' after diagnosis ' || iso(index_date)
+            'ASCT ' || iso(first_asct_date) || ', day ' || asct_day || ' after diagnosis ' || iso(index_date)
                 || ' (within ' || getvariable('mm05_window_days') || ' days)')
         when mrd_strategy and failures_da = '' then outcome('justified', 'MRD_NEGATIVE_DEFERRAL',
             'HDT udskudt (MRD-strategi): standardrisiko, MRD-negativ ' || dato(mrd_negative_date) || ' ved '
                 || sci_da(mrd_sensitivity) || ' efter ' || cycles_before || ' induktionsserier: ' || induction_text_da,
-            'HDT deferred (mrd_strategi): standard risk, MRD negative ' || iso(mrd_negative_date) || ' at '
+            'HDT deferred (MRD strategy): standard risk, MRD negative ' || iso(mrd_negative_date) || ' at '
                 || sci_en(mrd_sensitivity) || ' after ' || cycles_before || ' induction cycles: ' || induction_text_en)
         when mrd_strategy then outcome('not_met', 'DEFERRAL_NOT_SUPPORTED',
             'HDT udskudt (MRD-strategi) uden retningslinjens betingelser: ' || failures_da
                 || '; ingen HDT inden for ' || getvariable('mm05_window_days') || ' dage efter diagnosen ' || dato(index_date),
-            'HDT deferred (mrd_strategi) without the guideline''s conditions: ' || failures_en
-                || '; no asct within ' || getvariable('mm05_window_days') || ' days after diagnosis ' || iso(index_date))
+            'HDT deferred (MRD strategy) without the guideline''s conditions: ' || failures_en
+                || '; no ASCT within ' || getvariable('mm05_window_days') || ' days after diagnosis ' || iso(index_date))
         else outcome('not_met', 'NO_HDT',
             'HDT-kandidat uden HDT inden for ' || getvariable('mm05_window_days') || ' dage efter diagnosen ' || dato(index_date)
                 || coalesce(' (første HDT ' || dato(first_asct_date) || ', dag ' || asct_day || ')', ''),
-            'HDT candidate, no asct within ' || getvariable('mm05_window_days') || ' days after diagnosis ' || iso(index_date)
-                || coalesce(' (first asct ' || iso(first_asct_date) || ', day ' || asct_day || ')', ''))
+            'HDT candidate, no ASCT within ' || getvariable('mm05_window_days') || ' days after diagnosis ' || iso(index_date)
+                || coalesce(' (first ASCT ' || iso(first_asct_date) || ', day ' || asct_day || ')', ''))
     end                                                                 as o,
     {
         'age_at_diagnosis': age_at_diagnosis,

@@ -90,7 +90,7 @@ described as (
                  || coalesce(' to ' || iso(consolidation_end_date), ' (end unknown)') || ', '
              else '' end
             || 'window ' || iso(window_start) || '–' || iso(window_end) || ' (day '
-            || (window_start - index_date) || '–' || (window_end - index_date) || ' after the last asct '
+            || (window_start - index_date) || '–' || (window_end - index_date) || ' after the last ASCT '
             || iso(index_date) || ')'                                                  as window_en,
         'første vedligeholdelse (' || drugs_da(substances) || ') startet ' || dato(maintenance_start_date)
             || ', dag ' || start_day                                                   as started_da,
@@ -107,7 +107,7 @@ select pseudonym, department_code, index_date,
                     || ', dag ' || (event_date - index_date) || ' efter sidste HDT, før vedligeholdelse; '
                     || window_da || ': ekskluderet',
                 case event_code when 'DIED' then 'died ' else 'PD response ' end || iso(event_date)
-                    || ', day ' || (event_date - index_date) || ' after the last asct, before any maintenance; '
+                    || ', day ' || (event_date - index_date) || ' after the last ASCT, before any maintenance; '
                     || window_en || ': excluded')
         when end_unknown then outcome('unknown', 'CONSOLIDATION_END_UNKNOWN',
             'konsolideringens afslutning ukendt (serier eller serielængde mangler på sidste konsolideringsforløb '
@@ -132,7 +132,7 @@ select pseudonym, department_code, index_date,
             started_en || '; ' || window_en || ': neither lenalidomide nor a CD38 antibody')
         else outcome('not_met', 'NO_MAINTENANCE',
             'ingen vedligeholdelse startet efter sidste HDT; ' || window_da,
-            'no maintenance started after the last asct; ' || window_en)
+            'no maintenance started after the last ASCT; ' || window_en)
     end                                                                 as o,
     {
         'tandem': is_tandem,

@@ -67,7 +67,7 @@ described as (
             || dato(p.index_date) || ', dag ' || (p.index_date - p.last_asct_date) || ' efter HDT)'   as facts_da,
         'lenalidomide ' || coalesce(l.dose_en, 'dose missing') || ', days ' || coalesce(l.days, '(missing)')
             || ', ' || coalesce(p.cycle_length_days::varchar, '(missing)') || '-day cycles (course started '
-            || iso(p.index_date) || ', day ' || (p.index_date - p.last_asct_date) || ' after asct)'   as facts_en,
+            || iso(p.index_date) || ', day ' || (p.index_date - p.last_asct_date) || ' after ASCT)'   as facts_en,
         getvariable('mm07_dose_mg') || ' mg dag ' || getvariable('mm07_days') || ' i serier à '
             || getvariable('mm07_cycle_length_days') || ' dage forventet'                  as expected_da,
         getvariable('mm07_dose_mg') || ' mg, days ' || getvariable('mm07_days') || ', '

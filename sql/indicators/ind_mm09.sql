@@ -17,7 +17,7 @@ with population as (
         risk_text_da || ', første vedligeholdelse ' || dato(m.start_date) || ' (dag ' || m.days_after_asct
             || ' efter HDT): ' || drugs_da(m.substances)                      as facts_da,
         risk_text_en || ', first maintenance ' || iso(m.start_date) || ' (day ' || m.days_after_asct
-            || ' after asct): ' || drugs_en(m.substances)                     as facts_en
+            || ' after ASCT): ' || drugs_en(m.substances)                     as facts_en
     from int_index_diagnosis as d
     join int_risk as k on k.pseudonym = d.pseudonym
     join int_maintenance_after_asct as m on m.pseudonym = d.pseudonym

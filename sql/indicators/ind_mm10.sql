@@ -38,7 +38,7 @@ described as (
         r.response,
         'tandemtransplantation ' || dato(p.index_date) || ' efter HDT ' || dato(p.first_asct_date) || '; respons efter første HDT: '
             || coalesce(r.response || ' ' || dato(r.assessment_date), 'ikke registreret') || '; ' || p.risk_text_da as facts_da,
-        'tandem asct ' || iso(p.index_date) || ' after asct ' || iso(p.first_asct_date) || '; response after the first: '
+        'tandem ASCT ' || iso(p.index_date) || ' after ASCT ' || iso(p.first_asct_date) || '; response after the first: '
             || coalesce(r.response || ' on ' || iso(r.assessment_date), 'none recorded') || '; ' || p.risk_text_en as facts_en
     from population as p
     left join response as r on r.pseudonym = p.pseudonym
@@ -51,12 +51,12 @@ select pseudonym, department_code, index_date,
         when response in ('CR', 'sCR') then outcome('not_met', 'TANDEM_DESPITE_CR',
             facts_da || ': tandemtransplantation trods CR', facts_en || ': tandem despite CR')
         when response in ('SD', 'PD') then outcome('not_met', 'TANDEM_WITHOUT_BENEFIT',
-            facts_da || ': tandemtransplantation uden gavn af første HDT', facts_en || ': tandem without benefit from the first asct')
+            facts_da || ': tandemtransplantation uden gavn af første HDT', facts_en || ': tandem without benefit from the first ASCT')
         when risk = 'standard' then outcome('not_met', 'TANDEM_STANDARD_RISK',
             facts_da || ': tandemtransplantation ved standardrisiko', facts_en || ': tandem for standard risk')
         when response is null then outcome('unknown', 'RESPONSE_UNKNOWN',
             facts_da || ': ingen respons registreret mellem transplantationerne',
-            facts_en || ': no efter_asct response between the transplants')
+            facts_en || ': no response recorded between the transplants')
         else outcome('unknown', 'RISK_UNKNOWN',
             facts_da || ': risikoen kunne ikke vurderes', facts_en || ': risk could not be classified')
     end                                                                 as o,

@@ -26,18 +26,18 @@ select p.pseudonym, p.department_code, p.index_date,
             then outcome('excluded', 'DIED',
                 'død ' || dato(p.death_date) || ' (dag ' || (p.death_date - p.index_date) || ' efter HDT '
                     || dato(p.index_date) || ') uden henvisning til rehabilitering: ekskluderet',
-                'died ' || iso(p.death_date) || ' (day ' || (p.death_date - p.index_date) || ' after asct '
+                'died ' || iso(p.death_date) || ' (day ' || (p.death_date - p.index_date) || ' after ASCT '
                     || iso(p.index_date) || ') without a rehabilitation referral: excluded')
         when r.referral_date is not null then outcome('met', 'MET',
             'henvisning til rehabilitering ' || dato(r.referral_date) || ', dag ' || (r.referral_date - p.index_date)
                 || ' i forhold til HDT ' || dato(p.index_date),
             'rehabilitation referral ' || iso(r.referral_date) || ', day ' || (r.referral_date - p.index_date)
-                || ' relative to asct ' || iso(p.index_date))
+                || ' relative to ASCT ' || iso(p.index_date))
         else outcome('not_met', 'NO_REHABILITATION',
             'ingen henvisning til rehabilitering fra diagnosen ' || dato(p.diagnosis_date) || ' til '
                 || getvariable('mm11_window_days') || ' dage efter HDT ' || dato(p.index_date),
             'no rehabilitation referral from diagnosis ' || iso(p.diagnosis_date) || ' up to '
-                || getvariable('mm11_window_days') || ' days after asct ' || iso(p.index_date))
+                || getvariable('mm11_window_days') || ' days after ASCT ' || iso(p.index_date))
     end                                                                 as o,
     {
         'referral_date': r.referral_date,

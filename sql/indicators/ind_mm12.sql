@@ -23,7 +23,7 @@ select pseudonym, department_code, index_date,
     decision_date,
     -- without induction the first asct decides the guideline version: the texts say so
     case when first_induction_date is null then 'første HDT (ingen induktion registreret)' end as decision_label_da,
-    case when first_induction_date is null then 'first asct (no induction recorded)' end       as decision_label_en,
+    case when first_induction_date is null then 'first ASCT (no induction recorded)' end       as decision_label_en,
     case
         when regimen_category in ('quadruplet_cd38', 'quintuplet_cd38') then outcome('met', 'MET', facts_da, facts_en)
         else outcome('not_met', 'NO_CD38_INDUCTION',

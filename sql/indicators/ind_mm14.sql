@@ -20,15 +20,15 @@ select pseudonym, department_code, index_date,
     case
         when died_in_window then outcome('not_met', 'DIED_WITHIN_100_DAYS',
             'død ' || dato(death_date) || ', dag ' || (death_date - index_date) || ' efter HDT ' || dato(index_date),
-            'died ' || iso(death_date) || ', day ' || (death_date - index_date) || ' after asct ' || iso(index_date))
+            'died ' || iso(death_date) || ', day ' || (death_date - index_date) || ' after ASCT ' || iso(index_date))
         when days_to_extract(index_date) >= getvariable('mm14_window_days') then outcome('met', 'MET',
             'i live ' || getvariable('mm14_window_days') || ' dage efter HDT ' || dato(index_date)
                 || coalesce(' (død ' || dato(death_date) || ', dag ' || (death_date - index_date) || ')', ''),
-            'alive ' || getvariable('mm14_window_days') || ' days after asct ' || iso(index_date)
+            'alive ' || getvariable('mm14_window_days') || ' days after ASCT ' || iso(index_date)
                 || coalesce(' (died ' || iso(death_date) || ', day ' || (death_date - index_date) || ')', ''))
         else outcome('unknown', 'SURVIVAL_UNKNOWN',
             'i live ved udtrækket, dag ' || days_to_extract(index_date) || ' efter HDT ' || dato(index_date),
-            'alive at the extract, day ' || days_to_extract(index_date) || ' after asct ' || iso(index_date))
+            'alive at the extract, day ' || days_to_extract(index_date) || ' after ASCT ' || iso(index_date))
     end                                                                 as o,
     {
         'death_date': death_date,

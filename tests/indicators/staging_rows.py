@@ -277,6 +277,10 @@ _ENGLISH = re.compile(r"\b(rules?|excluded|pending|window|cycles?|expected|given
 # Internal codes appear only in reason codes, data columns and drill-down values (§1 "Regimen
 # category"), in the English text too: the category codes and upper-snake reason codes.
 _CATEGORY_OR_REASON_CODE = re.compile(r"\b(?:quintuplet_cd38|quadruplet_cd38|triplet_pi_imid|[A-Z0-9]+_[A-Z0-9_]+)\b")
+# ... and the English text names the data's Danish codes in English ("induction course", "no comorbidity",
+# "ASCT"), as it names everything else (indicators.md "Changes from version 1", item 10)
+_DATA_CODE_IN_ENGLISH = re.compile(r"\b(?:asct|leukaferese|induktion|konsolidering|vedligehold|mobilisering|konditionering|"
+                                   r"rehabilitering|ingen|let|betydelig|[a-z]+_[a-z_]+)\b")
 
 
 def danish_text_problems(text: str) -> list[str]:
@@ -305,6 +309,9 @@ def assert_clinician_texts(con: duckdb.DuckDBPyConnection, indicator_id: str) ->
         codes = _CATEGORY_OR_REASON_CODE.findall(text_en or "")
         if codes:
             problems.append(f"reason_text_en names internal codes: {codes}")
+        data_codes = _DATA_CODE_IN_ENGLISH.findall(text_en or "")
+        if data_codes:
+            problems.append(f"reason_text_en names the data's codes: {data_codes}")
         if problems:
             bad[pseudonym] = (text_da, problems)
     assert not bad, bad

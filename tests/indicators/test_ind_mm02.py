@@ -204,5 +204,5 @@ def test_mm02_induction_ends_at_the_first_harvest_else_the_first_asct(tmp_path):
     }
     assert outcomes(con, "MM02", expected) == expected
     assert "01-08-2024" in row(con, "MM02", "no_harvest")["reason_text"]
-    assert "first asct 2024-08-01" in row(con, "MM02", "no_harvest")["reason_text_en"]
+    assert "first ASCT 2024-08-01" in row(con, "MM02", "no_harvest")["reason_text_en"]
     assert_clinician_texts(con, "MM02")

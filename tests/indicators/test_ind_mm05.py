@@ -60,7 +60,7 @@ def test_mm05_candidates(tmp_path):
     late = row(con, "MM05", "asct_day_366")
     assert "(første HDT 10-01-2025, dag 366)" in late["reason_text"]
     assert late["reason_text"].startswith("Anbefaling 4 og 8 (A): ")
-    assert "(first asct 2025-01-10, day 366)" in late["reason_text_en"]
+    assert "(first ASCT 2025-01-10, day 366)" in late["reason_text_en"]
     assert "død 28-07-2024" in row(con, "MM05", "died_day_200")["reason_text"]
     assert_clinician_texts(con, "MM05")
 

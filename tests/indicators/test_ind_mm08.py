@@ -123,7 +123,7 @@ def test_mm08_guideline_version_by_the_first_induction_start(tmp_path):
     assert ": første HDT (ingen induktion registreret) 01-03-2026 ligger før retningslinje v2.0" \
         in no_induction["reason_text"]
     assert "induktionsstart" not in no_induction["reason_text"]
-    assert ": first asct (no induction recorded) 2026-03-01 is before guideline v2.0" in no_induction["reason_text_en"]
+    assert ": first ASCT (no induction recorded) 2026-03-01 is before guideline v2.0" in no_induction["reason_text_en"]
     assert json.loads(no_induction["values_json"])["first_induction_date"] is None
     assert json.loads(excluded["values_json"])["first_induction_date"] == "2026-03-01"
     assert_clinician_texts(con, "MM08")

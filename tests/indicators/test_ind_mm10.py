@@ -82,7 +82,7 @@ def test_mm10_rules(tmp_path):
     assert "01-05-2025" in met["reason_text"] and "10-01-2025" in met["reason_text"]
     assert "PR 01-03-2025" in met["reason_text"]
     assert "højrisiko (" in met["reason_text"] and "t(4;14)" in met["reason_text"]
-    assert met["reason_text_en"].startswith("Rec 9 (A/B): tandem asct 2025-05-01 after asct 2025-01-10")
+    assert met["reason_text_en"].startswith("Rec 9 (A/B): tandem ASCT 2025-05-01 after ASCT 2025-01-10")
     assert "CR" in row(con, "MM10", "high_cr")["reason_text"]
     assert "standardrisiko" in row(con, "MM10", "standard_vgpr")["reason_text"]
     assert_clinician_texts(con, "MM10")

@@ -21,12 +21,14 @@ from pipelines.indicators.catalogue import BY_ID
 # --- statuses and changes -------------------------------------------------------------------
 
 STATUS_DA = {"met": "opfyldt", "not_met": "ikke opfyldt", "unknown": "uoplyst", "justified": "begrundet afvigelse",
-             "excluded": "ekskluderet", "pending": "afventer", "absent": "ikke længere i populationen"}
+             "excluded": "ekskluderet", "pending": "afventer", "absent": "ikke længere i populationen",
+             "moved": "nu i en anden afdeling"}
 # an informational indicator (no standard, the treatment not recommended by Medicinrådet) reports
 # uptake: whether the treatment was given, never "ikke opfyldt"
 UPTAKE_DA = {"met": "givet", "not_met": "ikke givet"}
-STATUS_ORDER = {"not_met": 0, "unknown": 1, "justified": 2, "pending": 3, "met": 4, "excluded": 5, "absent": 6}
-NEW, PERSISTING, RESOLVED = "ny", "vedvarende", "løst"
+STATUS_ORDER = {"not_met": 0, "unknown": 1, "justified": 2, "pending": 3, "met": 4, "excluded": 5, "absent": 6,
+                "moved": 7}
+NEW, PERSISTING, RESOLVED, MOVED = "ny", "vedvarende", "løst", "flyttet"
 RISK_DA = {"high": "højrisiko", "standard": "standardrisiko", "unknown": "risiko uoplyst"}
 
 

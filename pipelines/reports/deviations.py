@@ -12,7 +12,11 @@ Internal lists: not suppressed. With the re-identification key a CPR column come
 Compared with the newest earlier extract (``comparison.py``), each deviation is marked *ny*
 (a deviation now, not before), *vedvarende* (a deviation before and now) or *løst* (a
 deviation before, not now: listed with its current result, or "ikke længere i
-populationen" with the old reason) — within the audit period.
+populationen" with the old reason) — within the audit period. A deviation listed before
+under another department than now (the patient's index department changed) is *flyttet* in
+the old list, whatever its result now, with where it went and the old list's own reason, never
+the new department's reason or values; in the new department it is *vedvarende* if it is still
+a deviation.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from pipelines.lib.vault import PSEUDONYMS_ONLY
 from pipelines.reports import danish, html, tables
 from pipelines.reports.comparison import Base, PreviousResultsRefused, read_results  # noqa: F401 (re-exported)
 from pipelines.reports.data import DEVIATIONS, UNKNOWN_DEPARTMENT, ReportData, is_deviation
-from pipelines.reports.danish import NEW, PERSISTING, RESOLVED
+from pipelines.reports.danish import MOVED, NEW, PERSISTING, RESOLVED
 from pipelines.reports.files import child_dir, write_danish_csv
 from pipelines.reports.xlsx import Sheet, write_workbook
 
-CHANGE_ORDER = {NEW: 0, PERSISTING: 1, RESOLVED: 2}
+CHANGE_ORDER = {NEW: 0, PERSISTING: 1, RESOLVED: 2, MOVED: 3}
 PAGE_ROWS = 2000
 JUDGED = [i for i in CATALOGUE if not i.informational]   # indicators with a standard: the lists' indicators
+CHANGE_COUNTS = ("new", "persisting", "resolved", "moved")
 read_previous = read_results  # the previous run's patient_results.csv (kept under its old name)
 
 
@@ -63,9 +68,10 @@ def compare(data: ReportData, base: Base | pl.DataFrame | None) -> pl.DataFrame:
               .unique("key", keep="first", maintain_order=True))
     marked = current.join(before.select("key", previous_status=pl.col("status")), on="key", how="left").with_columns(
         change=pl.when(pl.col("previous_status").is_null()).then(pl.lit(NEW)).otherwise(pl.lit(PERSISTING)))
-    gone = before.join(current.select("key"), on="key", how="anti")
     now = data.patients.with_columns(key=_key()).unique("key", keep="first", maintain_order=True)
     departments = data.departments.select("department_code", "department_name", "hospital", "region")
+    moved = _moved(before, now, departments)
+    gone = before.join(current.select("key"), on="key", how="anti").join(moved.select("key"), on="key", how="anti")
     # a resolved deviation shows the patient's current result where there is one, else the old one
     current_cols = ["status", "reason_code", "reason_text", "index_date", "guideline_version", "risk", "risk_rules",
                     "values_json", "risk_text"]
@@ -87,11 +93,39 @@ def compare(data: ReportData, base: Base | pl.DataFrame | None) -> pl.DataFrame:
             change=pl.lit(RESOLVED),
         )
         .filter(in_period(data, pl.col("index_date"), pl.col("status")))
-        .with_columns(year=pl.col("index_date").dt.year().cast(marked.schema["year"]))
     )
+    moved = moved.drop("key").filter(in_period(data, pl.col("index_date"), pl.col("status")))
     columns = [c for c in marked.columns if c != "key"]
-    resolved = resolved.with_columns(pl.lit(None, marked.schema[c]).alias(c) for c in columns if c not in resolved.columns)
-    return pl.concat([marked.select(columns), resolved.select(columns).cast(marked.select(columns).schema)])
+    schema = marked.select(columns).schema
+    old_department_rows = [frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in columns if c not in frame.columns)
+                           .with_columns(year=pl.col("index_date").dt.year()).select(columns).cast(schema)
+                           for frame in (resolved, moved)]
+    return pl.concat([marked.select(columns), *old_department_rows])
+
+
+def _moved(before: pl.DataFrame, now: pl.DataFrame, departments: pl.DataFrame) -> pl.DataFrame:
+    """The deviations of ``before`` whose row is now under another department, whatever its status,
+    as rows of their old department: where the patient is now, and the old reason."""
+    new_department = departments.select(new_code="department_code", new_name="department_name")
+    return (
+        before.join(now.select("key", new_code=pl.col("department_code")), on="key")
+        .filter(pl.col("department_code") != pl.col("new_code"))
+        .join(new_department, on="new_code", how="left")
+        .join(departments, on="department_code", how="left")
+        .select("key", "pseudonym", "indicator_id", "department_code", "reason_code", "guideline_version", "risk",
+                "risk_rules",
+                status=pl.lit("moved"),
+                previous_status=pl.col("status"),
+                reason_text=pl.concat_str(
+                    pl.lit("Nu registreret i "), pl.col("new_name").fill_null(pl.col("new_code")),
+                    pl.lit(" (afdelingskode "), pl.col("new_code"), pl.lit("); her før: "),
+                    pl.col("reason_text").fill_null("")),
+                index_date=pl.col("index_date").str.to_date("%Y-%m-%d", strict=False),
+                department_name=pl.col("department_name").fill_null(pl.col("department_code")),
+                hospital=pl.col("hospital").fill_null("ukendt"),
+                region=pl.col("region").fill_null("ukendt"),
+                change=pl.lit(MOVED))
+    )
 
 
 def sort_deviations(frame: pl.DataFrame) -> pl.DataFrame:
@@ -105,18 +139,19 @@ def sort_deviations(frame: pl.DataFrame) -> pl.DataFrame:
 
 def all_department_counts(frame: pl.DataFrame) -> dict[str, list[dict]]:
     """Per department the deviation counts per indicator with a standard (catalogue order;
-    zeros included). Resolved rows are counted as resolved only."""
+    zeros included). Resolved and moved rows are counted as such only."""
     change = pl.col("change")
-    current = change.is_null() | (change != RESOLVED)
+    current = change.is_null() | ~change.is_in([RESOLVED, MOVED])
     counted = frame.group_by("department_code", "indicator_id").agg(
         *[(current & (pl.col("status") == s)).sum().alias(s) for s in DEVIATIONS],
-        new=(change == NEW).sum(), persisting=(change == PERSISTING).sum(), resolved=(change == RESOLVED).sum())
+        new=(change == NEW).sum(), persisting=(change == PERSISTING).sum(), resolved=(change == RESOLVED).sum(),
+        moved=(change == MOVED).sum())
     found = {(r["department_code"], r["indicator_id"]): r for r in counted.iter_rows(named=True)}
     out: dict[str, list[dict]] = {}
     for code in frame.get_column("department_code").unique().to_list():
         out[code] = [{"indicator_id": i.indicator_id, "title": i.title_da,
                       **{k: int(found.get((code, i.indicator_id), {}).get(k) or 0)
-                         for k in (*DEVIATIONS, "new", "persisting", "resolved")}}
+                         for k in (*DEVIATIONS, *CHANGE_COUNTS)}}
                      for i in JUDGED]
     return out
 
@@ -125,7 +160,7 @@ def department_counts(frame: pl.DataFrame) -> list[dict]:
     """The deviation counts per indicator of one department's list."""
     return all_department_counts(frame.with_columns(department_code=pl.lit("", pl.String))).get("") or [
         {"indicator_id": i.indicator_id, "title": i.title_da,
-         **{k: 0 for k in (*DEVIATIONS, "new", "persisting", "resolved")}} for i in JUDGED]
+         **{k: 0 for k in (*DEVIATIONS, *CHANGE_COUNTS)}} for i in JUDGED]
 
 
 # --- Excel -----------------------------------------------------------------------------------
@@ -159,9 +194,9 @@ def xlsx_sheets(frame: pl.DataFrame, counts: list[dict], compared: bool, cpr: bo
     """``afvigelser.xlsx``: the overview (counts and the page's notes), then one sheet per
     indicator with a standard: every deviation with its values as typed columns."""
     overview_header = ["Indikator", "Titel", "Ikke opfyldt", "Uoplyst", "Begrundet afvigelse"] + (
-        ["Ny", "Vedvarende", "Løst"] if compared else [])
+        ["Ny", "Vedvarende", "Løst", "Flyttet"] if compared else [])
     fields = ["indicator_id", "title", "not_met", "unknown", "justified"] + (
-        ["new", "persisting", "resolved"] if compared else [])
+        list(CHANGE_COUNTS) if compared else [])
     overview = pl.DataFrame({f: [c[f] for c in counts] for f in fields},
                             schema={f: pl.String if f in ("indicator_id", "title") else pl.Int64 for f in fields})
     sheets = [Sheet("Oversigt", overview_header, overview, notes)]
@@ -215,8 +250,8 @@ def notes(data: ReportData, comparison: str, cpr: bool) -> dict[str, str]:
 
 def headline(counts: list[dict], compared: bool) -> str:
     """The sentence a department's list opens with (its page and its workbook): the deviations
-    of the audit period by status and, where compared, how many are new and resolved."""
-    total = {k: sum(c[k] for c in counts) for k in (*DEVIATIONS, "new", "resolved")}
+    of the audit period by status and, where compared, how many are new, resolved and moved."""
+    total = {k: sum(c.get(k, 0) for c in counts) for k in (*DEVIATIONS, "new", "resolved", "moved")}
     judged = sum(total[k] for k in DEVIATIONS)
     if judged:
         sentence = (f"{danish.antal(judged, 'afvigelse', 'afvigelser')} i auditperioden: "
@@ -227,14 +262,15 @@ def headline(counts: list[dict], compared: bool) -> str:
     if compared:
         new, resolved = total["new"], total["resolved"]
         sentence += (f" {danish.antal(new, 'ny', 'nye')}" if new else " Ingen nye") + " siden forrige udtræk"
-        sentence += f", {danish.tal(resolved)} løst." if resolved else "."
+        sentence += f", {danish.tal(resolved)} løst" if resolved else ""
+        sentence += f", {danish.tal(total['moved'])} flyttet til en anden afdeling." if total["moved"] else "."
     return sentence
 
 
 def comparison_line(base_name: str | None, compared: bool) -> str:
     if compared and base_name:
         return (f"Sammenlignet med {base_name}: ny = afvigelse nu, ikke før; vedvarende = afvigelse både før og nu; "
-                "løst = afvigelse før, ikke nu.")
+                "løst = afvigelse før, ikke nu; flyttet = afvigelse før i denne afdeling, nu i en anden.")
     return "Ingen sammenligning: der er ingen resultater af et tidligere udtræk at sammenligne med."
 
 

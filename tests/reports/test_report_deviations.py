@@ -194,3 +194,42 @@ def test_previous_results_of_the_wrong_shape_are_refused(tmp_path):
 ])
 def test_the_sentence_a_list_opens_with(counts, compared, sentence):
     assert headline(counts, compared) == sentence
+
+
+def test_a_deviation_whose_patient_moved_department_is_marked_in_the_old_list(tmp_path):
+    """A deviation listed before under D1 whose row is now under D2 (the index department changed)
+    is 'flyttet' in D1, still a deviation or not, with where it went and D1's own old reason, never
+    D2's reason or values; persisting in D2 if still a deviation (left without a mark in D1
+    before: found by an earlier review)."""
+    departments = DEPARTMENTS[:1] + [("D2", "Hæmatologisk Afdeling, Odense", "OUH", "Syddanmark")]
+    current = [result("P00000000000000c1", "MM04", "unknown", department="D2", text="Rec 3: D2's reason"),
+               result("P00000000000000c2", "MM04", "met", department="D2", text="Rec 3: D2's met")]
+    con = connect(tmp_path / "audit.duckdb", current, departments=departments)
+    previous = tmp_path / "previous.csv"
+    previous.write_text("pseudonym,indicator_id,status,reason_code,reason_text,index_date,guideline_version,"
+                        "department_code,risk,risk_rules\n"
+                        "P00000000000000c1,MM04,not_met,X,D1's old reason,2026-03-01,v1.5,D1,standard,\n"
+                        "P00000000000000c2,MM04,not_met,X,D1's old reason,2026-03-01,v1.5,D1,standard,\n",
+                        encoding="utf-8")
+    out = tmp_path / "out"
+    write_departments(con, out, previous)
+    old = {r["pseudonym"]: r for r in read_danish(out / "departments" / "D1" / "afvigelser.csv")}
+    new = {r["pseudonym"]: r for r in read_danish(out / "departments" / "D2" / "afvigelser.csv")}
+    assert (old["P00000000000000c1"]["status"], old["P00000000000000c1"]["ændring"],
+            old["P00000000000000c1"]["tidligere status"]) == ("nu i en anden afdeling", "flyttet", "ikke opfyldt")
+    assert old["P00000000000000c1"]["årsag"] == ("Nu registreret i Hæmatologisk Afdeling, Odense "
+                                                 "(afdelingskode D2); her før: D1's old reason")
+    assert old["P00000000000000c1"]["værdier"] == "", "the new department's values stay in its own list"
+    assert (old["P00000000000000c2"]["status"], old["P00000000000000c2"]["ændring"]) == ("nu i en anden afdeling",
+                                                                                       "flyttet")
+    assert "D2's" not in " ".join(r["årsag"] + r["værdier"] for r in old.values())
+    assert (new["P00000000000000c1"]["ændring"], new["P00000000000000c1"]["årsag"]) == ("vedvarende", "Rec 3: D2's reason")
+    assert "P00000000000000c2" not in new
+    page = (out / "departments" / "D1" / "afvigelser.html").read_text(encoding="utf-8")
+    assert ('<p class="big" data-col="summary">Ingen afvigelser i auditperioden. Ingen nye siden forrige udtræk, '
+            '2 flyttet til en anden afdeling.</p>') in page, "a moved deviation is not one of D1's now"
+    assert 'data-col="løst">0</td><td class="num" data-col="flyttet">2</td>' in page
+    assert "flyttet = afvigelse før i denne afdeling, nu i en anden" in page
+    with zipfile.ZipFile(out / "departments" / "D1" / "afvigelser.xlsx") as z:
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert "Flyttet" in strings and "2 flyttet til en anden afdeling" in strings

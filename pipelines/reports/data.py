@@ -38,8 +38,6 @@ def is_deviation() -> pl.Expr:
     return pl.col("status").is_in(DEVIATIONS) & ~pl.col("indicator_id").is_in(INFORMATIONAL)
 
 
-STATUS_DA = {"met": "opfyldt", "not_met": "ikke opfyldt", "unknown": "uoplyst", "justified": "begrundet afvigelse",
-             "excluded": "ekskluderet", "pending": "afventer", "absent": "ikke i populationen"}
 LEVEL_DA = {"national": "Land", "region": "Region", "hospital": "Hospital", "department": "Afdeling"}
 UNKNOWN_DEPARTMENT = "(ukendt afdeling)"
 

@@ -238,7 +238,8 @@ def _patient_table(basis: Basis, years: list[int], publication: bool) -> dict:
 def _completeness(basis: Basis, data: ReportData, publication: bool) -> dict:
     """Completeness per variable: Danmark and (internal) each department; shares below the
     threshold marked. The publication shows Danmark only, a share withheld when the variable
-    is missing in 1–4 patients."""
+    is missing in 1–4 patients, and a variable that applies to 1–4 patients as ``<5`` with its
+    share withheld (an independent review read "MRD-sensitivitet: 1 patient" in it)."""
     frame = basis.completeness
     if frame.is_empty():
         return {"variables": [], "departments": [], "threshold": None}
@@ -247,10 +248,11 @@ def _completeness(basis: Basis, data: ReportData, publication: bool) -> dict:
     value = {}
     for r in frame.iter_rows(named=True):
         missing = (r["denominator"] or 0) - (r["present"] or 0)
-        hidden = publication and missing in suppression.SMALL
+        few = publication and (r["denominator"] or 0) in suppression.SMALL
+        hidden = publication and (missing in suppression.SMALL or few)
         value[(r["level"], r["unit"], r["variable"])] = {
             "share": None if hidden else r["share"], "below": bool(r["below_threshold"]) and not hidden,
-            "n": r["denominator"], "withheld": hidden}
+            "n": suppression.PRIMARY if few else r["denominator"], "withheld": hidden}
     threshold = frame["threshold"].drop_nulls()
     departments = [] if publication else [
         {"code": d["department_code"], "name": d["department_name"], "hospital": d["hospital"], "region": d["region"],

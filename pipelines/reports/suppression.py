@@ -25,6 +25,14 @@ cell is added where one succeeds:
    through every relation until stable; a cell is recovered when its bounds meet (this
    catches e.g. two ``<5`` beside a published total of 8).
 
+When neither finds a cell, a third, stronger one is run before the table is accepted:
+
+3. linear programme: with the same bounds and every relation at once, each protected cell's
+   least and greatest value (HiGHS); a cell is recovered when no other whole number lies
+   between them. Propagation combines the relations one at a time and misses what only their
+   combination fixes (an independent review recovered a region's 4 from its years, its pooled
+   figure and the regions beside it).
+
 Before the attacks, a cheap pass gives every relation with exactly one unknown a second
 suppressed cell. Complements are chosen among the published cells of a relation the
 exposed cell is in, preferring a non-zero count, a status count over the total, the
@@ -435,6 +443,8 @@ class _Attacker:
         self.start_lo = np.where(is_hidden, 0, np.where(value < 5, 0, 5))
         self.start_hi = np.where(is_hidden, BIG, np.where(value < 5, 4, BIG))
         self.unknown = is_hidden
+        self.equations = equations
+        self.safe: set[Cell] = set()  # cells the linear programme could not recover
 
     def _set(self, k: int, coords: dict[int, int] | None) -> None:
         for b in self.coords.pop(k, {}):
@@ -542,6 +552,80 @@ class _Attacker:
         fixed = np.flatnonzero(self.unknown & (lo == hi))
         return found | ({self.cells[k] for k in fixed} & protect)
 
+    def programmed(self, protect: set[Cell]) -> set[Cell]:
+        """Cells of ``protect`` an attacker recovers with a linear programme: every relation at
+        once, the unknown cells within their published bounds; a cell is recovered when its
+        least and greatest value leave no other whole number than its own."""
+        import highspy  # only when propagation found nothing: not on every run's imports
+
+        unknown = np.flatnonzero(self.unknown)
+        column = {int(k): j for j, k in enumerate(unknown)}
+        starts, indices, coefficients, rhs = [0], [], [], []
+        for equation in self.equations:
+            terms = [(column[k], sign) for k, sign in equation if k in column]
+            if terms:
+                indices += [j for j, _ in terms]
+                coefficients += [float(sign) for _, sign in terms]
+                starts.append(len(indices))
+                rhs.append(-float(sum(sign * self.value[k] for k, sign in equation if k not in column)))
+        lp = highspy.Highs()
+        lp.setOptionValue("output_flag", False)
+        lower = self.start_lo[unknown].astype(float)
+        upper = np.where(self.start_hi[unknown] >= BIG, highspy.kHighsInf, self.start_hi[unknown]).astype(float)
+        lp.addVars(len(unknown), lower, upper)
+        lp.addRows(len(rhs), np.array(rhs), np.array(rhs), len(indices), np.array(starts[:-1], dtype=np.int32),
+                   np.array(indices, dtype=np.int32), np.array(coefficients))
+
+        def extreme(j: int, sign: float) -> float:  # the cell's greatest (sign −1) or least (+1) value
+            lp.changeColCost(j, sign)
+            lp.run()
+            status, objective = lp.getModelStatus(), lp.getInfo().objective_function_value
+            lp.changeColCost(j, 0.0)  # (a change to the model clears its solution: read first)
+            if status == highspy.HighsModelStatus.kUnbounded:
+                return -sign * math.inf
+            if status != highspy.HighsModelStatus.kOptimal:
+                return float(self.value[unknown[j]])  # not solved: counted as recovered, never as safe
+            return sign * objective
+
+        truths = self.value[unknown].astype(float)
+
+        def shown_safe_together(open_cells: list[int]) -> list[int]:
+            """One programme for many cells: the sum of the open cells pushed up (then down), every
+            cell held within one of its true value, so the optimum is bounded; any table it
+            finds satisfies the relations, so a cell it puts one away from its value is safe."""
+            safe: set[int] = set()
+            for sign, bound in ((-1.0, np.minimum(upper, truths + 1)), (1.0, np.maximum(lower, truths - 1))):
+                todo = [j for j in open_cells if j not in safe]
+                if not todo:
+                    break
+                held = (lower, bound) if sign < 0 else (bound, upper)
+                lp.changeColsBounds(len(truths), np.arange(len(truths), dtype=np.int32), *held)
+                lp.changeColsCost(len(todo), np.array(todo, dtype=np.int32), np.full(len(todo), sign))
+                lp.run()
+                if lp.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                    values = np.asarray(lp.getSolution().col_value)
+                    safe |= {j for j in todo if abs(values[j] - truths[j]) >= 1 - 1e-6}
+                lp.changeColsCost(len(todo), np.array(todo, dtype=np.int32), np.zeros(len(todo)))
+            lp.changeColsBounds(len(truths), np.arange(len(truths), dtype=np.int32), lower, upper)
+            return sorted(safe)
+
+        open_cells = [column[self.index[c]] for c in protect - self.safe if self.index[c] in column]
+        while open_cells and (proven := shown_safe_together(open_cells)):
+            self.safe |= {self.cells[unknown[j]] for j in proven}
+            open_cells = [j for j in open_cells if j not in set(proven)]
+
+        found = set()
+        for cell in sorted(protect - self.safe):
+            k = self.index[cell]
+            if k not in column:
+                continue
+            truth = float(self.value[k])
+            if extreme(column[k], -1.0) >= truth + 1 - 1e-6 or extreme(column[k], 1.0) <= truth - 1 + 1e-6:
+                self.safe.add(cell)  # hiding more cells only widens the range: it stays safe
+                continue
+            found.add(cell)
+        return found
+
     def protects(self, extra: Cell, target: Cell) -> bool:
         """Whether hiding ``extra`` too leaves ``target`` unrecoverable."""
         return not self.stays_fixed(target, extra) and self.bounds(extra, target) is not None
@@ -645,7 +729,7 @@ def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | No
                 if options:
                     suppress_cell(options[0])
                     changed = True
-        found = attacker.exposed(suppressed | sensitive_hidden)
+        found = attacker.exposed(suppressed | sensitive_hidden) or attacker.programmed(suppressed | sensitive_hidden)
         if not found:
             return {c: PRIMARY if values[c] < 5 else COMPLEMENT for c in suppressed}
         cell = min(found, key=lambda c: (-depth[c[0]], c))

@@ -191,3 +191,25 @@ def test_parameters_and_flag_reasons_read_as_the_steering_group_writes_them():
     assert parameter_value_da("mm07_days", "1-21") == "1-21"
     assert _flag_reason_da("hdt_evaluated 88%; cytogenetics_before_induction 74%") == \
         "vurderet med henblik på HDT 88 %; cytogenetik (FISH) før induktion 74 %"
+
+
+def test_the_publication_shows_a_variable_of_one_to_four_patients_as_fewer_than_five():
+    """The completeness table of the publication: a variable that applies to 1–4 patients is
+    '<5' with its share withheld, as a variable missing in 1–4 patients has its share withheld
+    (an independent review read "MRD-sensitivitet: 1 patient" in the publication)."""
+    from pipelines.reports.data import ReportData
+    from pipelines.reports.national import Basis, _completeness
+
+    frame = pl.DataFrame({"level": ["national"] * 3, "unit": ["Danmark"] * 3,
+                          "variable": ["mrd_sensitivity", "ecog_ps", "comorbidity"],
+                          "denominator": [1, 40, 40], "present": [1, 38, 40], "share": [1.0, 0.95, 1.0],
+                          "below_threshold": [False, False, False], "threshold": [0.9] * 3})
+    data = ReportData(summary=pl.DataFrame(), patients=pl.DataFrame(), departments=pl.DataFrame(
+        schema={"department_code": pl.String, "department_name": pl.String, "hospital": pl.String,
+                "region": pl.String}), quality_flags=pl.DataFrame(), years=[])
+    shown = {v["id"]: v["national"] for v in _completeness(Basis(completeness=frame), data, True)["variables"]}
+    assert shown["mrd_sensitivity"] == {"share": None, "below": False, "n": "<5", "withheld": True}
+    assert shown["ecog_ps"]["withheld"] and shown["ecog_ps"]["n"] == 40     # 2 missing: share withheld
+    assert shown["comorbidity"] == {"share": 1.0, "below": False, "n": 40, "withheld": False}
+    internal = {v["id"]: v["national"] for v in _completeness(Basis(completeness=frame), data, False)["variables"]}
+    assert internal["mrd_sensitivity"]["n"] == 1 and internal["mrd_sensitivity"]["share"] == 1.0

@@ -16,11 +16,13 @@ a pooled row's other counts).
 from __future__ import annotations
 
 import html.parser
+import math
 import os
 from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -203,6 +205,40 @@ def attack_bounds(rels, known: dict, unknown: dict) -> dict:
     return {c: lo[c] for c in lo if lo[c] == hi[c]}
 
 
+def attack_programme(rels, known: dict, unknown: dict) -> set:
+    """Cells whose least and greatest value under every relation at once (a linear programme
+    per cell, the markers as bounds) leave one whole number: what propagation, one relation at
+    a time, misses (an independent review recovered cells so)."""
+    import highspy
+
+    cells = sorted(unknown)
+    index = {c: k for k, c in enumerate(cells)}
+    lp = highspy.Highs()
+    lp.setOptionValue("output_flag", False)
+    for c in cells:
+        marker = unknown[c]
+        lp.addVar(5.0 if marker == "x" else 0.0, 4.0 if marker == "<5" else highspy.kHighsInf)
+    for rel in rels:
+        terms = [(index[c], float(a)) for c, a in rel if c in index]
+        if terms:
+            value = -float(sum(a * known[c] for c, a in rel if c not in index))
+            lp.addRow(value, value, len(terms), np.array([k for k, _ in terms], dtype=np.int32),
+                      np.array([a for _, a in terms]))
+    found = set()
+    for c, k in index.items():
+        extremes = []
+        for sign in (1.0, -1.0):
+            lp.changeColCost(k, sign)
+            lp.run()
+            status, objective = lp.getModelStatus(), lp.getInfo().objective_function_value
+            lp.changeColCost(k, 0.0)
+            extremes.append(sign * objective if status == highspy.HighsModelStatus.kOptimal else None)
+        least, greatest = extremes
+        if least is not None and greatest is not None and math.ceil(least - 1e-6) == math.floor(greatest + 1e-6):
+            found.add(c)
+    return found
+
+
 def _attack(rows: list[dict]) -> set:
     known, unknown = _parse(rows)
     rels = _relations(rows)
@@ -254,6 +290,21 @@ def small_unpublished_exposed(published: pl.DataFrame, truth: pl.DataFrame) -> l
     return leaks
 
 
+def programmed_leaks(published: pl.DataFrame, truth: pl.DataFrame) -> list[str]:
+    """Suppressed cells, and unpublished counts of 1–4, that a linear programme recovers."""
+    years = sorted({int(y) for y in published["year"].to_list() if "-" not in str(y)})
+    values = _true_values(truth, years)
+    leaks = []
+    for (indicator,), block in published.group_by(["indicator_id"], maintain_order=True):
+        rows = block.to_dicts()
+        known, unknown = _parse(rows)
+        for i, column in sorted(attack_programme(_relations(rows), known, unknown)):
+            value = values[(indicator, str(rows[i]["year"]), rows[i]["level"], rows[i]["unit"])][column]
+            if unknown[(i, column)] != "hidden" or 1 <= value <= 4:
+                leaks.append(f"{indicator} {rows[i]['year']} {rows[i]['unit']} {column}")
+    return leaks
+
+
 def publish(con, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     data = load(con, patients="none")
     write_national_reports(data, folder)
@@ -283,6 +334,14 @@ def test_no_suppressed_cell_can_be_recovered(published_run):
 def test_no_unpublished_count_of_one_to_four_can_be_recovered(published_run):
     _, published, truth = published_run
     assert small_unpublished_exposed(published, truth) == []
+
+
+def test_no_cell_can_be_recovered_by_a_linear_programme(published_run):
+    """Every relation at once, the markers as bounds: no suppressed cell and no unpublished
+    count of 1–4 has one whole number left (an independent review recovered a region's 4 from
+    its years, its pooled figure and the regions beside it, which propagation alone missed)."""
+    _, published, truth = published_run
+    assert programmed_leaks(published, truth) == []
 
 
 def test_pooling_only_adds_to_the_yearly_tables(published_run, tmp_path):
@@ -488,6 +547,7 @@ def test_random_small_cohorts_are_protected(tmp_path, seed, scale):
     published, truth = publish(connect(tmp_path / "audit.duckdb", cohort(seed=seed, scale=scale)), tmp_path)
     assert recovered_cells(published) == []
     assert small_unpublished_exposed(published, truth) == []
+    assert programmed_leaks(published, truth) == []
 
 
 @pytest.mark.parametrize("pool", [None, "2024-2026"])

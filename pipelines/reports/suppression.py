@@ -401,7 +401,8 @@ def _images(equations: tuple[tuple[tuple[int, int], ...], ...], n: int) -> list[
 
 
 class _Attacker:
-    """The two attacks on one table, kept up to date while cells are hidden.
+    """The attacks on one table, the first two kept up to date while cells are hidden (the
+    linear programme, ``programmed``, is built anew when it runs).
 
     Gives the same answers as the plain reference attacks (``exposed`` in the test oracle
     ``tests/reports/suppression_oracle.py``), faster:
@@ -589,7 +590,7 @@ class _Attacker:
 
         truths = self.value[unknown].astype(float)
 
-        def shown_safe_together(open_cells: list[int]) -> list[int]:
+        def shown_safe_together(open_cells: list[int]) -> set[int]:
             """One programme for many cells: the sum of the open cells pushed up (then down), every
             cell held within one of its true value, so the optimum is bounded; any table it
             finds satisfies the relations, so a cell it puts one away from its value is safe."""
@@ -607,12 +608,12 @@ class _Attacker:
                     safe |= {j for j in todo if abs(values[j] - truths[j]) >= 1 - 1e-6}
                 lp.changeColsCost(len(todo), np.array(todo, dtype=np.int32), np.zeros(len(todo)))
             lp.changeColsBounds(len(truths), np.arange(len(truths), dtype=np.int32), lower, upper)
-            return sorted(safe)
+            return safe
 
-        open_cells = [column[self.index[c]] for c in protect - self.safe if self.index[c] in column]
+        open_cells = sorted(column[self.index[c]] for c in protect - self.safe if self.index[c] in column)
         while open_cells and (proven := shown_safe_together(open_cells)):
             self.safe |= {self.cells[unknown[j]] for j in proven}
-            open_cells = [j for j in open_cells if j not in set(proven)]
+            open_cells = [j for j in open_cells if j not in proven]
 
         found = set()
         for cell in sorted(protect - self.safe):

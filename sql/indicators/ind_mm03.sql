@@ -38,8 +38,9 @@ described as (
         k.course_id is not null                                                       as has_cyclophosphamide,
         k.dose_mg_m2,
         k.dose_mg_m2_at_least,
-        k.dose_text_da, k.dose_text_en,
+        k.dose_text_en,
         k.dose_shown_da, k.dose_shown_en,
+        k.dose_unconverted_da, k.dose_unconverted_en,
         judged_digits(k.dose_mg_m2, getvariable('mm03_cyclophosphamide_mg_m2'),
                       getvariable('mm03_cyclophosphamide_mg_m2'), getvariable('mm03_tolerance')) as dose_digits,
         judged_digits(k.dose_mg_m2_at_least, getvariable('mm03_cyclophosphamide_mg_m2'),
@@ -87,10 +88,9 @@ select pseudonym, department_code, index_date,
                 facts_en || ': cyclophosphamide at least ' || num_en(dose_mg_m2_at_least, at_least_digits) || ' mg/m² given ('
                     || dose_shown_en || '); ' || expected_en)
         when dose_unknown_reason = 'BSA_UNKNOWN' then outcome('unknown', 'BSA_UNKNOWN',
-            facts_da || ': cyclophosphamid ' || dose_text_da || no_bsa_da(),
-            facts_en || ': cyclophosphamide ' || dose_text_en || no_bsa_en())
-        else outcome('unknown', 'DOSE_UNKNOWN', facts_da || ': cyclophosphamid ' || dose_text_da || ': dosis pr. m² ukendt',
-                     facts_en || ': cyclophosphamide ' || dose_text_en || ': dose per m² unknown') end as o,
+            facts_da || ': cyclophosphamid ' || dose_unconverted_da, facts_en || ': cyclophosphamide ' || dose_unconverted_en)
+        else outcome('unknown', 'DOSE_UNKNOWN', facts_da || ': cyclophosphamid ' || dose_unconverted_da,
+                     facts_en || ': cyclophosphamide ' || dose_unconverted_en) end as o,
     {
         'priming_course': course_id,
         'priming_start_date': priming_start_date,

@@ -21,8 +21,10 @@ described as (
         p.*,
         m.dose_mg_m2,
         m.dose_mg_m2_at_least,
-        m.dose_text_da, m.dose_text_en,
+        m.dose_text_en,
         m.dose_shown_da, m.dose_shown_en,
+        'melphalan ' || m.dose_unconverted_da                                                as unconverted_da,
+        'melphalan ' || m.dose_unconverted_en                                                as unconverted_en,
         m.dose_unknown_reason,
         m.bsa_m2,
         m.bsa_measure_date,
@@ -46,12 +48,7 @@ described as (
         judged_digits(m.dose_mg_m2_at_least, getvariable('mm04_full_mg_m2'), getvariable('mm04_reduced_mg_m2'),
                       getvariable('mm04_tolerance'))                                           as at_least_digits,
         'melphalan ' || num_da(m.dose_mg_m2, dose_digits) || ' mg/m² givet (' || m.dose_shown_da || ')' as given_da,
-        'melphalan ' || num_en(m.dose_mg_m2, dose_digits) || ' mg/m² given (' || m.dose_shown_en || ')' as given_en,
-        -- a dose whose per-m² value is unknown, with why
-        'melphalan ' || m.dose_text_da || case m.dose_unknown_reason when 'BSA_UNKNOWN' then no_bsa_da()
-            when 'DOSE_UNKNOWN' then ': dosis pr. m² ukendt' else '' end                       as unconverted_da,
-        'melphalan ' || m.dose_text_en || case m.dose_unknown_reason when 'BSA_UNKNOWN' then no_bsa_en()
-            when 'DOSE_UNKNOWN' then ': dose per m² unknown' else '' end                        as unconverted_en
+        'melphalan ' || num_en(m.dose_mg_m2, dose_digits) || ' mg/m² given (' || m.dose_shown_en || ')' as given_en
     from conditioning as p
     left join int_course_doses as m on m.course_id = p.course_id and m.substance = 'melphalan'
     left join int_creatinine_clearance as k on k.course_id = p.course_id

@@ -63,6 +63,13 @@ select
         '; BSA ' || num_en(any_value(bsa_m2), 2) || ' m² ' || iso(any_value(bsa_measure_date))
         || case when bool_or(dose_unit = 'mg/kg') then ', weight ' || num_en(any_value(weight_kg), 2) || ' kg' else '' end
         else '' end                                                  as dose_shown_en,
+    -- the dose text where its dose per m² is unknown, with why (MM03, MM04)
+    dose_text_da || case dose_unknown_reason when 'BSA_UNKNOWN' then no_bsa_da()
+                                             when 'DOSE_UNKNOWN' then ': dosis pr. m² ukendt' else '' end
+                                                                     as dose_unconverted_da,
+    dose_text_en || case dose_unknown_reason when 'BSA_UNKNOWN' then no_bsa_en()
+                                             when 'DOSE_UNKNOWN' then ': dose per m² unknown' else '' end
+                                                                     as dose_unconverted_en,
     any_value(bsa_m2)                                                as bsa_m2,
     any_value(bsa_measure_date)                                      as bsa_measure_date,
     any_value(height_cm)                                             as height_cm,

@@ -85,9 +85,13 @@ def _refuse_undecodable(name: str, raw: bytes, pos: int, tried: str, offset: int
 def _header_cell(raw: bytes, index: int) -> str:
     """The header's name of field ``index`` (0-based) of a data line, or its number where the
     header has no such column; ``;`` is the same byte in both encodings."""
-    header = raw.removeprefix(UTF8_BOM).split(b"\n", 1)[0].decode("utf-8", "replace")
-    names = [c.strip().strip('"').strip().lower() for c in header.split(";")]
+    names = _column_names(raw.removeprefix(UTF8_BOM).split(b"\n", 1)[0].decode("utf-8", "replace"))
     return names[index] if index < len(names) and names[index] else str(index + 1)
+
+
+def _column_names(first_line: str) -> list[str]:
+    """The header's column names as the format compares them."""
+    return [c.strip().strip('"').strip().lower() for c in first_line.split(";")]
 
 
 def _header(name: str, first_line: str, dfile: DeliveryFile) -> list[str]:
@@ -98,7 +102,7 @@ def _header(name: str, first_line: str, dfile: DeliveryFile) -> list[str]:
     if width > limits.MAX_COLUMNS:
         raise DeliveryRefused(name, f"the header has {width:,} columns; at most {limits.MAX_COLUMNS:,} are allowed",
                               line=1)
-    columns = [c.strip().strip('"').strip().lower() for c in first_line.split(";")]
+    columns = _column_names(first_line)
     seen = set()
     for number, col in enumerate(columns, start=1):
         if len(col) > limits.MAX_COLUMN_NAME_CHARS:

@@ -82,25 +82,29 @@ def compare(data: ReportData, base: Base | pl.DataFrame | None) -> pl.DataFrame:
                     old_guideline_version=pl.col("guideline_version"), old_risk=pl.col("risk"),
                     old_risk_rules=pl.col("risk_rules"))
         .join(now.select("key", *current_cols), on="key", how="left")
-        .join(departments, on="department_code", how="left")
         .with_columns(
             status=pl.col("status").fill_null("absent"),
             **{c: pl.coalesce(c, f"old_{c}") for c in ("reason_code", "reason_text", "index_date",
                                                         "guideline_version", "risk", "risk_rules")},
-            department_name=pl.col("department_name").fill_null(pl.col("department_code")),
-            hospital=pl.col("hospital").fill_null("ukendt"),
-            region=pl.col("region").fill_null("ukendt"),
             change=pl.lit(RESOLVED),
         )
-        .filter(in_period(data, pl.col("index_date"), pl.col("status")))
     )
-    moved = moved.drop("key").filter(in_period(data, pl.col("index_date"), pl.col("status")))
-    columns = [c for c in marked.columns if c != "key"]
-    schema = marked.select(columns).schema
-    old_department_rows = [frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in columns if c not in frame.columns)
-                           .with_columns(year=pl.col("index_date").dt.year()).select(columns).cast(schema)
-                           for frame in (resolved, moved)]
-    return pl.concat([marked.select(columns), *old_department_rows])
+    schema = marked.drop("key").schema
+    return pl.concat([marked.select(list(schema)),
+                      *(_in_old_department(frame, data, departments, schema) for frame in (resolved, moved))])
+
+
+def _in_old_department(frame: pl.DataFrame, data: ReportData, departments: pl.DataFrame,
+                       schema: pl.Schema) -> pl.DataFrame:
+    """Rows listed in their old department (resolved or moved) in the period, as the list's rows
+    (``schema``): the department's names, the year, the columns they lack empty."""
+    frame = (frame.filter(in_period(data, pl.col("index_date"), pl.col("status")))
+             .join(departments, on="department_code", how="left")
+             .with_columns(department_name=pl.col("department_name").fill_null(pl.col("department_code")),
+                           hospital=pl.col("hospital").fill_null("ukendt"), region=pl.col("region").fill_null("ukendt"),
+                           year=pl.col("index_date").dt.year()))
+    return (frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in schema if c not in frame.columns)
+            .select(list(schema)).cast(schema))
 
 
 def _moved(before: pl.DataFrame, now: pl.DataFrame, departments: pl.DataFrame) -> pl.DataFrame:
@@ -111,7 +115,6 @@ def _moved(before: pl.DataFrame, now: pl.DataFrame, departments: pl.DataFrame) -
         before.join(now.select("key", new_code=pl.col("department_code")), on="key")
         .filter(pl.col("department_code") != pl.col("new_code"))
         .join(new_department, on="new_code", how="left")
-        .join(departments, on="department_code", how="left")
         .select("key", "pseudonym", "indicator_id", "department_code", "reason_code", "guideline_version", "risk",
                 "risk_rules",
                 status=pl.lit("moved"),
@@ -121,9 +124,6 @@ def _moved(before: pl.DataFrame, now: pl.DataFrame, departments: pl.DataFrame) -
                     pl.lit(" (afdelingskode "), pl.col("new_code"), pl.lit("); her før: "),
                     pl.col("reason_text").fill_null("")),
                 index_date=pl.col("index_date").str.to_date("%Y-%m-%d", strict=False),
-                department_name=pl.col("department_name").fill_null(pl.col("department_code")),
-                hospital=pl.col("hospital").fill_null("ukendt"),
-                region=pl.col("region").fill_null("ukendt"),
                 change=pl.lit(MOVED))
     )
 

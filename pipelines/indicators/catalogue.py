@@ -8,6 +8,7 @@ Builds, assets, the summary's standards, the reports and the reason texts' "Anbe
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 
@@ -27,6 +28,10 @@ class Indicator:
     sql_file: str                   # relative to sql/
     decision_date_da: str = "indeksdato"    # the date that decides the guideline version
     decision_date_en: str = "index date"
+    # the same patients per unit and year as this indicator (same index date and base
+    # population): equal totals, which the publication's suppression must not let be combined
+    same_patients_as: str | None = None
+    patients_within: str | None = None     # its patients per unit and year are among this one's
 
     @property
     def table_name(self) -> str:
@@ -74,7 +79,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         "MM05", "HDT gennemført hos kandidater", "HDT carried out for candidates", "4, 8", "A",
         "diagnosedato", "diagnosis date",
         "HDT-kandidater højst 70 år ved diagnosen, samt patienter hvor HDT er udskudt pga. MRD-strategi",
-        "v1.5", 0.90, "indicators/ind_mm05.sql",
+        "v1.5", 0.90, "indicators/ind_mm05.sql", patients_within="MM01",
     ),
     Indicator(
         "MM06", "Lenalidomid-vedligeholdelse startet ca. 3 måneder efter HDT",
@@ -97,7 +102,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         "første HDT (ASCT)",
         "first asct; guideline version by the first induction start",
         "højrisikopatienter med HDT (ASCT)",
-        "v2.0", None, "indicators/ind_mm08.sql", **_INDUCTION_START,
+        "v2.0", None, "indicators/ind_mm08.sql", **_INDUCTION_START, patients_within="MM02",
     ),
     Indicator(
         "MM09", "Dual vedligeholdelse ved højrisiko", "Dual maintenance for high risk", "7", "B",
@@ -117,14 +122,14 @@ CATALOGUE: tuple[Indicator, ...] = (
         "MM11", "Henvisning til rehabilitering ved HDT", "Rehabilitation after HDT", "10", "D",
         "første HDT (ASCT)", "first asct",
         "patienter med HDT (ASCT); henvisning fra diagnosen til 90 dage efter HDT",
-        "v1.5", 0.80, "indicators/ind_mm11.sql",
+        "v1.5", 0.80, "indicators/ind_mm11.sql", same_patients_as="MM02",
     ),
     Indicator(
         "MM12", "Udbredelse af CD38-antistof i induktion", "CD38-antibody induction uptake", "6", "A",
         "første HDT (ASCT)",
         "first asct; guideline version by the first induction start",
         "patienter med HDT (ASCT)",
-        "v2.0", None, "indicators/ind_mm12.sql", **_INDUCTION_START,
+        "v2.0", None, "indicators/ind_mm12.sql", **_INDUCTION_START, same_patients_as="MM02",
     ),
     Indicator(
         "MM13", "Konsolidering: højst 2 serier med induktionens regime",
@@ -138,7 +143,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         "MM14", "I live 100 dage efter HDT", "Alive 100 days after HDT", "4", "A",
         "første HDT (ASCT)", "first asct",
         "patienter med HDT (ASCT)",
-        "v1.5", 0.97, "indicators/ind_mm14.sql",
+        "v1.5", 0.97, "indicators/ind_mm14.sql", same_patients_as="MM02",
     ),
     Indicator(
         "MM15", "Cytogenetisk risikovurdering før induktion",
@@ -151,3 +156,26 @@ CATALOGUE: tuple[Indicator, ...] = (
 )
 
 BY_ID: dict[str, Indicator] = {i.indicator_id: i for i in CATALOGUE}
+
+
+def linked_groups(indicator_ids: list[str]) -> list[list[int]]:
+    """The positions of ``indicator_ids`` grouped by ``same_patients_as`` and ``patients_within``
+    (each group in the order given; an indicator without links in a group of its own)."""
+    place = {iid: k for k, iid in enumerate(indicator_ids)}
+    parent = list(range(len(indicator_ids)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    for iid, k in place.items():
+        indicator = BY_ID.get(iid)
+        for other in (indicator.same_patients_as, indicator.patients_within) if indicator else ():
+            if other in place:
+                a, b = root(k), root(place[other])
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for k in range(len(indicator_ids)):
+        groups[root(k)].append(k)
+    return list(groups.values())

@@ -49,6 +49,11 @@ A pooled row is the sum of the unit's yearly rows, and a pooled hospital, region
 the sum of the pooled rows below it: these relations join the system, the attacks run on an
 indicator's yearly and pooled rows together, and complements are taken among the pooled
 cells only, so the years' tables stay exactly as without pooling.
+
+*Linked indicators* (the catalogue's ``same_patients_as`` and ``patients_within``: MM02, MM11,
+MM12 and MM14 count the same patients, MM05's are among MM01's): each is protected as above,
+then the group is protected as one system against the linear programme, the links included
+(``linked_suppression.py``).
 """
 
 from __future__ import annotations
@@ -63,7 +68,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from pipelines.indicators.catalogue import linked_groups
 from pipelines.lib import forked
+from pipelines.reports.programme import Programme
 
 STATUS_COLUMNS = ("met", "not_met", "unknown", "justified", "excluded", "pending")
 COUNT_COLUMNS = ("met", "not_met", "unknown", "denominator", "justified", "excluded", "pending", "total")
@@ -554,77 +561,23 @@ class _Attacker:
         return found | ({self.cells[k] for k in fixed} & protect)
 
     def programmed(self, protect: set[Cell]) -> set[Cell]:
-        """Cells of ``protect`` an attacker recovers with a linear programme: every relation at
-        once, the unknown cells within their published bounds; a cell is recovered when its
-        least and greatest value leave no other whole number than its own."""
-        import highspy  # only when propagation found nothing: not on every run's imports
-
-        unknown = np.flatnonzero(self.unknown)
-        column = {int(k): j for j, k in enumerate(unknown)}
-        starts, indices, coefficients, rhs = [0], [], [], []
-        for equation in self.equations:
-            terms = [(column[k], sign) for k, sign in equation if k in column]
-            if terms:
-                indices += [j for j, _ in terms]
-                coefficients += [float(sign) for _, sign in terms]
-                starts.append(len(indices))
-                rhs.append(-float(sum(sign * self.value[k] for k, sign in equation if k not in column)))
-        lp = highspy.Highs()
-        lp.setOptionValue("output_flag", False)
-        lower = self.start_lo[unknown].astype(float)
-        upper = np.where(self.start_hi[unknown] >= BIG, highspy.kHighsInf, self.start_hi[unknown]).astype(float)
-        lp.addVars(len(unknown), lower, upper)
-        lp.addRows(len(rhs), np.array(rhs), np.array(rhs), len(indices), np.array(starts[:-1], dtype=np.int32),
-                   np.array(indices, dtype=np.int32), np.array(coefficients))
-
-        def extreme(j: int, sign: float) -> float:  # the cell's greatest (sign −1) or least (+1) value
-            lp.changeColCost(j, sign)
-            lp.run()
-            status, objective = lp.getModelStatus(), lp.getInfo().objective_function_value
-            lp.changeColCost(j, 0.0)  # (a change to the model clears its solution: read first)
-            if status == highspy.HighsModelStatus.kUnbounded:
-                return -sign * math.inf
-            if status != highspy.HighsModelStatus.kOptimal:
-                return float(self.value[unknown[j]])  # not solved: counted as recovered, never as safe
-            return sign * objective
-
-        truths = self.value[unknown].astype(float)
-
-        def shown_safe_together(open_cells: list[int]) -> set[int]:
-            """One programme for many cells: the sum of the open cells pushed up (then down), every
-            cell held within one of its true value, so the optimum is bounded; any table it
-            finds satisfies the relations, so a cell it puts one away from its value is safe."""
-            safe: set[int] = set()
-            for sign, bound in ((-1.0, np.minimum(upper, truths + 1)), (1.0, np.maximum(lower, truths - 1))):
-                todo = [j for j in open_cells if j not in safe]
-                if not todo:
-                    break
-                held = (lower, bound) if sign < 0 else (bound, upper)
-                lp.changeColsBounds(len(truths), np.arange(len(truths), dtype=np.int32), *held)
-                lp.changeColsCost(len(todo), np.array(todo, dtype=np.int32), np.full(len(todo), sign))
-                lp.run()
-                if lp.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                    values = np.asarray(lp.getSolution().col_value)
-                    safe |= {j for j in todo if abs(values[j] - truths[j]) >= 1 - 1e-6}
-                lp.changeColsCost(len(todo), np.array(todo, dtype=np.int32), np.zeros(len(todo)))
-            lp.changeColsBounds(len(truths), np.arange(len(truths), dtype=np.int32), lower, upper)
-            return safe
-
-        open_cells = sorted(column[self.index[c]] for c in protect - self.safe if self.index[c] in column)
-        while open_cells and (proven := shown_safe_together(open_cells)):
-            self.safe |= {self.cells[unknown[j]] for j in proven}
-            open_cells = [j for j in open_cells if j not in proven]
-
+        """Cells of ``protect`` an attacker recovers with a linear programme (``programme.py``):
+        every relation at once, the unknown cells within their published bounds."""
+        unknown = self.unknown
+        upper = np.where(self.start_hi >= BIG, math.inf, self.start_hi)
+        lp = Programme(((eq, 0.0, 0.0) for eq in self.equations), self.value,
+                       np.where(unknown, self.start_lo, self.value), np.where(unknown, upper, self.value))
+        open_cells = [self.index[c] for c in protect - self.safe if unknown[self.index[c]]]
+        self.safe |= {self.cells[k] for k in lp.shown_safe(open_cells)}
         found = set()
         for cell in sorted(protect - self.safe):
             k = self.index[cell]
-            if k not in column:
+            if not unknown[k]:
                 continue
-            truth = float(self.value[k])
-            if extreme(column[k], -1.0) >= truth + 1 - 1e-6 or extreme(column[k], 1.0) <= truth - 1 + 1e-6:
+            if lp.recovered(k):
+                found.add(cell)
+            else:
                 self.safe.add(cell)  # hiding more cells only widens the range: it stays safe
-                continue
-            found.add(cell)
         return found
 
     def protects(self, extra: Cell, target: Cell) -> bool:
@@ -896,16 +849,25 @@ def _started(summary: pl.DataFrame, pool: str | None, ahead: bool = False) -> It
 
 @contextmanager
 def _each_indicator(blocks: list[list[dict]], pool: str | None, ahead: bool = False) -> Iterator[Callable[[], list]]:
-    """``_protect_indicator`` of every indicator's rows, started: the indicators are independent
-    systems, so on a machine with more than one core they are protected in two forked
-    processes (the work is plain Python and numpy on the rows given; nothing else of this
-    process is used). Yields the function that waits for them."""
+    """``_protect_indicator`` of every indicator's rows, started, those that count the same
+    patients together (``_protect_group``): the groups are independent systems, so on a
+    machine with more than one core they are protected in two forked processes (the work is
+    plain Python and numpy on the rows given; nothing else of this process is used), the
+    largest group first. Yields the function that waits for them."""
+    groups = sorted(linked_groups([rows[0]["indicator_id"] for rows in blocks]), key=len, reverse=True)
+
+    def in_order(protected: list[list[tuple]]) -> list:
+        out: list = [None] * len(blocks)
+        for group, results in zip(groups, protected):
+            for k, result in zip(group, results):
+                out[k] = result
+        return out
 
     def here() -> list:
         shapes: dict = {}
-        return [_protect_indicator(rows, pool, shapes) for rows in blocks]
+        return in_order([_protect_group([blocks[k] for k in group], pool, shapes) for group in groups])
 
-    if len(blocks) < 2 or not forked.more_than_one_core():
+    if len(groups) < 2 or not forked.more_than_one_core():
         yield here
         return
     # started ahead, the processes yield the cores to the run's own steps: they have until the national report
@@ -914,19 +876,28 @@ def _each_indicator(blocks: list[list[dict]], pool: str | None, ahead: bool = Fa
     def results() -> list:
         try:
             if futures is not None:
-                return [future.result() for future in futures]
+                return in_order([future.result() for future in futures])
         except BrokenProcessPool:  # a forked process died (seen once in the test suite, cause not found)
             pass
         return here()  # the work is pure: done here
 
     try:
         try:
-            futures = [workers.submit(_protect_indicator, rows, pool) for rows in blocks]
+            futures = [workers.submit(_protect_group, [blocks[k] for k in group], pool) for group in groups]
         except BrokenProcessPool:
             futures = None
         yield results
     finally:
         workers.shutdown(wait=True, cancel_futures=True)
+
+
+def _protect_group(blocks: list[list[dict]], pool: str | None, shapes: dict | None = None) -> list[tuple]:
+    """``_protect_indicator`` of each block (an indicator's rows); the indicators of a linked
+    group (the catalogue's ``same_patients_as``, ``patients_within``) protected together."""
+    if len(blocks) == 1:
+        return [_protect_indicator(blocks[0], pool, shapes)]
+    from pipelines.reports.linked_suppression import protect_linked  # (it builds on this module)
+    return protect_linked(blocks, pool, _worker_shapes if shapes is None else shapes)
 
 
 # A forked worker's shapes (``_Shape``: what the attacks need from a table's hierarchy alone,
@@ -949,29 +920,64 @@ def _protect_indicator(rows: list[dict], pool: str | None, shapes: dict | None =
     """One indicator's published rows: its yearly rows (in the order given) and its pooled rows.
     ``shapes``: the cache of table shapes to use (by default the forked worker's)."""
     shapes = _worker_shapes if shapes is None else shapes
-    yearly_blocks: dict[object, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        yearly_blocks[row["year"]].append(i)
-    decided: dict[int, dict[str, str]] = {}  # row → its suppressed columns, by year table
-    for positions in yearly_blocks.values():
-        cells = protect([rows[i] for i in positions], shapes)
-        for (i, column), marker in cells.items():
-            decided.setdefault(positions[i], {})[column] = marker
-    shown = [_shown(r, decided.get(i, {}), False) for i, r in enumerate(rows)]
+    years = years_protected(rows, shapes)
     if pool is None:
-        return shown, []
-    # pooled rows: the years' tables stay exactly as above; only pooled cells are complements
+        return published(rows, years, None, {})
+    system = pooled_system(rows, pool)
+    return published(rows, years, system, pooled_protected(system, len(rows), years, shapes))
+
+
+def years_protected(rows: list[dict], shapes: dict, preset: Iterable[Cell] = ()) -> dict[Cell, str]:
+    """The suppressed cells of an indicator's rows, (row, column) → marker, each year's table
+    protected on its own; ``preset``: cells suppressed from the start."""
+    by_year: dict[object, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        by_year[row["year"]].append(i)
+    preset = set(preset)
+    decided: dict[Cell, str] = {}
+    for positions in by_year.values():
+        local = {k: i for k, i in enumerate(positions)}
+        table_preset = {(k, column) for k, i in local.items() for column in COUNT_COLUMNS if (i, column) in preset}
+        for (k, column), marker in protect([rows[i] for i in positions], shapes, table_preset).items():
+            decided[(local[k], column)] = marker
+    return decided
+
+
+def pooled_system(rows: list[dict], pool: str) -> list[dict]:
+    """An indicator's yearly rows (as given, with their ``period``) and after them the pooled
+    rows worth publishing (``pooling_candidates``): the system the pooled rows are protected in."""
     yearly = [{**r, "year": str(r["year"]), "period": str(r["year"]), "pooled": False} for r in rows]
-    extra = [{**r, "period": pool} for r in pooling_candidates(yearly, pool)]
-    preset = {(i, column) for i in range(len(rows)) for column in decided.get(i, {})}
-    frozen = {(i, column) for i in range(len(rows)) for column in COUNT_COLUMNS}
+    return yearly + [{**r, "period": pool} for r in pooling_candidates(yearly, pool)]
+
+
+def pooled_protected(system: list[dict], n: int, suppressed: Iterable[Cell], shapes: dict) -> dict[Cell, str] | None:
+    """The suppressed cells of ``system`` (``pooled_system``; its first ``n`` rows the years'),
+    ``suppressed`` from the start, the years' tables as those decided: only pooled cells are
+    complements. None when nothing is left to hide: the pooled rows are not published."""
+    frozen = {(i, column) for i in range(n) for column in COUNT_COLUMNS}
     try:
-        cells = protect(yearly + extra, shapes, preset, frozen)
-    except RuntimeError:  # nothing left to hide: the pooled rows are not published
-        cells, extra = {}, []
+        return protect(system, shapes, set(suppressed), frozen)
+    except RuntimeError:
+        return None
+
+
+def published(rows: list[dict], years: dict[Cell, str], system: list[dict] | None,
+              pooled: dict[Cell, str] | None) -> tuple[list[dict], list[dict]]:
+    """An indicator's published yearly rows and pooled rows (none without ``system``, or where
+    ``pooled`` is None) from its suppressed cells."""
+    by_row: dict[int, dict[str, str]] = defaultdict(dict)
+    for (i, column), marker in years.items():
+        by_row[i][column] = marker
+    if system is None:
+        return [_shown(r, by_row[i], False) for i, r in enumerate(rows)], []
     n = len(rows)
-    return ([{**shown[i], "year": str(rows[i]["year"]), "pooled": False} for i in range(n)],
-            [_shown(r, {c: m for (i, c), m in cells.items() if i == n + j}, True) for j, r in enumerate(extra)])
+    extra = system[n:] if pooled is not None else []
+    pooled_by_row: dict[int, dict[str, str]] = defaultdict(dict)
+    for (i, column), marker in (pooled or {}).items():
+        if i >= n:
+            pooled_by_row[i][column] = marker
+    return ([{**_shown(r, by_row[i], False), "year": str(r["year"]), "pooled": False} for i, r in enumerate(rows)],
+            [_shown(r, pooled_by_row[n + j], True) for j, r in enumerate(extra)])
 
 
 def _shown(record: dict, cells: dict[str, str], pooled: bool) -> dict:

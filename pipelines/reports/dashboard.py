@@ -293,14 +293,25 @@ def _tiles(data: ReportData, folder: Path, level: str, unit: str, unit_label: st
 
 
 def _attention(tiles: list[dict], changes: dict | None, compared: bool) -> dict:
-    """What the page says first: the period's deviations (and how many are new)."""
+    """What the page says first: the period's deviations and, compared with the last extract,
+    how many are new, and how many of the list's are resolved or moved to another department."""
     judged = [t for t in tiles if not t["informational"]]
-    return {"not_met": sum(t["not_met"] for t in judged), "unknown": sum(t["unknown"] for t in judged),
-            "justified": sum(t["justified"] for t in judged), "pending": sum(t["pending"] for t in judged),
-            "below": [t["id"] for t in judged if t["state"] in ("bad", "near")],
-            "few": [t["id"] for t in judged if t["state"] == "few"],
-            "new": (changes or {}).get(danish.NEW, 0), "resolved": (changes or {}).get(danish.RESOLVED, 0),
-            "compared": compared}
+    out = {"not_met": sum(t["not_met"] for t in judged), "unknown": sum(t["unknown"] for t in judged),
+           "justified": sum(t["justified"] for t in judged), "pending": sum(t["pending"] for t in judged),
+           "below": [t["id"] for t in judged if t["state"] in ("bad", "near")],
+           "few": [t["id"] for t in judged if t["state"] == "few"], "since": None}
+    if compared:
+        changes = changes or {}
+        new = changes.get(danish.NEW, 0)
+        gone = [f"{danish.tal(n)} {word}" for n, word in ((changes.get(danish.RESOLVED, 0), "løst"),
+                                                           (changes.get(danish.MOVED, 0), "flyttet til en anden afdeling"))
+                if n]
+        if out["not_met"] + out["unknown"] + out["justified"]:
+            out["since"] = ((f"heraf {danish.antal(new, 'ny', 'nye')}" if new else "ingen nye") + " siden forrige udtræk"
+                            + ("; " + " og ".join(gone) if gone else ""))
+        elif gone:
+            out["since"] = "siden forrige udtræk " + " og ".join(gone)
+    return out
 
 
 def extract_line(data: ReportData) -> str | None:

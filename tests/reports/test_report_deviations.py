@@ -16,7 +16,7 @@ from pipelines.indicators.catalogue import CATALOGUE
 
 from pipelines.reports.deviations import headline
 from pipelines.reports.files import safe_names
-from pipelines.reports.writer import write_departments, write_national
+from pipelines.reports.writer import write_dashboards, write_departments, write_national
 from tests.reports.report_rows import connect
 
 DEPARTMENTS = [("D1", "Hæmatologisk Afdeling, Aarhus", "AUH", "Midtjylland"),
@@ -203,7 +203,8 @@ def test_a_deviation_whose_patient_moved_department_is_marked_in_the_old_list(tm
     before: found by an earlier review)."""
     departments = DEPARTMENTS[:1] + [("D2", "Hæmatologisk Afdeling, Odense", "OUH", "Syddanmark")]
     current = [result("P00000000000000c1", "MM04", "unknown", department="D2", text="Rec 3: D2's reason"),
-               result("P00000000000000c2", "MM04", "met", department="D2", text="Rec 3: D2's met")]
+               result("P00000000000000c2", "MM04", "met", department="D2", text="Rec 3: D2's met"),
+               result("P00000000000000c3", "MM04", "met", department="D1", text="Rec 3: D1's met")]
     con = connect(tmp_path / "audit.duckdb", current, departments=departments)
     previous = tmp_path / "previous.csv"
     previous.write_text("pseudonym,indicator_id,status,reason_code,reason_text,index_date,guideline_version,"
@@ -233,3 +234,10 @@ def test_a_deviation_whose_patient_moved_department_is_marked_in_the_old_list(tm
     with zipfile.ZipFile(out / "departments" / "D1" / "afvigelser.xlsx") as z:
         strings = z.read("xl/sharedStrings.xml").decode()
     assert "Flyttet" in strings and "2 flyttet til en anden afdeling" in strings
+    write_dashboards(con, out, previous)
+    dashboard = (out / "departments" / "D1" / "dashboard.html").read_text(encoding="utf-8")
+    assert ("Ingen afvigelser i auditperioden; siden forrige udtræk 2 flyttet til en anden afdeling —\n"
+            '<a href="afvigelser.html">se afvigelseslisten</a>.') in dashboard
+    d2 = (out / "departments" / "D2" / "dashboard.html").read_text(encoding="utf-8")
+    assert "1 afvigelse i auditperioden\n(0 ikke opfyldt, 1 uoplyst, 0 begrundet afvigelse), heraf 1 ny" not in d2
+    assert ", ingen nye siden forrige udtræk —" in d2, "P…c1 is persisting in D2: not new"

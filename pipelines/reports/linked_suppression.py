@@ -54,7 +54,8 @@ def protect_linked(blocks: list[list[dict]], pool: str | None, shapes: dict) -> 
     joined = _Joint([[{**r, "period": str(r["year"])} for r in rows] for rows in blocks], ids, years,
                     pooled_only=False).protected()
     # every cell hidden for the group protected in its own table too (hiding more keeps the join safe)
-    years = [S.years_protected(rows, shapes, cells.keys()) for rows, cells in zip(blocks, joined)]
+    years = [S.years_protected(rows, shapes, cells.keys()) if cells.keys() != decided.keys() else decided
+             for rows, cells, decided in zip(blocks, joined, years)]
     if pool is None:
         return [S.published(rows, decided, None, {}) for rows, decided in zip(blocks, years)]
     systems = [S.pooled_system(rows, pool) for rows in blocks]
@@ -71,8 +72,9 @@ def protect_linked(blocks: list[list[dict]], pool: str | None, shapes: dict) -> 
                 pooled[m] = None
             continue
         break
-    pooled = [S.pooled_protected(system, len(rows), cells.keys(), shapes) if keep else None
-              for system, rows, cells, keep in zip(systems, blocks, joined, kept)]
+    pooled = [None if not keep else before if cells.keys() == before.keys() else
+              S.pooled_protected(system, len(rows), cells.keys(), shapes)
+              for system, rows, cells, before, keep in zip(systems, blocks, joined, pooled, kept)]
     return [S.published(*parts) for parts in zip(blocks, years, systems, pooled)]
 
 

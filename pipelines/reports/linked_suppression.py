@@ -9,7 +9,7 @@ hidden total can meet. An independent review pinned dozens of counts of 1–4 so
 in tables each safe on its own.
 
 A linked group is protected together, after each indicator is protected on its own
-(``suppression.py``):
+(``small_cells.py``):
 
 1. a total shared by equal populations is hidden in every one of them where one hides it
    (each table then protected again with it hidden, until nothing changes);
@@ -39,7 +39,7 @@ from collections import defaultdict
 import numpy as np
 
 from pipelines.indicators.catalogue import BY_ID
-from pipelines.reports import suppression as S
+from pipelines.reports import small_cells as S
 from pipelines.reports.programme import Programme
 
 Member = tuple[int, int, str]  # (indicator's place in the group, row, column)
@@ -173,7 +173,7 @@ class _Joint:
     def _may_hide(self, c: Member) -> bool:
         return not self._unknown(c) and bool(self.rows[c[:2]].get("pooled")) == self.pooled_only
 
-    def _score(self, c: Member) -> tuple:  # as within a table (``suppression.protect``)
+    def _score(self, c: Member) -> tuple:  # as within a table (``small_cells.protect``)
         value = self.values[c]
         return (value == 0, S.COLUMN_RANK[c[2]], -S.LEVELS.index(self.rows[c[:2]]["level"]), value, c)
 

@@ -40,13 +40,13 @@ from pipelines import parameters as audit_parameters
 from pipelines.indicators.catalogue import BY_ID, CATALOGUE
 from pipelines.lib.formula_safety import neutralise_frame
 from pipelines.lib.sql_loader import sql_text
-from pipelines.reports import charts, danish, html, suppression
+from pipelines.reports import charts, danish, html, small_cells, suppression
 from pipelines.reports.charts import FunnelPoint, TrendSeries
 from pipelines.reports.comments import IndicatorComments
 from pipelines.reports.data import ReportData
 from pipelines.reports.funnel import POSITION_TEXT, position
 
-COUNTS = suppression.COUNT_COLUMNS
+COUNTS = small_cells.COUNT_COLUMNS
 TITLE = "Myelomatose: kvalitetsindikatorer for primær behandling af HDT-kandidater – national årsrapport"
 
 # Danish labels of the quarantine reason codes (staging's rules; unknown codes are shown as they are)
@@ -226,8 +226,8 @@ def _patient_table(basis: Basis, years: list[int], publication: bool) -> dict:
                 {"level": "region", "unit": r, "region": r, "hospital": None} for r in regions]
             for row in rows:
                 n = sum(values.values()) if row["level"] == "national" else values[row["unit"]]
-                row.update({c: 0 for c in suppression.STATUS_COLUMNS}, met=n, denominator=n, total=n)
-            for (i, column), marker in suppression.protect(rows).items():
+                row.update({c: 0 for c in small_cells.STATUS_COLUMNS}, met=n, denominator=n, total=n)
+            for (i, column), marker in small_cells.protect(rows).items():
                 if column == "met":
                     shown[rows[i]["unit"]] = marker
         for unit, text in shown.items():
@@ -248,11 +248,11 @@ def _completeness(basis: Basis, data: ReportData, publication: bool) -> dict:
     value = {}
     for r in frame.iter_rows(named=True):
         missing = (r["denominator"] or 0) - (r["present"] or 0)
-        few = publication and (r["denominator"] or 0) in suppression.SMALL
-        hidden = publication and (missing in suppression.SMALL or few)
+        few = publication and (r["denominator"] or 0) in small_cells.SMALL
+        hidden = publication and (missing in small_cells.SMALL or few)
         value[(r["level"], r["unit"], r["variable"])] = {
             "share": None if hidden else r["share"], "below": bool(r["below_threshold"]) and not hidden,
-            "n": suppression.PRIMARY if few else r["denominator"], "withheld": hidden}
+            "n": small_cells.PRIMARY if few else r["denominator"], "withheld": hidden}
     threshold = frame["threshold"].drop_nulls()
     departments = [] if publication else [
         {"code": d["department_code"], "name": d["department_name"], "hospital": d["hospital"], "region": d["region"],
@@ -414,8 +414,8 @@ def pooled_points(part: pl.DataFrame, pool: str, level: str = "department") -> l
             denominator = sum(int(r["denominator"]) for r in yearly[unit])
         else:
             continue
-        if denominator and not (numerator in suppression.SMALL or denominator in suppression.SMALL
-                                or denominator - numerator in suppression.SMALL):
+        if denominator and not (numerator in small_cells.SMALL or denominator in small_cells.SMALL
+                                or denominator - numerator in small_cells.SMALL):
             points.append(FunnelPoint(unit, names[unit], numerator, denominator))
     return points
 
@@ -696,8 +696,8 @@ def write_national_reports(data: ReportData, out_dir: Path, *, parameters: dict 
     return {
         "preview_md": preview(data),
         "summary_rows": internal.height,
-        "suppressed_lt5": sum(v == suppression.PRIMARY for v in cells),
-        "suppressed_x": sum(v == suppression.COMPLEMENT for v in cells),
+        "suppressed_lt5": sum(v == small_cells.PRIMARY for v in cells),
+        "suppressed_x": sum(v == small_cells.COMPLEMENT for v in cells),
         "withheld_proportions": int(yearly["withheld"].sum()),
         **published_counts(published),
     }

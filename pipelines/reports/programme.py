@@ -1,5 +1,5 @@
 """The strongest attack the small-cell suppression answers: a linear programme over a whole
-published system (``suppression.py``, within one indicator; ``linked_suppression.py``, across
+published system (``small_cells.py``, within one indicator; ``linked_suppression.py``, across
 indicators that count the same patients).
 
 Every cell is a column: a published cell fixed at its value, an unknown one within what the

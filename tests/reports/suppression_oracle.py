@@ -1,6 +1,6 @@
-"""The reference attacks on a suppressed table (the test oracle of ``suppression._Attacker``).
+"""The reference attacks on a suppressed table (the test oracle of ``small_cells._Attacker``).
 
-Plain and slow on purpose: the linear attack by full elimination modulo ``suppression.PRIME``,
+Plain and slow on purpose: the linear attack by full elimination modulo ``small_cells.PRIME``,
 the bounds attack by propagating through one relation at a time. ``test_report_speed``
 checks the fast incremental attacker against these, step by step.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pipelines.reports.suppression import BIG, PRIME, Cell, _System
+from pipelines.reports.small_cells import BIG, PRIME, Cell, _System
 
 
 def _linear_exposed(system: _System, unknown: list[Cell]) -> set[Cell]:

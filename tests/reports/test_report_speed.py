@@ -1,6 +1,6 @@
 """The fast paths of the report layer give exactly what the plain ones give.
 
-* the incremental attacker of the suppression (``suppression._Attacker``) finds exactly
+* the incremental attacker of the suppression (``small_cells._Attacker``) finds exactly
   what the reference attacks (``suppression_oracle.exposed``, in tests/) find, step by step while cells are
   hidden, also for "would hiding this cell protect that one";
 * the funnel limits skip only binomial terms that are exactly 0.0;
@@ -20,13 +20,13 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipelines.reports import deviations, funnel, suppression
+from pipelines.reports import deviations, funnel, small_cells
 from tests.reports import suppression_oracle
 
 def _table(seed: int, scale: int) -> list[dict]:
     """An indicator × year table with many small counts: Danmark, 2 regions, hospitals, departments."""
     rng = random.Random(seed)
-    statuses = suppression.STATUS_COLUMNS
+    statuses = small_cells.STATUS_COLUMNS
     departments = []
     for region in ("A", "B"):
         for h in range(rng.randint(1, 3)):
@@ -55,16 +55,16 @@ def _table(seed: int, scale: int) -> list[dict]:
 @pytest.mark.parametrize("seed", range(6))
 def test_incremental_attacker_finds_what_the_reference_attacks_find(seed):
     rows = _table(seed, 30)
-    rels = suppression.relations(rows)
+    rels = small_cells.relations(rows)
     values = {}
     for i, r in enumerate(rows):
-        for c in suppression.COUNT_COLUMNS:
+        for c in small_cells.COUNT_COLUMNS:
             values[(i, c)] = r[c]
-        values[(i, suppression.HIDDEN)] = r["denominator"] - r["met"]
-    system = suppression._System(rels, values)
-    hidden = {c for c in values if c[1] == suppression.HIDDEN}
-    sensitive = {c for c in hidden if values[c] in suppression.SMALL}
-    attacker = suppression._Attacker(rels, values, hidden)
+        values[(i, small_cells.HIDDEN)] = r["denominator"] - r["met"]
+    system = small_cells._System(rels, values)
+    hidden = {c for c in values if c[1] == small_cells.HIDDEN}
+    sensitive = {c for c in hidden if values[c] in small_cells.SMALL}
+    attacker = small_cells._Attacker(rels, values, hidden)
     published = [c for c in values if c not in hidden]
     rng = random.Random(seed)
     rng.shuffle(published)
@@ -87,25 +87,25 @@ def test_protect_is_the_reference_algorithm():
     """``protect`` with the reference attacks in place of the incremental ones chooses the same cells."""
 
     def reference_protect(rows):
-        rels = suppression.relations(rows)
+        rels = small_cells.relations(rows)
         values = {}
         for i, row in enumerate(rows):
-            for column in suppression.COUNT_COLUMNS:
+            for column in small_cells.COUNT_COLUMNS:
                 values[(i, column)] = int(row[column])
-            values[(i, suppression.HIDDEN)] = int(row["denominator"]) - int(row["met"])
-        system = suppression._System(rels, values)
-        hidden = {c for c in values if c[1] == suppression.HIDDEN}
-        primary = {c for c, v in values.items() if v in suppression.SMALL and c not in hidden}
-        sensitive = {c for c in hidden if values[c] in suppression.SMALL}
+            values[(i, small_cells.HIDDEN)] = int(row["denominator"]) - int(row["met"])
+        system = small_cells._System(rels, values)
+        hidden = {c for c in values if c[1] == small_cells.HIDDEN}
+        primary = {c for c, v in values.items() if v in small_cells.SMALL and c not in hidden}
+        sensitive = {c for c in hidden if values[c] in small_cells.SMALL}
         suppressed = set(primary)
-        depth = {i: suppression.LEVELS.index(row["level"]) for i, row in enumerate(rows)}
+        depth = {i: small_cells.LEVELS.index(row["level"]) for i, row in enumerate(rows)}
         by_cell = {}
         for rel in rels:
             for c in rel.cells:
                 by_cell.setdefault(c, []).append(rel)
 
         def score(c):
-            return (values[c] == 0, suppression.COLUMN_RANK[c[1]], -depth[c[0]], values[c], c)
+            return (values[c] == 0, small_cells.COLUMN_RANK[c[1]], -depth[c[0]], values[c], c)
 
         def candidates(rels_):
             return sorted({c for rel in rels_ for c in rel.cells if c not in suppressed and c not in hidden}, key=score)
@@ -135,13 +135,13 @@ def test_protect_is_the_reference_algorithm():
                 seen |= nxt
                 reach = [rel for c in nxt for rel in by_cell[c]]
                 options = candidates(reach)
-            chosen = next((c for c in options[:suppression.TRIES] if cell not in attack(suppressed | {c})), options[0])
+            chosen = next((c for c in options[:small_cells.TRIES] if cell not in attack(suppressed | {c})), options[0])
             suppressed.add(chosen)
 
     shapes: dict = {}
     for seed in range(8):
         rows = _table(100 + seed, 12 if seed % 2 else 60)
-        assert suppression.protect(rows, shapes) == reference_protect(rows)
+        assert small_cells.protect(rows, shapes) == reference_protect(rows)
 
 
 def _reference_cdf(n: int, p: float) -> list[float]:

@@ -27,7 +27,7 @@ import polars as pl
 import pytest
 
 from pipelines.lib import forked
-from pipelines.reports import suppression
+from pipelines.reports import small_cells, suppression
 from pipelines.reports.data import load
 from pipelines.reports.national import SUMMARY_COLUMNS, write_national_reports
 from tests.reports.report_rows import DEPARTMENTS, cohort, connect
@@ -472,7 +472,7 @@ def block(rows: list[tuple]) -> list[dict]:
 
 
 def _publish(rows: list[dict]) -> pl.DataFrame:
-    cells = suppression.protect(rows)
+    cells = small_cells.protect(rows)
     return pl.DataFrame([{**{k: r[k] for k in ("level", "unit", "region", "hospital")}, "indicator_id": "MM99",
                           "year": "2026", **{c: cells.get((i, c), str(r[c])) for c in COUNTS}}
                          for i, r in enumerate(rows)], schema_overrides={"region": pl.String, "hospital": pl.String})
@@ -515,7 +515,7 @@ def test_relations_are_checked_against_the_counts():
     rows = block([("national", "Danmark", None, None, 5, 0, 0, 0, 0, 0),
                   ("region", "A", "A", None, 6, 0, 0, 0, 0, 0)])
     with pytest.raises(ValueError, match="break the relation"):
-        suppression.protect(rows)
+        small_cells.protect(rows)
 
 
 def test_hostile_and_unlisted_departments_stay_in_the_hierarchy(published_run):
@@ -584,8 +584,8 @@ def test_table_shapes_shared_between_indicators_change_no_published_cell(publish
     summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
     monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
     built = []
-    real_shape = suppression._Shape.__init__
-    monkeypatch.setattr(suppression._Shape, "__init__", lambda self, *a: built.append(1) or real_shape(self, *a))
+    real_shape = small_cells._Shape.__init__
+    monkeypatch.setattr(small_cells._Shape, "__init__", lambda self, *a: built.append(1) or real_shape(self, *a))
     shared = suppression.suppress(summary, pool="2024-2026")
     shared_count, built[:] = len(built), []
     real_protect = suppression._protect_indicator
@@ -605,25 +605,25 @@ def test_images_from_rows_and_columns_give_the_attacks_of_one_elimination(publis
     summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
     monkeypatch.setattr(forked.os, "cpu_count", lambda: 1)
     compared = []
-    real_shape = suppression._Shape.__init__
+    real_shape = small_cells._Shape.__init__
 
     def both(self, equations, n, hidden):
         real_shape(self, equations, n, hidden)
-        parts = suppression._parts(equations, n, suppression.WIDTH)
-        assert suppression._span_by_parts(parts, n, suppression.WIDTH, self.known) is not None
+        parts = small_cells._parts(equations, n, small_cells.WIDTH)
+        assert small_cells._span_by_parts(parts, n, small_cells.WIDTH, self.known) is not None
         with monkeypatch.context() as m:
-            m.setattr(suppression, "_parts", lambda *_: None)
-            one = suppression._Shape.__new__(suppression._Shape)
+            m.setattr(small_cells, "_parts", lambda *_: None)
+            one = small_cells._Shape.__new__(small_cells._Shape)
             real_shape(one, equations, n, hidden)
         assert (self.basis, self.coords, self.users) == (one.basis, one.coords, one.users)
-        compared.append(any(len(self.known & set(range(r * suppression.WIDTH, (r + 1) * suppression.WIDTH))) == 2
-                            for r in range(n // suppression.WIDTH)))  # a pooled row: met and denominator
+        compared.append(any(len(self.known & set(range(r * small_cells.WIDTH, (r + 1) * small_cells.WIDTH))) == 2
+                            for r in range(n // small_cells.WIDTH)))  # a pooled row: met and denominator
 
-    monkeypatch.setattr(suppression._Shape, "__init__", both)
+    monkeypatch.setattr(small_cells._Shape, "__init__", both)
     by_parts = suppression.suppress(summary, pool="2024-2026")
     assert True in compared and False in compared  # yearly tables and pooled systems
-    monkeypatch.setattr(suppression._Shape, "__init__", real_shape)
-    monkeypatch.setattr(suppression, "_parts", lambda *_: None)
+    monkeypatch.setattr(small_cells._Shape, "__init__", real_shape)
+    monkeypatch.setattr(small_cells, "_parts", lambda *_: None)
     assert suppression.suppress(summary, pool="2024-2026").equals(by_parts)
 
 
@@ -633,30 +633,30 @@ def test_published_cells_of_another_shape_take_the_cell_by_cell_elimination():
     width = 2
     # 3 rows × 2 columns, the columns equal in every row (one relation per row), rows free
     rows_free = tuple(((2 * r, 1), (2 * r + 1, -1)) for r in range(3))
-    parts = suppression._parts(rows_free, 6, width)
+    parts = small_cells._parts(rows_free, 6, width)
     assert parts is not None
     all_cells = frozenset(range(6))
-    assert suppression._span_by_parts(parts, 6, width, all_cells) == suppression._span(
-        suppression._kronecker(parts, 6, width), sorted(all_cells))
-    assert suppression._span_by_parts(parts, 6, width, all_cells - {1}) is None  # a short row first
-    assert suppression._span_by_parts(parts, 6, width, all_cells - {5}) is None  # row 2: not made of rows 0, 1
+    assert small_cells._span_by_parts(parts, 6, width, all_cells) == small_cells._span(
+        small_cells._kronecker(parts, 6, width), sorted(all_cells))
+    assert small_cells._span_by_parts(parts, 6, width, all_cells - {1}) is None  # a short row first
+    assert small_cells._span_by_parts(parts, 6, width, all_cells - {5}) is None  # row 2: not made of rows 0, 1
     # with row 2 the sum of rows 0 and 1 (a pooled row), the short last row is spanned
     pooled = rows_free + tuple(((4 + c, 1), (c, -1), (2 + c, -1)) for c in range(2))
-    parts = suppression._parts(pooled, 6, width)
-    spanned = suppression._span_by_parts(parts, 6, width, all_cells - {5})
-    assert spanned == suppression._span(suppression._kronecker(parts, 6, width), sorted(all_cells - {5}))
+    parts = small_cells._parts(pooled, 6, width)
+    spanned = small_cells._span_by_parts(parts, 6, width, all_cells - {5})
+    assert spanned == small_cells._span(small_cells._kronecker(parts, 6, width), sorted(all_cells - {5}))
 
 
 def test_relations_of_another_shape_are_eliminated_whole():
     """Where a relation mixes rows and columns, or rows differ in their relations, the images
     come from the one large elimination."""
     mixed = (((0, 1), (1, -1)), ((0, 1), (2, -1)), ((1, 1), (3, -1)))  # 2 × 2 cells: a diagonal relation
-    assert suppression._parts(mixed, 4, 2) is None
+    assert small_cells._parts(mixed, 4, 2) is None
     uneven = (((0, 1), (1, -1)),)                                           # only the first row has a relation
-    assert suppression._parts(uneven, 4, 2) is None
+    assert small_cells._parts(uneven, 4, 2) is None
     tensor = (((0, 1), (1, -1)), ((2, 1), (3, -1)), ((0, 1), (2, -1)), ((1, 1), (3, -1)))
-    images = suppression._kronecker(suppression._parts(tensor, 4, 2), 4, 2)  # every cell equal: one free value
-    assert images == suppression._images(tensor, 4) == [{0: 1}] * 4
+    images = small_cells._kronecker(small_cells._parts(tensor, 4, 2), 4, 2)  # every cell equal: one free value
+    assert images == small_cells._images(tensor, 4) == [{0: 1}] * 4
 
 
 def test_suppression_started_before_other_work_gives_the_same_table_and_leaves_no_process(published_run,

@@ -272,11 +272,18 @@ def test_dashboards_started_beside_never_see_a_key_and_end_with_the_run(tmp_path
     before = set(multiprocessing.active_children())
     monkeypatch.setenv("MYELOMA_AUDIT_KEY", "a-key-the-dashboards-never-see-0123456789")
     monkeypatch.setenv("MYELOMA_AUDIT_REID_KEY", "another-key-they-never-see-0123456789ab")
+    environments = []  # read as each process starts: it ends as soon as its dashboards are written
+    real_enter = forked.Beside.__enter__
+
+    def enter(self):
+        entered = real_enter(self)
+        environments.extend(Path(f"/proc/{pid}/environ").read_bytes() for pid in self._pool._processes)
+        return entered
+
+    monkeypatch.setattr(forked.Beside, "__enter__", enter)
     write_departments(con, tmp_path / "out", dashboards_beside=True)
-    started = set(multiprocessing.active_children()) - before
-    assert started
-    for process in started:  # started without the keys: not in its environment as the system shows it
-        environment = Path(f"/proc/{process.pid}/environ").read_bytes()
+    assert environments
+    for environment in environments:  # started without the keys: not in its environment as the system shows it
         assert b"MYELOMA_AUDIT_KEY" not in environment and b"never-see" not in environment
         assert b"PATH=" in environment
     assert os.environ["MYELOMA_AUDIT_KEY"].startswith("a-key")  # and this process has them back

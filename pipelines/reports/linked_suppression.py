@@ -52,10 +52,9 @@ def protect_linked(blocks: list[list[dict]], pool: str | None, shapes: dict) -> 
     years = [S.years_protected(rows, shapes) for rows in blocks]
     _share_hidden_totals(blocks, ids, years, shapes)
     joined = _Joint([[{**r, "period": str(r["year"])} for r in rows] for rows in blocks], ids, years,
-                    pooled_only=False).protected()
+                    pooled_only=False, shapes=shapes).protected()
     # every cell hidden for the group protected in its own table too (hiding more keeps the join safe)
-    years = [S.years_protected(rows, shapes, cells.keys()) if cells.keys() != decided.keys() else decided
-             for rows, cells, decided in zip(blocks, joined, years)]
+    years = [S.years_protected(rows, shapes, cells.keys(), decided) for rows, cells, decided in zip(blocks, joined, years)]
     if pool is None:
         return [S.published(rows, decided, None, {}) for rows, decided in zip(blocks, years)]
     systems = [S.pooled_system(rows, pool) for rows in blocks]
@@ -66,7 +65,7 @@ def protect_linked(blocks: list[list[dict]], pool: str | None, shapes: dict) -> 
         try:
             joined = _Joint([system if keep else system[:len(rows)] for system, rows, keep in zip(systems, blocks, kept)],
                             ids, [cells if keep else decided for cells, decided, keep in zip(pooled, years, kept)],
-                            pooled_only=True).protected()
+                            pooled_only=True, shapes=shapes).protected()
         except _Unprotectable as error:  # nothing left to hide: pooled rows not published
             for m in [error.member] if kept[error.member] else range(len(blocks)):
                 pooled[m] = None
@@ -96,7 +95,7 @@ def _share_hidden_totals(blocks: list[list[dict]], ids: list[str], years: list[d
         for m, rows in enumerate(blocks):
             wanted = {(i, "total") for i in range(len(rows)) if key(m, i) in hidden} - years[m].keys()
             if wanted:
-                years[m] = S.years_protected(rows, shapes, years[m].keys() | wanted)
+                years[m] = S.years_protected(rows, shapes, years[m].keys() | wanted, years[m])
                 changed = True
         if not changed:
             return
@@ -114,7 +113,8 @@ class _Joint:
 
     TRIES = S.TRIES
 
-    def __init__(self, systems: list[list[dict]], ids: list[str], decided: list[dict], pooled_only: bool):
+    def __init__(self, systems: list[list[dict]], ids: list[str], decided: list[dict], pooled_only: bool,
+                 shapes: dict):
         self.rows: dict[tuple[int, int], dict] = {}
         values: dict[Member, int] = {}
         self.never: set[Member] = set()   # never published
@@ -132,7 +132,7 @@ class _Joint:
                     self.never |= {(m, i, c) for c in S.COUNT_COLUMNS if c not in S.POOLED_SHOWN}
                 else:
                     totals[(ids[m], row["period"], row["level"], row["unit"])] = (m, i, "total")
-            equations += [([((m, *c), a) for c, a in rel.terms], 0.0, 0.0) for rel in S.relations(system)]
+            equations += [([((m, *c), a) for c, a in rel.terms], 0.0, 0.0) for rel in S.related(system, shapes)[0]]
             self.marks.update({(m, *c): marker for c, marker in decided[m].items() if c[0] < len(system)})
         for (iid, *place), cell in totals.items():  # the links, where the true counts keep them
             indicator = BY_ID.get(iid)
@@ -201,36 +201,32 @@ class _Joint:
             reach = [e for c in nearby for e in self.by_cell[c]]
 
     def protected(self) -> list[dict]:
-        """Each indicator's suppressed cells, (row, column) → marker, after the joint attack."""
-        sensitive = [c for c in self.cells if self._unknown(c) and self.values[c] in S.SMALL]
-        safe: set[Member] = set()
-        while True:
-            open_cells = [c for c in sensitive if c not in safe]
-            safe |= {self.cells[k] for k in self.lp.shown_safe(self.index[c] for c in open_cells)}
-            target, binding = None, []
-            for c in sorted((c for c in open_cells if c not in safe),
-                            key=lambda c: (-S.LEVELS.index(self.rows[c[:2]]["level"]), c)):
+        """Each indicator's suppressed cells, (row, column) → marker, after the joint attack.
+        One pass is enough: hiding a cell never lets a cell already freed be recovered again."""
+        sensitive = [self.index[c] for c in self.cells if self._unknown(c) and self.values[c] in S.SMALL]
+        safe = self.lp.shown_safe(sensitive)
+        for target in sorted((self.cells[k] for k in sensitive if k not in safe),
+                             key=lambda c: (-S.LEVELS.index(self.rows[c[:2]]["level"]), c)):
+            binding: list[int] = []
+            while self.lp.recovered(self.index[target], binding):
+                self._hide(self._complement(target, binding))
                 binding = []
-                if self.lp.recovered(self.index[c], binding):
-                    target = c
-                    break
-                safe.add(c)  # hiding more cells only widens the range: it stays safe
-            if target is None:
-                break
-            options = sorted({self.cells[k] for k in binding if self._may_hide(self.cells[k])}, key=self._score)
-            options = options or self._neighbours(target)
-            if not options:
-                raise _Unprotectable(target[0])
-            choice = options[0]
-            for c in options[:self.TRIES]:
-                self._hide(c)
-                frees = not self.lp.recovered(self.index[target])
-                self._publish(c)
-                if frees:
-                    choice = c
-                    break
-            self._hide(choice)
         out: list[dict] = [{} for _ in self.decided]
         for (m, i, column), marker in self.marks.items():
             out[m][(i, column)] = marker
         return out
+
+    def _complement(self, target: Member, binding: list[int]) -> Member:
+        """The cell to hide for ``target``: of the best-placed cells that hold its extremes (else
+        its neighbours), the first that frees it on its own, else the first."""
+        options = sorted({self.cells[k] for k in binding if self._may_hide(self.cells[k])}, key=self._score)
+        options = options or self._neighbours(target)
+        if not options:
+            raise _Unprotectable(target[0])
+        for c in options[:self.TRIES]:
+            self._hide(c)
+            frees = not self.lp.recovered(self.index[target])
+            self._publish(c)
+            if frees:
+                return c
+        return options[0]

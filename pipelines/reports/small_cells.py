@@ -560,16 +560,16 @@ class _Attacker:
         every relation at once, the unknown cells within their published bounds."""
         unknown = self.unknown
         upper = np.where(self.start_hi >= BIG, math.inf, self.start_hi)
-        lp = Programme(((eq, 0.0, 0.0) for eq in self.equations), self.value,
-                       np.where(unknown, self.start_lo, self.value), np.where(unknown, upper, self.value))
-        open_cells = [self.index[c] for c in protect - self.safe if unknown[self.index[c]]]
-        self.safe |= {self.cells[k] for k in lp.shown_safe(open_cells)}
+        lp, column = Programme.over_unknown(self.equations, self.value, unknown, self.start_lo, upper)
+        open_cells = [column[self.index[c]] for c in protect - self.safe if unknown[self.index[c]]]
+        cell_of = {j: self.cells[k] for k, j in column.items()}
+        self.safe |= {cell_of[j] for j in lp.shown_safe(open_cells)}
         found = set()
         for cell in sorted(protect - self.safe):
             k = self.index[cell]
             if not unknown[k]:
                 continue
-            if lp.recovered(k):
+            if lp.recovered(column[k]):
                 found.add(cell)
             else:
                 self.safe.add(cell)  # hiding more cells only widens the range: it stays safe
@@ -597,6 +597,22 @@ def _axpy(row: dict[int, int], factor: int, other: dict[int, int]) -> None:
             row.pop(j, None)
 
 
+def related(rows: list[dict], shapes: dict | None) -> tuple[list[Relation], tuple]:
+    """``relations(rows)`` and the same as cell numbers (``_equations``: a row's cells in
+    ``COUNT_COLUMNS`` order, then its hidden one), made once per hierarchy: they depend on the
+    units only (``shapes``: the caller's cache)."""
+    hierarchy = ("relations", *((r["level"], r["unit"], r.get("region"), r.get("hospital"), r.get("period"),
+                                 bool(r.get("pooled"))) for r in rows))
+    cached = shapes.get(hierarchy) if shapes is not None else None
+    if cached is None:
+        rels = relations(rows)
+        index = {(i, column): i * WIDTH + k for i in range(len(rows)) for k, column in enumerate((*COUNT_COLUMNS, HIDDEN))}
+        cached = (rels, _equations(rels, index))
+        if shapes is not None:
+            shapes[hierarchy] = cached
+    return cached
+
+
 def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | None = None,
             frozen: set[Cell] | None = None) -> dict[Cell, str]:
     """The suppressed cells of one indicator × year table (or of an indicator's yearly and
@@ -610,16 +626,7 @@ def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | No
         for column in COUNT_COLUMNS:
             values[(i, column)] = int(row[column])
         values[(i, HIDDEN)] = int(row["denominator"]) - int(row["met"])
-    # the relations depend on the units only: made once per hierarchy
-    hierarchy = ("relations", *((r["level"], r["unit"], r.get("region"), r.get("hospital"), r.get("period"),
-                                 bool(r.get("pooled"))) for r in rows))
-    cached = shapes.get(hierarchy) if shapes is not None else None
-    if cached is None:
-        rels = relations(rows)
-        cached = (rels, _equations(rels, {c: k for k, c in enumerate(values)}))
-        if shapes is not None:
-            shapes[hierarchy] = cached
-    rels, equations = cached
+    rels, equations = related(rows, shapes)
     _System(rels, values)  # the counts must satisfy every relation
     # never published: denominator − numerator, and a pooled row's counts besides met and denominator
     hidden = {c for c in values if c[1] == HIDDEN or rows[c[0]].get("pooled") and c[1] not in POOLED_SHOWN}
@@ -755,15 +762,21 @@ def pooling_candidates(rows: list[dict], label: str) -> list[dict]:
     return [r for r in pooled_rows(rows, label) if (r["level"], r["unit"]) in needy and not _withheld_by_rule(r)]
 
 
-def years_protected(rows: list[dict], shapes: dict, preset: Iterable[Cell] = ()) -> dict[Cell, str]:
+def years_protected(rows: list[dict], shapes: dict, preset: Iterable[Cell] = (),
+                    before: dict[Cell, str] | None = None) -> dict[Cell, str]:
     """The suppressed cells of an indicator's rows, (row, column) → marker, each year's table
-    protected on its own; ``preset``: cells suppressed from the start."""
+    protected on its own; ``preset``: cells suppressed from the start. ``before``: an earlier
+    answer, kept for a year's table whose preset cells it suppresses already."""
     by_year: dict[object, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         by_year[row["year"]].append(i)
     preset = set(preset)
     decided: dict[Cell, str] = {}
     for positions in by_year.values():
+        cells = {(i, column) for i in positions for column in COUNT_COLUMNS}
+        if before is not None and preset & cells <= before.keys():
+            decided.update({c: marker for c, marker in before.items() if c in cells})
+            continue
         local = {k: i for k, i in enumerate(positions)}
         table_preset = {(k, column) for k, i in local.items() for column in COUNT_COLUMNS if (i, column) in preset}
         for (k, column), marker in protect([rows[i] for i in positions], shapes, table_preset).items():

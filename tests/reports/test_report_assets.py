@@ -77,9 +77,17 @@ def test_a_run_starts_the_suppression_and_the_dashboards_ahead(tmp_path, monkeyp
     from pipelines.reports import dashboards_beside, suppression
 
     started = []
-    real_started = suppression._started
-    monkeypatch.setattr(suppression, "_started",
-                        lambda table, pool, ahead=False: started.append(ahead) or real_started(table, pool, ahead))
+    real_started, real_start_ahead, ahead = suppression._started, suppression.start_ahead, []
+
+    def start_ahead(*args, **kwargs):
+        ahead.append(True)
+        try:
+            return real_start_ahead(*args, **kwargs)
+        finally:
+            ahead.pop()
+
+    monkeypatch.setattr(suppression, "start_ahead", start_ahead)
+    monkeypatch.setattr(suppression, "_started", lambda table, pool: started.append(bool(ahead)) or real_started(table, pool))
     taken = []
     real_take = dashboards_beside.take
     monkeypatch.setattr(dashboards_beside, "take", lambda out_dir: taken.append(real_take(out_dir)) or taken[-1])

@@ -689,9 +689,17 @@ def test_a_suppression_started_ahead_is_taken_by_the_same_table_and_only_by_it(p
     _, _, truth = published_run
     summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
     started = []
-    real_started = suppression._started
-    monkeypatch.setattr(suppression, "_started",
-                        lambda table, pool, ahead=False: started.append(ahead) or real_started(table, pool, ahead))
+    real_started, real_start_ahead, ahead = suppression._started, suppression.start_ahead, []
+
+    def start_ahead(*args, **kwargs):
+        ahead.append(True)
+        try:
+            return real_start_ahead(*args, **kwargs)
+        finally:
+            ahead.pop()
+
+    monkeypatch.setattr(suppression, "start_ahead", start_ahead)
+    monkeypatch.setattr(suppression, "_started", lambda table, pool: started.append(bool(ahead)) or real_started(table, pool))
 
     suppression.start_ahead(summary, pool="2024-2026")
     assert len(multiprocessing.active_children()) == 2

@@ -11,6 +11,7 @@ from pipelines.resources import AuditConfig
 from tests.reports.report_rows import DEPARTMENTS, cohort, connect
 from tests.reports.test_report_deviations import CURRENT, write_previous
 from tests.reports.test_report_deviations import DEPARTMENTS as SMALL_DEPARTMENTS
+from tests.reports.test_report_suppression import record_starts
 
 
 def _resources(tmp_path, patients, departments=DEPARTMENTS):
@@ -76,18 +77,7 @@ def test_a_run_starts_the_suppression_and_the_dashboards_ahead(tmp_path, monkeyp
     from pipelines.lib import forked
     from pipelines.reports import dashboards_beside, suppression
 
-    started = []
-    real_started, real_start_ahead, ahead = suppression._started, suppression.start_ahead, []
-
-    def start_ahead(*args, **kwargs):
-        ahead.append(True)
-        try:
-            return real_start_ahead(*args, **kwargs)
-        finally:
-            ahead.pop()
-
-    monkeypatch.setattr(suppression, "start_ahead", start_ahead)
-    monkeypatch.setattr(suppression, "_started", lambda table, pool: started.append(bool(ahead)) or real_started(table, pool))
+    started = record_starts(monkeypatch)
     taken = []
     real_take = dashboards_beside.take
     monkeypatch.setattr(dashboards_beside, "take", lambda out_dir: taken.append(real_take(out_dir)) or taken[-1])

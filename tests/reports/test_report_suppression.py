@@ -313,6 +313,23 @@ def publish(con, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return published, data.summary
 
 
+def record_starts(monkeypatch) -> list[bool]:
+    """Every suppression started from now on: True when ``start_ahead`` started it."""
+    started: list[bool] = []
+    real_started, real_start_ahead, ahead = suppression._started, suppression.start_ahead, []
+
+    def start_ahead(*args, **kwargs):
+        ahead.append(True)
+        try:
+            return real_start_ahead(*args, **kwargs)
+        finally:
+            ahead.pop()
+
+    monkeypatch.setattr(suppression, "start_ahead", start_ahead)
+    monkeypatch.setattr(suppression, "_started", lambda table, pool: started.append(bool(ahead)) or real_started(table, pool))
+    return started
+
+
 @pytest.fixture(scope="module")
 def published_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("publication")
@@ -688,18 +705,7 @@ def test_a_suppression_started_ahead_is_taken_by_the_same_table_and_only_by_it(p
 
     _, _, truth = published_run
     summary = truth.filter(pl.col("year").is_in([2024, 2025, 2026]))
-    started = []
-    real_started, real_start_ahead, ahead = suppression._started, suppression.start_ahead, []
-
-    def start_ahead(*args, **kwargs):
-        ahead.append(True)
-        try:
-            return real_start_ahead(*args, **kwargs)
-        finally:
-            ahead.pop()
-
-    monkeypatch.setattr(suppression, "start_ahead", start_ahead)
-    monkeypatch.setattr(suppression, "_started", lambda table, pool: started.append(bool(ahead)) or real_started(table, pool))
+    started = record_starts(monkeypatch)
 
     suppression.start_ahead(summary, pool="2024-2026")
     assert len(multiprocessing.active_children()) == 2

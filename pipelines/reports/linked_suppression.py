@@ -144,9 +144,7 @@ class _Joint:
             larger = totals.get((indicator.patients_within, *place))
             if larger is not None and values[cell] <= values[larger]:
                 equations.append(([(larger, 1), (cell, -1)], 0.0, math.inf))
-        self.cells = list(values)
         self.values = values
-        self.index = {c: k for k, c in enumerate(self.cells)}
         self.equations = equations
         self.by_cell: dict[Member, list[int]] = defaultdict(list)
         for e, (terms, _, _) in enumerate(equations):
@@ -154,13 +152,22 @@ class _Joint:
                 self.by_cell[c].append(e)
         self.decided = decided
         self.pooled_only = pooled_only
+        # the programme's columns: the unknown cells and those that may be hidden; a cell published
+        # for good is a constant of its rows (a smaller model, the same answers)
+        self.cells = [c for c in values if self._unknown(c) or self._may_hide(c)]
+        self.index = {c: k for k, c in enumerate(self.cells)}
         truth = np.array([values[c] for c in self.cells], dtype=float)
         lower, upper = truth.copy(), truth.copy()
         for c in self.never | self.marks.keys():
             k = self.index[c]
             lower[k], upper[k] = self._bounds(c)
-        self.lp = Programme(((([(self.index[c], a) for c, a in terms]), low, high) for terms, low, high in equations),
-                            truth, lower, upper)
+        rows = []
+        for terms, low, high in equations:
+            kept = [(self.index[c], a) for c, a in terms if c in self.index]
+            if kept:
+                fixed = float(sum(a * values[c] for c, a in terms if c not in self.index))
+                rows.append((kept, low - fixed, high - fixed))
+        self.lp = Programme(rows, truth, lower, upper)
 
     def _bounds(self, c: Member) -> tuple[float, float]:
         if c in self.never:

@@ -67,6 +67,8 @@ def protect_linked(blocks: list[list[dict]], pool: str | None, shapes: dict) -> 
                             ids, [cells if keep else decided for cells, decided, keep in zip(pooled, years, kept)],
                             pooled_only=True, shapes=shapes).protected()
         except _Unprotectable as error:  # nothing left to hide: pooled rows not published
+            if not any(kept):  # the years alone were protected above: cannot happen
+                raise RuntimeError(f"cannot protect the linked group {ids}") from error
             for m in [error.member] if kept[error.member] else range(len(blocks)):
                 pooled[m] = None
             continue

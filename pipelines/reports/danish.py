@@ -70,6 +70,13 @@ def cut(value: float, digits: int) -> float:
     return math.floor(round(value * 10 ** digits, 6)) / 10 ** digits
 
 
+def gone_since(resolved: int, moved: int) -> list[str]:
+    """A department's deviations of the last extract that are not its deviations now, as the
+    list's and the dashboard's sentences count them: ``["2 løst", "1 flyttet til en anden afdeling"]``
+    (none of a kind: left out)."""
+    return [f"{tal(n)} {word}" for n, word in ((resolved, "løst"), (moved, "flyttet til en anden afdeling")) if n]
+
+
 def antal(n: int | str | None, ental: str, flertal: str) -> str:
     """A count with its noun in the number it needs: ``1 række``, ``2 rækker``, ``1.234 rækker``
     (a count already shown as text, e.g. suppressed ``<5``, takes the plural)."""

@@ -303,9 +303,7 @@ def _attention(tiles: list[dict], changes: dict | None, compared: bool) -> dict:
     if compared:
         changes = changes or {}
         new = changes.get(danish.NEW, 0)
-        gone = [f"{danish.tal(n)} {word}" for n, word in ((changes.get(danish.RESOLVED, 0), "løst"),
-                                                           (changes.get(danish.MOVED, 0), "flyttet til en anden afdeling"))
-                if n]
+        gone = danish.gone_since(changes.get(danish.RESOLVED, 0), changes.get(danish.MOVED, 0))
         if out["not_met"] + out["unknown"] + out["justified"]:
             out["since"] = ((f"heraf {danish.antal(new, 'ny', 'nye')}" if new else "ingen nye") + " siden forrige udtræk"
                             + ("; " + " og ".join(gone) if gone else ""))

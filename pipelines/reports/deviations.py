@@ -260,10 +260,9 @@ def headline(counts: list[dict], compared: bool) -> str:
     else:
         sentence = "Ingen afvigelser i auditperioden."
     if compared:
-        new, resolved = total["new"], total["resolved"]
+        new = total["new"]
         sentence += (f" {danish.antal(new, 'ny', 'nye')}" if new else " Ingen nye") + " siden forrige udtræk"
-        sentence += f", {danish.tal(resolved)} løst" if resolved else ""
-        sentence += f", {danish.tal(total['moved'])} flyttet til en anden afdeling." if total["moved"] else "."
+        sentence += "".join(f", {words}" for words in danish.gone_since(total["resolved"], total["moved"])) + "."
     return sentence
 
 

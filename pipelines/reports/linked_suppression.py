@@ -156,20 +156,17 @@ class _Joint:
         self.pooled_only = pooled_only
         # the programme's columns: the unknown cells and those that may be hidden; a cell published
         # for good is a constant of its rows (a smaller model, the same answers)
-        self.cells = [c for c in values if self._unknown(c) or self._may_hide(c)]
-        self.index = {c: k for k, c in enumerate(self.cells)}
-        truth = np.array([values[c] for c in self.cells], dtype=float)
+        every = list(values)
+        position = {c: k for k, c in enumerate(every)}
+        truth = np.array([values[c] for c in every], dtype=float)
         lower, upper = truth.copy(), truth.copy()
         for c in self.never | self.marks.keys():
-            k = self.index[c]
-            lower[k], upper[k] = self._bounds(c)
-        rows = []
-        for terms, low, high in equations:
-            kept = [(self.index[c], a) for c, a in terms if c in self.index]
-            if kept:
-                fixed = float(sum(a * values[c] for c, a in terms if c not in self.index))
-                rows.append((kept, low - fixed, high - fixed))
-        self.lp = Programme(rows, truth, lower, upper)
+            lower[position[c]], upper[position[c]] = self._bounds(c)
+        rows = [([(position[c], a) for c, a in terms], low, high) for terms, low, high in equations]
+        columns = np.array([self._unknown(c) or self._may_hide(c) for c in every])
+        self.lp, column = Programme.over(rows, truth, columns, lower, upper)
+        self.cells = [every[k] for k in column]  # (in column order: ``column`` keeps the cells' order)
+        self.index = {c: column[position[c]] for c in self.cells}
 
     def _bounds(self, c: Member) -> tuple[float, float]:
         if c in self.never:
@@ -182,9 +179,8 @@ class _Joint:
     def _may_hide(self, c: Member) -> bool:
         return not self._unknown(c) and bool(self.rows[c[:2]].get("pooled")) == self.pooled_only
 
-    def _score(self, c: Member) -> tuple:  # as within a table (``small_cells.protect``)
-        value = self.values[c]
-        return (value == 0, S.COLUMN_RANK[c[2]], -S.LEVELS.index(self.rows[c[:2]]["level"]), value, c)
+    def _score(self, c: Member) -> tuple:
+        return (*S.preference(self.values[c], c[2], S.LEVELS.index(self.rows[c[:2]]["level"])), c)
 
     def _hide(self, c: Member) -> None:
         self.marks[c] = S.PRIMARY if self.values[c] < 5 else S.COMPLEMENT

@@ -46,20 +46,20 @@ class Programme:
                    np.array(coefficients, dtype=float))
 
     @classmethod
-    def over_unknown(cls, equations: Iterable[Sequence[tuple[int, int]]], truth: np.ndarray, unknown: np.ndarray,
-                     lower: np.ndarray, upper: np.ndarray) -> tuple[Programme, dict[int, int]]:
-        """The programme of ``equations`` (Σ coefficient × cell = 0) over the ``unknown`` cells
-        only, the published ones' values moved into each row's sum: the same answers from a
-        smaller model. Also each unknown cell's column."""
-        cells = np.flatnonzero(unknown)
+    def over(cls, rows: Iterable[Row], truth: np.ndarray, columns: np.ndarray, lower: np.ndarray,
+             upper: np.ndarray) -> tuple[Programme, dict[int, int]]:
+        """The programme of ``rows`` over the cells marked in ``columns`` only, the others' true
+        values moved into each row's sum: the same answers from a smaller model, for cells whose
+        value the attacker knows for good. Also each kept cell's column."""
+        cells = np.flatnonzero(columns)
         column = {int(k): j for j, k in enumerate(cells)}
-        rows = []
-        for terms in equations:
+        kept_rows = []
+        for terms, low, high in rows:
             kept = [(column[k], a) for k, a in terms if k in column]
             if kept:
-                rest = -float(sum(a * truth[k] for k, a in terms if k not in column))
-                rows.append((kept, rest, rest))
-        return cls(rows, truth[cells], lower[cells], upper[cells]), column
+                fixed = float(sum(a * truth[k] for k, a in terms if k not in column))
+                kept_rows.append((kept, low - fixed, high - fixed))
+        return cls(kept_rows, truth[cells], lower[cells], upper[cells]), column
 
     def bound(self, k: int, lower: float, upper: float) -> None:
         """What the attacker knows of cell ``k`` from now on."""

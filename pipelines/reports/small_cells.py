@@ -560,7 +560,8 @@ class _Attacker:
         every relation at once, the unknown cells within their published bounds."""
         unknown = self.unknown
         upper = np.where(self.start_hi >= BIG, math.inf, self.start_hi)
-        lp, column = Programme.over_unknown(self.equations, self.value, unknown, self.start_lo, upper)
+        lp, column = Programme.over(((eq, 0.0, 0.0) for eq in self.equations), self.value, unknown, self.start_lo,
+                                    upper)
         open_cells = [column[self.index[c]] for c in protect - self.safe if unknown[self.index[c]]]
         cell_of = {j: self.cells[k] for k, j in column.items()}
         self.safe |= {cell_of[j] for j in lp.shown_safe(open_cells)}
@@ -595,6 +596,13 @@ def _axpy(row: dict[int, int], factor: int, other: dict[int, int]) -> None:
             row[j] = value
         else:
             row.pop(j, None)
+
+
+def preference(value: int, column: str, depth: int) -> tuple:
+    """Which published cell is hidden first as a complement (lowest first): a non-zero count, a
+    status count over the total, the numerator or the denominator, a department over a hospital
+    over a region over Danmark (``depth``: the place in ``LEVELS``), the smallest value."""
+    return (value == 0, COLUMN_RANK[column], -depth, value)
 
 
 def related(rows: list[dict], shapes: dict | None) -> tuple[list[Relation], tuple]:
@@ -647,7 +655,7 @@ def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | No
     yearly = {i: not row.get("pooled") for i, row in enumerate(rows)}
 
     def score(c: Cell):  # a pooled figure's cells are given up before a year's
-        return (yearly[c[0]], values[c] == 0, COLUMN_RANK[c[1]], -depth[c[0]], values[c], c)
+        return (yearly[c[0]], *preference(values[c], c[1], depth[c[0]]), c)
 
     def candidates(rel_ids: Iterable[int]) -> list[Cell]:
         return sorted({c for r in rel_ids for c in rel_cells[r]

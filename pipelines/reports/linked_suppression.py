@@ -49,12 +49,14 @@ def protect_linked(blocks: list[list[dict]], pool: str | None, shapes: dict) -> 
     """``suppression._protect_indicator`` of each block (one indicator's rows) of a linked group,
     protected together (see the module's text)."""
     ids = [rows[0]["indicator_id"] for rows in blocks]
-    years = [S.years_protected(rows, shapes) for rows in blocks]
-    _share_hidden_totals(blocks, ids, years, shapes)
+    shared = _shared_totals(blocks, ids)
+    years = [S.years_protected(rows, shapes, costly=costly) for rows, costly in zip(blocks, shared)]
+    _share_hidden_totals(blocks, ids, years, shapes, shared)
     joined = _Joint([[{**r, "period": str(r["year"])} for r in rows] for rows in blocks], ids, years,
-                    pooled_only=False, shapes=shapes).protected()
+                    pooled_only=False, shapes=shapes, costly=shared).protected()
     # every cell hidden for the group protected in its own table too (hiding more keeps the join safe)
-    years = [S.years_protected(rows, shapes, cells.keys(), decided) for rows, cells, decided in zip(blocks, joined, years)]
+    years = [S.years_protected(rows, shapes, cells.keys(), decided, costly)
+             for rows, cells, decided, costly in zip(blocks, joined, years, shared)]
     if pool is None:
         return [S.published(rows, decided, None, {}) for rows, decided in zip(blocks, years)]
     systems = [S.pooled_system(rows, pool) for rows in blocks]
@@ -84,12 +86,33 @@ def _equal_class(iid: str) -> str:
     return (indicator.same_patients_as if indicator else None) or iid
 
 
-def _share_hidden_totals(blocks: list[list[dict]], ids: list[str], years: list[dict], shapes: dict) -> None:
+def _total_key(blocks: list[list[dict]], ids: list[str], m: int, i: int) -> tuple:
+    row = blocks[m][i]
+    return (_equal_class(ids[m]), row["year"], row["level"], row["unit"], int(row["total"]))
+
+
+def _shared_totals(blocks: list[list[dict]], ids: list[str]) -> list[set[S.Cell]]:
+    """Per indicator Danmark's totals another indicator of the group has too (the same
+    patients, equal): hiding one hides it in all (``_share_hidden_totals``), and the others'
+    national proportions often with it, so they are complements of last resort among the
+    non-zero cells (``small_cells.preference``). On the 10,000-patient synthetic delivery MM11
+    hid Danmark's 2024 and 2025 totals for an excluded count of 2 and 3, and so MM02's and
+    MM14's national proportions were withheld. Below Danmark the same rule withheld more
+    proportions than it freed on the decks measured (05-12-2026), so it is kept to Danmark."""
+    keys = [[_total_key(blocks, ids, m, i) for i in range(len(rows))] for m, rows in enumerate(blocks)]
+    seen: dict[tuple, int] = defaultdict(int)
+    for member in keys:
+        for key in set(member):
+            seen[key] += 1
+    return [{(i, "total") for i, key in enumerate(member) if seen[key] > 1 and key[2] == "national"} for member in keys]
+
+
+def _share_hidden_totals(blocks: list[list[dict]], ids: list[str], years: list[dict], shapes: dict,
+                         shared: list[set[S.Cell]]) -> None:
     """A total hidden in one indicator is hidden in every indicator with the same patients
     (where their totals are equal), each table protected again with it, until none changes."""
     def key(m: int, i: int) -> tuple:
-        row = blocks[m][i]
-        return (_equal_class(ids[m]), row["year"], row["level"], row["unit"], int(row["total"]))
+        return _total_key(blocks, ids, m, i)
 
     while True:
         hidden = {key(m, i) for m, decided in enumerate(years) for i, column in decided if column == "total"}
@@ -97,7 +120,7 @@ def _share_hidden_totals(blocks: list[list[dict]], ids: list[str], years: list[d
         for m, rows in enumerate(blocks):
             wanted = {(i, "total") for i in range(len(rows)) if key(m, i) in hidden} - years[m].keys()
             if wanted:
-                years[m] = S.years_protected(rows, shapes, years[m].keys() | wanted, years[m])
+                years[m] = S.years_protected(rows, shapes, years[m].keys() | wanted, years[m], shared[m])
                 changed = True
         if not changed:
             return
@@ -116,7 +139,7 @@ class _Joint:
     TRIES = S.TRIES
 
     def __init__(self, systems: list[list[dict]], ids: list[str], decided: list[dict], pooled_only: bool,
-                 shapes: dict):
+                 shapes: dict, costly: list[set[S.Cell]] | None = None):
         self.rows: dict[tuple[int, int], dict] = {}
         values: dict[Member, int] = {}
         self.never: set[Member] = set()   # never published
@@ -154,6 +177,7 @@ class _Joint:
                 self.by_cell[c].append(e)
         self.decided = decided
         self.pooled_only = pooled_only
+        self.costly = {(m, *c) for m, cells in enumerate(costly or []) for c in cells}
         # the programme's columns: the unknown cells and those that may be hidden; a cell published
         # for good is a constant of its rows (a smaller model, the same answers)
         every = list(values)
@@ -180,7 +204,7 @@ class _Joint:
         return not self._unknown(c) and bool(self.rows[c[:2]].get("pooled")) == self.pooled_only
 
     def _score(self, c: Member) -> tuple:
-        return (*S.preference(self.values[c], c[2], S.LEVELS.index(self.rows[c[:2]]["level"])), c)
+        return (*S.preference(self.values[c], c[2], S.LEVELS.index(self.rows[c[:2]]["level"]), c in self.costly), c)
 
     def _hide(self, c: Member) -> None:
         self.marks[c] = S.PRIMARY if self.values[c] < 5 else S.COMPLEMENT

@@ -598,11 +598,12 @@ def _axpy(row: dict[int, int], factor: int, other: dict[int, int]) -> None:
             row.pop(j, None)
 
 
-def preference(value: int, column: str, depth: int) -> tuple:
+def preference(value: int, column: str, depth: int, costly: bool = False) -> tuple:
     """Which published cell is hidden first as a complement (lowest first): a non-zero count, a
+    cell whose hiding costs no other table (``costly``: a total other indicators share), a
     status count over the total, the numerator or the denominator, a department over a hospital
     over a region over Danmark (``depth``: the place in ``LEVELS``), the smallest value."""
-    return (value == 0, COLUMN_RANK[column], -depth, value)
+    return (value == 0, costly, COLUMN_RANK[column], -depth, value)
 
 
 def related(rows: list[dict], shapes: dict | None) -> tuple[list[Relation], tuple]:
@@ -622,13 +623,14 @@ def related(rows: list[dict], shapes: dict | None) -> tuple[list[Relation], tupl
 
 
 def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | None = None,
-            frozen: set[Cell] | None = None) -> dict[Cell, str]:
+            frozen: set[Cell] | None = None, costly: set[Cell] | None = None) -> dict[Cell, str]:
     """The suppressed cells of one indicator × year table (or of an indicator's yearly and
     pooled rows, see ``relations``): cell → ``<5`` or ``x``.
 
     ``shapes`` (any dict, kept by the caller) shares the count-independent part of the
     attacks between tables with the same hierarchy. ``preset``: cells suppressed from the
-    start; ``frozen``: cells never taken as complements (their suppression is decided)."""
+    start; ``frozen``: cells never taken as complements (their suppression is decided);
+    ``costly``: cells taken after any other non-zero one (see ``preference``)."""
     values: dict[Cell, int] = {}
     for i, row in enumerate(rows):
         for column in COUNT_COLUMNS:
@@ -642,6 +644,7 @@ def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | No
     sensitive_hidden = {c for c in hidden if values[c] in SMALL}
     suppressed = primary | (preset or set())
     frozen = frozen or set()
+    costly = costly or set()
     attacker = _Attacker(rels, values, hidden, shapes, equations)
     for c in sorted(suppressed):
         attacker.hide(c)
@@ -655,7 +658,7 @@ def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | No
     yearly = {i: not row.get("pooled") for i, row in enumerate(rows)}
 
     def score(c: Cell):  # a pooled figure's cells are given up before a year's
-        return (yearly[c[0]], *preference(values[c], c[1], depth[c[0]]), c)
+        return (yearly[c[0]], *preference(values[c], c[1], depth[c[0]], c in costly), c)
 
     def candidates(rel_ids: Iterable[int]) -> list[Cell]:
         return sorted({c for r in rel_ids for c in rel_cells[r]
@@ -706,8 +709,10 @@ def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | No
             seen |= nxt
             reach = [r for c in nxt for r in by_cell[c]]
             options = candidates(reach)
-        # the best-placed candidate that protects the cell on its own, else the best-placed one
-        suppress_cell(next((c for c in options[:TRIES] if attacker.protects(c, cell)), options[0]))
+        # the best-placed candidate that protects the cell on its own, else the best-placed one (a
+        # costly cell only where the best-placed one is costly: it would often protect on its own)
+        tried = [c for c in options[:TRIES] if (c in costly) <= (options[0] in costly)]
+        suppress_cell(next((c for c in tried if attacker.protects(c, cell)), options[0]))
 
 
 Z95 = 1.959963984540054
@@ -771,14 +776,15 @@ def pooling_candidates(rows: list[dict], label: str) -> list[dict]:
 
 
 def years_protected(rows: list[dict], shapes: dict, preset: Iterable[Cell] = (),
-                    before: dict[Cell, str] | None = None) -> dict[Cell, str]:
+                    before: dict[Cell, str] | None = None, costly: Iterable[Cell] = ()) -> dict[Cell, str]:
     """The suppressed cells of an indicator's rows, (row, column) → marker, each year's table
     protected on its own; ``preset``: cells suppressed from the start. ``before``: an earlier
-    answer, kept for a year's table whose preset cells it suppresses already."""
+    answer, kept for a year's table whose preset cells it suppresses already. ``costly``: as
+    for ``protect``."""
     by_year: dict[object, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         by_year[row["year"]].append(i)
-    preset = set(preset)
+    preset, costly = set(preset), set(costly)
     decided: dict[Cell, str] = {}
     for positions in by_year.values():
         cells = {(i, column) for i in positions for column in COUNT_COLUMNS}
@@ -787,7 +793,9 @@ def years_protected(rows: list[dict], shapes: dict, preset: Iterable[Cell] = (),
             continue
         local = {k: i for k, i in enumerate(positions)}
         table_preset = {(k, column) for k, i in local.items() for column in COUNT_COLUMNS if (i, column) in preset}
-        for (k, column), marker in protect([rows[i] for i in positions], shapes, table_preset).items():
+        table_costly = {(k, column) for k, i in local.items() for column in COUNT_COLUMNS if (i, column) in costly}
+        for (k, column), marker in protect([rows[i] for i in positions], shapes, table_preset,
+                                           costly=table_costly).items():
             decided[(local[k], column)] = marker
     return decided
 

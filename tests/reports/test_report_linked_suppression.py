@@ -21,9 +21,11 @@ import polars as pl
 import pytest
 
 from pipelines.indicators.catalogue import BY_ID, linked_groups
-from pipelines.reports import suppression
+from pipelines.reports import small_cells, suppression
+from pipelines.reports.linked_suppression import protect_linked
 from tests.reports.report_rows import CODES, PROFILE, STATUSES, WEIGHTS, connect, pseudonym
-from tests.reports.test_report_suppression import _parse, _relations, pooled, publish, yearly
+from tests.reports.test_report_suppression import (_parse, _relations, block, pooled, publish, recovered_cells,
+                                                   yearly)
 
 SAME = ("MM02", "MM11", "MM12", "MM14")
 WITHIN = (("MM05", "MM01"), ("MM08", "MM02"))
@@ -203,3 +205,33 @@ def test_the_catalogue_links_the_indicators_the_definitions_link():
     for iid in SAME[1:]:
         assert BY_ID[iid].index_date_da == BY_ID["MM02"].index_date_da == "første HDT (ASCT)"
     assert linked_groups(["MM11", "X1", "MM02"]) == [[0, 2], [1]]
+
+
+def _tagged(iid: str, rows: list[dict]) -> list[dict]:
+    return [{**r, "indicator_id": iid, "year": 2026} for r in rows]
+
+
+def test_a_total_other_indicators_share_is_hidden_only_where_no_other_cell_will_do():
+    """MM11's Danmark has an excluded count of 2. Hiding its total protects it in one cell, but
+    MM02 (the same patients) would have to hide the total too: Danmark's shared total is a
+    complement of last resort, so MM11 hides not met and the denominator instead (its own
+    proportion), and both Danmark totals stay published. (On the 10,000-patient synthetic
+    delivery MM02's and MM14's national proportions of 2024 and 2025 were withheld so.)"""
+    mm11 = block([
+        ("national", "Danmark", None, None, 60, 38, 0, 0, 2, 0),
+        ("region", "A", "A", None, 30, 19, 0, 0, 1, 0),
+        ("region", "B", "B", None, 30, 19, 0, 0, 1, 0),
+    ])
+    assert (0, "total") in small_cells.protect(mm11)
+    cells = small_cells.protect(mm11, costly={(0, "total")})
+    assert (0, "total") not in cells and {(0, "not_met"), (0, "denominator")} <= cells.keys()
+    mm02 = block([
+        ("national", "Danmark", None, None, 80, 10, 10, 0, 0, 0),
+        ("region", "A", "A", None, 40, 5, 5, 0, 0, 0),
+        ("region", "B", "B", None, 40, 5, 5, 0, 0, 0),
+    ])
+    (mm02_rows, _), (mm11_rows, _) = protect_linked([_tagged("MM02", mm02), _tagged("MM11", mm11)], None, {})
+    assert mm02_rows[0]["total"] == mm11_rows[0]["total"] == "100"
+    assert mm11_rows[0]["excluded"] == "<5"
+    assert recovered_cells(pl.DataFrame([{**r, "year": "2026"} for r in mm02_rows + mm11_rows],
+                                        schema_overrides={"region": pl.String, "hospital": pl.String})) == []

@@ -12,7 +12,8 @@ A linked group is protected together, after each indicator is protected on its o
 (``small_cells.py``):
 
 1. a total shared by equal populations is hidden in every one of them where one hides it
-   (each table then protected again with it hidden, until nothing changes);
+   (each table then protected again with it hidden, until nothing changes); Danmark's shared
+   totals are complements of last resort in every step (``_shared_totals``);
 2. the years' tables as one system — every indicator's relations and the links, where they
    hold for the true counts — under the linear programme (``programme.py``): while a count of
    1–4 (suppressed, or never published) has one whole number left, one more cell is hidden,

@@ -35,10 +35,11 @@ When neither finds a cell, a third, stronger one is run before the table is acce
 
 Before the attacks, a cheap pass gives every relation with exactly one unknown a second
 suppressed cell. Complements are chosen among the published cells of a relation the
-exposed cell is in, preferring a non-zero count, a status count over the total, the
-numerator or the denominator, a department over a hospital over a region over Danmark,
-and the smallest value; of the first few, the first that protects the exposed cell on its
-own is taken. The proportion, its interval, standard met and met / (met + not_met) are
+exposed cell is in, preferring a non-zero count, a cell the caller has not marked costly
+(``linked_suppression``: Danmark's total that other indicators share), a status count over
+the total, the numerator or the denominator, a department over a hospital over a region over
+Danmark, and the smallest value; of the first few, the first that protects the exposed cell on
+its own is taken (a costly one only when the best-placed is costly too). The proportion, its interval, standard met and met / (met + not_met) are
 withheld wherever the numerator or denominator is suppressed, or denominator − numerator
 is 1–4.
 

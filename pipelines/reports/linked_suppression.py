@@ -112,14 +112,12 @@ def _share_hidden_totals(blocks: list[list[dict]], ids: list[str], years: list[d
                          shared: list[set[S.Cell]]) -> None:
     """A total hidden in one indicator is hidden in every indicator with the same patients
     (where their totals are equal), each table protected again with it, until none changes."""
-    def key(m: int, i: int) -> tuple:
-        return _total_key(blocks, ids, m, i)
-
     while True:
-        hidden = {key(m, i) for m, decided in enumerate(years) for i, column in decided if column == "total"}
+        hidden = {_total_key(blocks, ids, m, i) for m, decided in enumerate(years) for i, column in decided
+                  if column == "total"}
         changed = False
         for m, rows in enumerate(blocks):
-            wanted = {(i, "total") for i in range(len(rows)) if key(m, i) in hidden} - years[m].keys()
+            wanted = {(i, "total") for i in range(len(rows)) if _total_key(blocks, ids, m, i) in hidden} - years[m].keys()
             if wanted:
                 years[m] = S.years_protected(rows, shapes, years[m].keys() | wanted, years[m], shared[m])
                 changed = True
@@ -136,8 +134,6 @@ class _Unprotectable(Exception):
 class _Joint:
     """The group's tables as one system under the linear programme; ``protected`` hides cells
     until no count of 1–4 is recovered."""
-
-    TRIES = S.TRIES
 
     def __init__(self, systems: list[list[dict]], ids: list[str], decided: list[dict], pooled_only: bool,
                  shapes: dict, costly: list[set[S.Cell]] | None = None):
@@ -253,7 +249,7 @@ class _Joint:
         options = options or self._neighbours(target)
         if not options:
             raise _Unprotectable(target[0])
-        for c in options[:self.TRIES]:
+        for c in S.worth_trying(options, self.costly):
             self._hide(c)
             frees = not self.lp.recovered(self.index[target])
             self._publish(c)

@@ -39,9 +39,9 @@ exposed cell is in, preferring a non-zero count, a cell the caller has not marke
 (``linked_suppression``: Danmark's total that other indicators share), a status count over
 the total, the numerator or the denominator, a department over a hospital over a region over
 Danmark, and the smallest value; of the first few, the first that protects the exposed cell on
-its own is taken (a costly one only when the best-placed is costly too). The proportion, its interval, standard met and met / (met + not_met) are
-withheld wherever the numerator or denominator is suppressed, or denominator − numerator
-is 1–4.
+its own is taken (a costly one only when the best-placed is costly too). The proportion, its
+interval, standard met and met / (met + not_met) are withheld wherever the numerator or
+denominator is suppressed, or denominator − numerator is 1–4.
 
 *Pooling* (``suppression.suppress(..., pool="2024-2026")``): where the rule withholds a unit's
 proportion in a year but its three years together are large enough, the publication adds
@@ -607,6 +607,14 @@ def preference(value: int, column: str, depth: int, costly: bool = False) -> tup
     return (value == 0, costly, COLUMN_RANK[column], -depth, value)
 
 
+def worth_trying(options: list, costly: set) -> list:
+    """Of complements ranked by ``preference``, the first few to try one by one for whether
+    one alone protects the cell: a costly one only where the best-placed is costly too (a
+    costly cell often protects on its own, and would otherwise be taken before a cheaper
+    pair)."""
+    return [c for c in options[:TRIES] if (c in costly) <= (options[0] in costly)]
+
+
 def related(rows: list[dict], shapes: dict | None) -> tuple[list[Relation], tuple]:
     """``relations(rows)`` and the same as cell numbers (``_equations``: a row's cells in
     ``COUNT_COLUMNS`` order, then its hidden one), made once per hierarchy: they depend on the
@@ -710,10 +718,8 @@ def protect(rows: list[dict], shapes: dict | None = None, preset: set[Cell] | No
             seen |= nxt
             reach = [r for c in nxt for r in by_cell[c]]
             options = candidates(reach)
-        # the best-placed candidate that protects the cell on its own, else the best-placed one (a
-        # costly cell only where the best-placed one is costly: it would often protect on its own)
-        tried = [c for c in options[:TRIES] if (c in costly) <= (options[0] in costly)]
-        suppress_cell(next((c for c in tried if attacker.protects(c, cell)), options[0]))
+        # the best-placed candidate that protects the cell on its own, else the best-placed one
+        suppress_cell(next((c for c in worth_trying(options, costly) if attacker.protects(c, cell)), options[0]))
 
 
 Z95 = 1.959963984540054

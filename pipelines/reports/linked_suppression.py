@@ -12,8 +12,7 @@ A linked group is protected together, after each indicator is protected on its o
 (``small_cells.py``):
 
 1. a total shared by equal populations is hidden in every one of them where one hides it
-   (each table then protected again with it hidden, until nothing changes); Danmark's shared
-   totals are complements of last resort in every step (``_shared_totals``);
+   (each table then protected again with it hidden, until nothing changes);
 2. the years' tables as one system — every indicator's relations and the links, where they
    hold for the true counts — under the linear programme (``programme.py``): while a count of
    1–4 (suppressed, or never published) has one whole number left, one more cell is hidden,
@@ -21,7 +20,10 @@ A linked group is protected together, after each indicator is protected on its o
    programme's non-zero reduced costs), by the same preferences as within a table; of the
    first few, the first that frees the cell on its own. Each table is then protected again
    on its own with those cells hidden, so that within an indicator every suppressed cell
-   stays unrecoverable, as for any indicator;
+   stays unrecoverable, as for any indicator. Steps 1 and 2 are done twice, with Danmark's
+   shared totals as ordinary complements and as complements of last resort
+   (``_shared_totals``), and the protection of the years that publishes more proportions
+   (then more of Danmark's, then hides fewer cells) is kept;
 3. with pooling, the same for the pooled rows: each indicator's as within a table, then the
    join with the years fixed and complements among the pooled cells only (so the years'
    tables are the same with and without pooling), then each indicator's again. An
@@ -51,13 +53,11 @@ def protect_linked(blocks: list[list[dict]], pool: str | None, shapes: dict) -> 
     protected together (see the module's text)."""
     ids = [rows[0]["indicator_id"] for rows in blocks]
     shared = _shared_totals(blocks, ids)
-    years = [S.years_protected(rows, shapes, costly=costly) for rows, costly in zip(blocks, shared)]
-    _share_hidden_totals(blocks, ids, years, shapes, shared)
-    joined = _Joint([[{**r, "period": str(r["year"])} for r in rows] for rows in blocks], ids, years,
-                    pooled_only=False, shapes=shapes, costly=shared).protected()
-    # every cell hidden for the group protected in its own table too (hiding more keeps the join safe)
-    years = [S.years_protected(rows, shapes, cells.keys(), decided, costly)
-             for rows, cells, decided, costly in zip(blocks, joined, years, shared)]
+    years = _years_protected(blocks, ids, shapes, [set() for _ in blocks])
+    if any(shared):
+        careful = _years_protected(blocks, ids, shapes, shared)
+        if _shown(blocks, careful) > _shown(blocks, years):
+            years = careful
     if pool is None:
         return [S.published(rows, decided, None, {}) for rows, decided in zip(blocks, years)]
     systems = [S.pooled_system(rows, pool) for rows in blocks]
@@ -82,6 +82,29 @@ def protect_linked(blocks: list[list[dict]], pool: str | None, shapes: dict) -> 
     return [S.published(*parts) for parts in zip(blocks, years, systems, pooled)]
 
 
+def _years_protected(blocks: list[list[dict]], ids: list[str], shapes: dict, costly: list[set[S.Cell]]) -> list[dict]:
+    """Steps 1 and 2 of the module's text: each indicator's years, then the join."""
+    years = [S.years_protected(rows, shapes, costly=cells) for rows, cells in zip(blocks, costly)]
+    _share_hidden_totals(blocks, ids, years, shapes, costly)
+    joined = _Joint([[{**r, "period": str(r["year"])} for r in rows] for rows in blocks], ids, years,
+                    pooled_only=False, shapes=shapes, costly=costly).protected()
+    # every cell hidden for the group protected in its own table too (hiding more keeps the join safe)
+    return [S.years_protected(rows, shapes, cells.keys(), decided, wanted)
+            for rows, cells, decided, wanted in zip(blocks, joined, years, costly)]
+
+
+def _shown(blocks: list[list[dict]], years: list[dict]) -> tuple[int, int, int]:
+    """What a protection of the group's years publishes: Danmark's proportions, all
+    proportions, and (fewer is better) the cells hidden."""
+    national = proportions = 0
+    for rows, decided in zip(blocks, years):
+        for row in S.published(rows, decided, None, {})[0]:
+            if not row["withheld"] and row["denominator"] != "0":
+                proportions += 1
+                national += row["level"] == "national"
+    return proportions, national, -sum(len(decided) for decided in years)
+
+
 def _equal_class(iid: str) -> str:
     indicator = BY_ID.get(iid)
     return (indicator.same_patients_as if indicator else None) or iid
@@ -95,11 +118,13 @@ def _total_key(blocks: list[list[dict]], ids: list[str], m: int, i: int) -> tupl
 def _shared_totals(blocks: list[list[dict]], ids: list[str]) -> list[set[S.Cell]]:
     """Per indicator Danmark's totals another indicator of the group has too (the same
     patients, equal): hiding one hides it in all (``_share_hidden_totals``), and the others'
-    national proportions often with it, so they are complements of last resort among the
-    non-zero cells (``small_cells.preference``). On the 10,000-patient synthetic delivery MM11
-    hid Danmark's 2024 and 2025 totals for an excluded count of 2 and 3, and so MM02's and
-    MM14's national proportions were withheld. Below Danmark the same rule withheld more
-    proportions than it freed on the decks measured (05-12-2026), so it is kept to Danmark."""
+    national proportions often with it. On the 10,000-patient synthetic delivery MM11 hid
+    Danmark's 2024 and 2025 totals for an excluded count of 2 and 3, and so MM02's and MM14's
+    national proportions were withheld; taken as complements of last resort
+    (``small_cells.preference``) they are published. Where hiding them shows more (hiding other
+    cells instead can cascade), the ordinary protection is kept (``protect_linked``). Below
+    Danmark the rule withheld more proportions than it freed on the decks measured
+    (05-12-2026)."""
     keys = [[_total_key(blocks, ids, m, i) for i in range(len(rows))] for m, rows in enumerate(blocks)]
     seen: dict[tuple, int] = defaultdict(int)
     for member in keys:

@@ -207,31 +207,54 @@ def test_the_catalogue_links_the_indicators_the_definitions_link():
     assert linked_groups(["MM11", "X1", "MM02"]) == [[0, 2], [1]]
 
 
-def _tagged(iid: str, rows: list[dict]) -> list[dict]:
+def _regions(iid: str, regions: list[tuple]) -> list[dict]:
+    """One indicator's 2026 table: Danmark (the sum) and regions A, B, … from (met, not_met,
+    unknown, justified, excluded, pending)."""
+    national = tuple(sum(counts) for counts in zip(*regions))
+    rows = block([("national", "Danmark", None, None, *national),
+                  *((("region", name, name, None, *counts) for name, counts in zip("ABCDE", regions)))])
     return [{**r, "indicator_id": iid, "year": 2026} for r in rows]
 
 
-def test_a_total_other_indicators_share_is_hidden_only_where_no_other_cell_will_do():
-    """MM11's Danmark has an excluded count of 2. Hiding its total protects it in one cell, but
-    MM02 (the same patients) would have to hide the total too: Danmark's shared total is a
-    complement of last resort, so MM11 hides not met and the denominator instead (its own
-    proportion), and both Danmark totals stay published. (On the 10,000-patient synthetic
-    delivery MM02's and MM14's national proportions of 2024 and 2025 were withheld so.)"""
-    mm11 = block([
-        ("national", "Danmark", None, None, 60, 38, 0, 0, 2, 0),
-        ("region", "A", "A", None, 30, 19, 0, 0, 1, 0),
-        ("region", "B", "B", None, 30, 19, 0, 0, 1, 0),
-    ])
+def _danmark(published: list[tuple[list[dict], list[dict]]]) -> list[dict]:
+    return [yearly[0] for yearly, _ in published]
+
+
+def _recovered(published: list[tuple[list[dict], list[dict]]]) -> list[str]:
+    rows = [{**r, "year": "2026"} for yearly, _ in published for r in yearly]
+    return recovered_cells(pl.DataFrame(rows, schema_overrides={"region": pl.String, "hospital": pl.String}))
+
+
+def test_a_total_other_indicators_share_is_a_costly_complement():
+    """MM11's Danmark has an excluded count of 2. Hiding its total protects it in one cell;
+    marked costly (as Danmark's total other indicators share is), not met and the denominator
+    are hidden instead."""
+    mm11 = _regions("MM11", [(30, 19, 0, 0, 1, 0), (30, 19, 0, 0, 1, 0)])
     assert (0, "total") in small_cells.protect(mm11)
     cells = small_cells.protect(mm11, costly={(0, "total")})
     assert (0, "total") not in cells and {(0, "not_met"), (0, "denominator")} <= cells.keys()
-    mm02 = block([
-        ("national", "Danmark", None, None, 80, 10, 10, 0, 0, 0),
-        ("region", "A", "A", None, 40, 5, 5, 0, 0, 0),
-        ("region", "B", "B", None, 40, 5, 5, 0, 0, 0),
-    ])
-    (mm02_rows, _), (mm11_rows, _) = protect_linked([_tagged("MM02", mm02), _tagged("MM11", mm11)], None, {})
-    assert mm02_rows[0]["total"] == mm11_rows[0]["total"] == "100"
-    assert mm11_rows[0]["excluded"] == "<5"
-    assert recovered_cells(pl.DataFrame([{**r, "year": "2026"} for r in mm02_rows + mm11_rows],
-                                        schema_overrides={"region": pl.String, "hospital": pl.String})) == []
+    assert (0, "excluded") in cells
+
+
+def test_the_group_is_published_as_the_protection_that_shows_more_proportions():
+    """Hiding Danmark's shared total in MM11 hides it in MM02 and MM14 too, and their national
+    proportions with it (as on the 10,000-patient synthetic delivery, 2024 and 2025). Each
+    group is protected both ways, with that total as an ordinary complement and as one of last
+    resort, and the one that publishes more proportions (then more of Danmark's) is kept."""
+    mm02 = _regions("MM02", [(29, 5, 0, 0, 0, 0), (21, 8, 5, 0, 0, 0), (20, 6, 0, 0, 0, 0)])
+    mm11 = _regions("MM11", [(26, 6, 0, 0, 2, 0), (23, 9, 0, 0, 2, 0), (20, 6, 0, 0, 0, 0)])
+    mm14 = _regions("MM14", [(29, 5, 0, 0, 0, 0), (29, 5, 0, 0, 0, 0), (19, 7, 0, 0, 0, 0)])
+    published = protect_linked([mm02, mm11, mm14], None, {})
+    danmark = _danmark(published)
+    assert [row["total"] for row in danmark] == ["94", "94", "94"]
+    assert [row["withheld"] for row in danmark] == [False, True, False]  # MM02's and MM14's, not MM11's
+    assert danmark[1]["excluded"] == "<5"
+    assert _recovered(published) == []
+    # where last resort shows less, the ordinary protection is kept: Danmark's total hidden in both
+    mm02 = _regions("MM02", [(40, 5, 5, 0, 0, 0), (40, 5, 5, 0, 0, 0)])
+    mm11 = _regions("MM11", [(30, 19, 0, 0, 1, 0), (30, 19, 0, 0, 1, 0)])
+    published = protect_linked([mm02, mm11], None, {})
+    danmark = _danmark(published)
+    assert [row["total"] for row in danmark] == ["x", "x"]
+    assert [row["withheld"] for row in danmark] == [True, False]
+    assert _recovered(published) == []

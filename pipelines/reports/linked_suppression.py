@@ -94,8 +94,8 @@ def _years_protected(blocks: list[list[dict]], ids: list[str], shapes: dict, cos
 
 
 def _shown(blocks: list[list[dict]], years: list[dict]) -> tuple[int, int, int]:
-    """What a protection of the group's years publishes: Danmark's proportions, all
-    proportions, and (fewer is better) the cells hidden."""
+    """What a protection of the group's years publishes, to compare two: its proportions,
+    Danmark's among them, and (fewer is better) the cells it hides."""
     national = proportions = 0
     for rows, decided in zip(blocks, years):
         for row in S.published(rows, decided, None, {})[0]:

@@ -87,6 +87,31 @@ def test_risk_text_names_hrcas_as_the_spec_does(tmp_path):
     assert risk_texts(con, ["t4_14_and_gain1q"]) == {"t4_14_and_gain1q": "højrisiko (t(4;14) + gain(1q))"}
 
 
+def test_positive_hrcas_are_listed_once_each_in_the_specs_order(tmp_path):
+    """Rule 3 counts distinct HRCAs (gain/amp(1q) as one), and the text names them in the order
+    del(17p), t(4;14), t(14;16), t(14;20), 1q, del(1p), however and how often they were delivered."""
+    deck = Deck()
+    for name in ("five_hrcas", "none_positive"):
+        deck.patient(name)
+        deck.course(name, "induktion", "2024-02-01", "VRd", cycles=4, cycle_length=21)
+    deck.cyto("five_hrcas", "2024-01-05", "del1p", "pos", 30)
+    deck.cyto("five_hrcas", "2024-01-05", "t14_20", "pos", 30)
+    deck.cyto("five_hrcas", "2024-01-05", "t4_14", "pos", 30)
+    deck.cyto("five_hrcas", "2024-01-12", "t4_14", "pos", 40)      # the same HRCA again, another sample
+    deck.cyto("five_hrcas", "2024-01-12", "amp1q", "pos", 30)
+    deck.cyto("five_hrcas", "2024-01-12", "gain1q", "pos", 30)     # with amp(1q): one HRCA
+    deck.cyto("five_hrcas", "2024-01-12", "t14_16", "neg")
+    deck.cyto("five_hrcas", "2024-01-12", "del17p", "pos", 10)     # a small clone still counts under rule 3
+    fish_panel(deck, "none_positive")
+    con = deck.build(tmp_path / "t.duckdb", indicators=())
+    found = {p: (h, r, t) for p, h, r, t in con.execute(
+        "select pseudonym, positive_hrcas, risk_rules, risk_text_da from int_risk").fetchall()}
+    assert found[pseudonym_of("five_hrcas")] == (
+        ["del17p", "t4_14", "t14_20", "1q", "del1p"], "3",
+        "højrisiko (del(17p) + t(4;14) + t(14;20) + amp(1q) + del(1p))")
+    assert found[pseudonym_of("none_positive")] == ([], "", "standardrisiko")
+
+
 def test_b2m_with_normal_renal_function_circulating_cells_and_extramedullary(tmp_path):
     deck = Deck()
     names = ("b2m_normal_creatinine", "b2m_high_creatinine", "b2m_below", "b2m_creatinine_8_days_away",

@@ -99,7 +99,8 @@ def rpt_department_lists(context: dg.AssetExecutionContext, config: ReportsConfi
 
 # the dashboards link to the national report but read nothing of it: they do not wait for it (nor for
 # the data-quality verdict the national report needs). The department lists' step starts them in a
-# fresh process; this step runs late (priority -1) and takes them, so the steps between run beside them.
+# fresh process, or above that process's size writes them itself; this step runs late (priority -1)
+# and takes them, so the steps between run beside them.
 @dg.asset(key=DASHBOARDS_KEY, group_name="reports", deps=[*INPUTS, DEPARTMENT_LISTS_KEY],
           op_tags={PRIORITY_TAG: "-1"})
 def rpt_dashboards(context: dg.AssetExecutionContext, config: ReportsConfig, duckdb: DuckDBResource,
@@ -109,7 +110,7 @@ def rpt_dashboards(context: dg.AssetExecutionContext, config: ReportsConfig, duc
     patient list behind every figure (paged, with CSV)."""
     out_dir = Path(audit.output_dir)
     values = dashboards_beside.take(out_dir)
-    if values is None:  # not started by the department lists' step (a selection, one core)
+    if values is None:  # not written by the department lists' step (a selection without it)
         with duckdb.get_connection() as con:
             values = write_dashboards(con, out_dir, _previous(config, audit), period=audit.period or None)
     context.log.info(f"{values['dashboards']} dashboards")

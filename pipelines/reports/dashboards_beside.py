@@ -1,8 +1,10 @@
 """The dashboards a run's department-lists step started in a fresh process (``writer.
 write_departments(..., dashboards_beside=True)``): they are written on the machine's other
 core while this process writes the department lists, the contract and the national report.
-The dashboards step takes them (``take``: waits, returns the counts, raises their error);
-a run that stops before that ends them (``discard``) before its folder is removed."""
+Above the size a fresh process is worth (or on one core), that step writes them itself, after
+the lists and from the same rows (``keep_written``). The dashboards step takes them (``take``:
+waits, returns the counts, raises their error); a run that stops before that ends them
+(``discard``) before its folder is removed."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from pipelines.lib.forked import Beside
 
-_started: dict[Path, Beside] = {}
+_started: dict[Path, Beside | dict] = {}  # a process at work, or the counts of dashboards written
 
 
 def keep(out_dir: Path, beside: Beside) -> None:
@@ -18,11 +20,16 @@ def keep(out_dir: Path, beside: Beside) -> None:
     _started[Path(out_dir)] = beside
 
 
+def keep_written(out_dir: Path, counts: dict) -> None:
+    discard_for(out_dir)
+    _started[Path(out_dir)] = counts
+
+
 def take(out_dir: Path) -> dict | None:
     """The counts of the dashboards started for ``out_dir``, once written; None if none were started."""
     beside = _started.pop(Path(out_dir), None)
-    if beside is None:
-        return None
+    if beside is None or isinstance(beside, dict):
+        return beside
     try:
         return beside.result()
     finally:
@@ -31,7 +38,7 @@ def take(out_dir: Path) -> dict | None:
 
 def discard_for(out_dir: Path) -> None:
     beside = _started.pop(Path(out_dir), None)
-    if beside is not None:
+    if isinstance(beside, Beside):
         beside.__exit__(None, None, None)
 
 

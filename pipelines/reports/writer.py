@@ -107,18 +107,28 @@ DASHBOARDS_BESIDE_AT_MOST = 150_000
 def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
                       report_year: int | None = None, period: str | None = None,
                       dashboards_beside: bool = False) -> dict:
-    """With ``dashboards_beside`` the dashboards of the same rows are started in a fresh
-    process first (on a machine with a second core, up to ``DASHBOARDS_BESIDE_AT_MOST``
-    patients), for the dashboards step to take (``dashboards_beside.take``)."""
+    """With ``dashboards_beside`` the dashboards of the same rows are written for the dashboards
+    step to take (``dashboards_beside.take``): started in a fresh process first (on a machine
+    with a second core, up to ``DASHBOARDS_BESIDE_AT_MOST`` patients), else written here after
+    the lists. Here rather than in the dashboards step, which runs after the steps that wait for
+    the data-quality verdict: the validation process judges on the core this work leaves idle,
+    and the report data is not read a second time (1M, one run each: the wait for the verdict 6.5 → 2.1 s,
+    the run 123.2 → 118.7 s)."""
     base, current = _base(con, previous_results)
     data = load(con, report_year, patients="period", period=period)
     rows, _ = _deviations(data, base)
     folders = department_folders(data, rows)
+    name_da = base.name_da if base else None
     if dashboards_beside and forked.more_than_one_core() and data.patients.height <= DASHBOARDS_BESIDE_AT_MOST:
-        started = Beside(dashboard.write_every_dashboard, data, Path(out_dir), folders, rows,
-                         base.name_da if base else None, _cprs(con, data.patients), fresh=True)
+        started = Beside(dashboard.write_every_dashboard, data, Path(out_dir), folders, rows, name_da,
+                         _cprs(con, data.patients), fresh=True)
         beside.keep(out_dir, started.__enter__())
-    return _departments(data, out_dir, rows, folders, base, current, _cprs(con, rows))
+        dashboards_beside = False
+    written = _departments(data, out_dir, rows, folders, base, current, _cprs(con, rows))
+    if dashboards_beside:
+        beside.keep_written(out_dir, dashboard.write_every_dashboard(data, Path(out_dir), folders, rows, name_da,
+                                                                     _cprs(con, data.patients)))
+    return written
 
 
 def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,

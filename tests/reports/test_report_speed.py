@@ -292,9 +292,12 @@ def test_dashboards_started_beside_never_see_a_key_and_end_with_the_run(tmp_path
     assert dashboards_beside.take(tmp_path / "out") is None
 
 
-def test_dashboards_of_a_period_with_more_patients_than_the_cap_are_written_here(tmp_path, monkeypatch):
+def test_dashboards_of_a_period_with_more_patients_than_the_cap_are_written_by_the_lists_step(tmp_path, monkeypatch):
     """Above ``DASHBOARDS_BESIDE_AT_MOST`` patients no process is started (its copy of the data
-    would cost memory and, measured at 1M, no time); the dashboards step writes them itself."""
+    would cost memory and, measured at 1M, no time): the department lists' step writes the
+    dashboards itself, after the lists and from the same rows, before the steps that wait for the
+    data-quality verdict; the dashboards step takes their counts. The same files as the
+    dashboards step writes on its own."""
     import multiprocessing
 
     from pipelines.reports import dashboards_beside, writer
@@ -305,9 +308,16 @@ def test_dashboards_of_a_period_with_more_patients_than_the_cap_are_written_here
     patients = con.execute("select count(distinct pseudonym) from rpt_patient_results").fetchone()[0]
     assert patients > 1
     monkeypatch.setattr(writer, "DASHBOARDS_BESIDE_AT_MOST", 1)
-    writer.write_departments(con, tmp_path / "out", dashboards_beside=True)
+    lists, alone = tmp_path / "lists", tmp_path / "alone"
+    writer.write_departments(con, lists, dashboards_beside=True)
     assert not set(multiprocessing.active_children()) - before
-    assert dashboards_beside.take(tmp_path / "out") is None
+    assert any(name.endswith("dashboard.html") for name in _files(lists))  # written before the step takes them
+    taken = dashboards_beside.take(lists)
+    assert dashboards_beside.take(lists) is None  # taken once
+    writer.write_departments(con, alone)
+    assert dashboards_beside.take(alone) is None  # not asked: the dashboards step writes them itself
+    assert taken == writer.write_dashboards(con, alone)
+    assert _files(lists) == _files(alone)
 
 
 @pytest.mark.parametrize(("module", "not_imported"), [

@@ -118,17 +118,22 @@ def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_re
     data = load(con, report_year, patients="period", period=period)
     rows, _ = _deviations(data, base)
     folders = department_folders(data, rows)
-    name_da = base.name_da if base else None
-    if dashboards_beside and forked.more_than_one_core() and data.patients.height <= DASHBOARDS_BESIDE_AT_MOST:
-        started = Beside(dashboard.write_every_dashboard, data, Path(out_dir), folders, rows, name_da,
-                         _cprs(con, data.patients), fresh=True)
+    fresh_process = forked.more_than_one_core() and data.patients.height <= DASHBOARDS_BESIDE_AT_MOST
+    if dashboards_beside and fresh_process:
+        started = Beside(dashboard.write_every_dashboard, *_dashboards_of(con, data, out_dir, folders, rows, base),
+                         fresh=True)
         beside.keep(out_dir, started.__enter__())
-        dashboards_beside = False
     written = _departments(data, out_dir, rows, folders, base, current, _cprs(con, rows))
-    if dashboards_beside:
-        beside.keep_written(out_dir, dashboard.write_every_dashboard(data, Path(out_dir), folders, rows, name_da,
-                                                                     _cprs(con, data.patients)))
+    if dashboards_beside and not fresh_process:
+        beside.keep_written(out_dir, dashboard.write_every_dashboard(*_dashboards_of(con, data, out_dir, folders,
+                                                                                     rows, base)))
     return written
+
+
+def _dashboards_of(con: duckdb.DuckDBPyConnection, data: ReportData, out_dir: Path, folders: dict[str, str],
+                   rows: pl.DataFrame, base: comparison.Base | None) -> tuple:
+    """What ``dashboard.write_every_dashboard`` is given, in this process or a fresh one."""
+    return data, Path(out_dir), folders, rows, base.name_da if base else None, _cprs(con, data.patients)
 
 
 def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None = None, *,
@@ -136,8 +141,8 @@ def write_dashboards(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_res
     base, _ = _base(con, previous_results)
     data = load(con, report_year, patients="period", period=period)
     rows, _ = _deviations(data, base)
-    return dashboard.write_every_dashboard(data, out_dir, department_folders(data, rows), rows,
-                                           base.name_da if base else None, _cprs(con, data.patients))
+    return dashboard.write_every_dashboard(*_dashboards_of(con, data, out_dir, department_folders(data, rows), rows,
+                                                           base))
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_results: Path | None, *,

@@ -2,9 +2,9 @@
 write_departments(..., dashboards_beside=True)``): they are written on the machine's other
 core while this process writes the department lists, the contract and the national report.
 Above the size a fresh process is worth (or on one core), that step writes them itself, after
-the lists and from the same rows (``keep_written``). The dashboards step takes them (``take``:
-waits, returns the counts, raises their error); a run that stops before that ends them
-(``discard``) before its folder is removed."""
+the lists and from the same rows, and keeps their counts. The dashboards step takes them
+(``take``: waits, returns the counts, raises their error); a run that stops before that ends
+them (``discard``) before its folder is removed."""
 
 from __future__ import annotations
 
@@ -15,14 +15,10 @@ from pipelines.lib.forked import Beside
 _started: dict[Path, Beside | dict] = {}  # a process at work, or the counts of dashboards written
 
 
-def keep(out_dir: Path, beside: Beside) -> None:
+def keep(out_dir: Path, dashboards: Beside | dict) -> None:
+    """The dashboards' process at work, or the counts of dashboards already written."""
     discard_for(out_dir)
-    _started[Path(out_dir)] = beside
-
-
-def keep_written(out_dir: Path, counts: dict) -> None:
-    discard_for(out_dir)
-    _started[Path(out_dir)] = counts
+    _started[Path(out_dir)] = dashboards
 
 
 def take(out_dir: Path) -> dict | None:

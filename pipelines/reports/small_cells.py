@@ -782,6 +782,11 @@ def pooling_candidates(rows: list[dict], label: str) -> list[dict]:
     return [r for r in pooled_rows(rows, label) if (r["level"], r["unit"]) in needy and not _withheld_by_rule(r)]
 
 
+def _in_table(local: dict[int, int], marked: set[Cell]) -> set[Cell]:
+    """The cells of ``marked`` in one year's table, numbered by its rows (``local``: its row → the indicator's)."""
+    return {(k, column) for k, i in local.items() for column in COUNT_COLUMNS if (i, column) in marked}
+
+
 def years_protected(rows: list[dict], shapes: dict, preset: Iterable[Cell] = (),
                     before: dict[Cell, str] | None = None, costly: Iterable[Cell] = ()) -> dict[Cell, str]:
     """The suppressed cells of an indicator's rows, (row, column) → marker, each year's table
@@ -799,10 +804,8 @@ def years_protected(rows: list[dict], shapes: dict, preset: Iterable[Cell] = (),
             decided.update({c: marker for c, marker in before.items() if c in cells})
             continue
         local = {k: i for k, i in enumerate(positions)}
-        table_preset = {(k, column) for k, i in local.items() for column in COUNT_COLUMNS if (i, column) in preset}
-        table_costly = {(k, column) for k, i in local.items() for column in COUNT_COLUMNS if (i, column) in costly}
-        for (k, column), marker in protect([rows[i] for i in positions], shapes, table_preset,
-                                           costly=table_costly).items():
+        for (k, column), marker in protect([rows[i] for i in positions], shapes, _in_table(local, preset),
+                                           costly=_in_table(local, costly)).items():
             decided[(local[k], column)] = marker
     return decided
 

@@ -125,8 +125,7 @@ def write_departments(con: duckdb.DuckDBPyConnection, out_dir: Path, previous_re
         beside.keep(out_dir, started.__enter__())
     written = _departments(data, out_dir, rows, folders, base, current, _cprs(con, rows))
     if dashboards_beside and not fresh_process:
-        beside.keep_written(out_dir, dashboard.write_every_dashboard(*_dashboards_of(con, data, out_dir, folders,
-                                                                                     rows, base)))
+        beside.keep(out_dir, dashboard.write_every_dashboard(*_dashboards_of(con, data, out_dir, folders, rows, base)))
     return written
 
 

@@ -238,7 +238,7 @@ class Destination(dg.ConfigurableResource):
             stack.callback(shutil.rmtree, self._folder, True)  # unless published (renamed into place)
             stack.enter_context(validation_worker.started())  # imports GX while the delivery is read
             stack.callback(suppression.discard_ahead)  # started ahead by the reports layer, not taken: a stopped run
-            stack.callback(contract.discard_workbook)  # the summary's workbook, unfinished when a run stops
+            stack.callback(contract.discard)  # the contract's files and workbook, unfinished when a run stops
             stack.callback(dashboards_beside.discard)  # the dashboards started beside, not taken: a stopped run
             if self._previous is not None and _GLOB.search(str(self._previous)):
                 self._previous = self._private_copy(stack, self._previous)  # polars reads such a path as a pattern
@@ -377,7 +377,7 @@ class Destination(dg.ConfigurableResource):
         place; for a results folder, record it in ``history.json``."""
         folder = self._folder
         validation_worker.pages_written()  # the quality report, written beside the run by its validation process
-        contract.workbook_written()  # indicator_summary.xlsx, written beside the national report
+        contract.written()  # the contract's files and indicator_summary.xlsx, written beside the national report
         shutil.rmtree(folder / SPILL_DIR, ignore_errors=True)
         record = json.loads((folder / RUN_RECORD).read_text(encoding="utf-8"))
         timings = _timings(context, self._started)

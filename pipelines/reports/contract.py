@@ -4,6 +4,7 @@ proportions as percentages, Danish column names; the CSV stays as the contract s
 
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -47,8 +48,8 @@ CONTRACT_MEMORY = "2.5GB"
 def _memory_bounded(con, limit: str) -> Iterator[None]:
     """DuckDB's memory limit lowered to ``limit`` for the block, then set back to the run's
     (``duckdb_memory_limit``); a run given less keeps its own. The limit is the database's, not
-    the connection's: no other query of this process runs meanwhile (the run's steps run one
-    after another)."""
+    the connection's: what else runs meanwhile (the national report, beside the files written
+    later) reads a few small tables under it."""
     configured = duckdb_memory_limit()
     own = memory_bytes(configured) if configured else None
     if configured and (own is None or own <= memory_bytes(limit)):
@@ -61,55 +62,92 @@ def _memory_bounded(con, limit: str) -> Iterator[None]:
         con.execute(f"set memory_limit = '{configured}'" if configured else "reset memory_limit")
 
 
-# the summary's workbook a run's contract step left being written: ``workbook_written`` waits for it
-_writing: list[tuple[ExitStack, Beside]] = []
+# the contract's files a run's contract step left being written: ``written`` waits for them
+_writing: list["_Later"] = []
 
 
-def write_contract(con, out_dir: Path, audit: AuditConfig, *, workbook_later: bool = False) -> dict[str, int]:
+def write_contract(con, out_dir: Path, audit: AuditConfig, *, later: ExitStack | None = None) -> dict[str, int]:
     """CSV (UTF-8, comma) and Parquet of each contract table, and ``run.json``; the summary's
     workbook is written by a fresh process meanwhile (xlsxwriter, cell by cell: ≈ 1 s; not a
-    fork, which would hold on to the pages of the contract's tables as they were). With
-    ``workbook_later`` the workbook may still be being written when this returns: the run's
-    next steps go on, and publishing waits for it (``workbook_written``)."""
+    fork, which would hold on to the pages of the contract's tables as they were).
+
+    With ``later`` (the stack that closes ``con``, handed over) the files and the workbook may
+    still be being written when this returns: a thread writes the files on ``con`` (DuckDB's
+    ``COPY``, which leaves the interpreter to the run's next step: the national report, plain
+    Python), and publishing waits for both (``written``), then closes the stack. The rows
+    counted and ``run.json`` are written before this returns."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _memory_bounded(con, CONTRACT_MEMORY):  # the tables live until they are written
+    with ExitStack() as owned:
+        if later is not None:
+            owned.push(later.pop_all())  # closed last: the connection outlives what uses it
+        owned.enter_context(_memory_bounded(con, CONTRACT_MEMORY))  # the tables live until they are written
         tables = {}
         for name, relpath in CONTRACT_FILES.items():
             tables[name] = table = f"contract_{name}"  # computed once, written twice
             con.execute(f"create or replace temp table {table} as {sql_text(relpath).strip().rstrip(';')}")
+        rows = {name: con.execute(f"select count(*) from {table}").fetchone()[0] for name, table in tables.items()}
         summary_rows, summary_columns = _summary_with_names(con, tables["indicator_summary"])
-        with ExitStack() as stack:
-            workbook = stack.enter_context(Beside(write_summary_xlsx, summary_rows, summary_columns,
-                                                  out_dir / "indicator_summary.xlsx", fresh=True))
-            rows = {}
-            for name, table in tables.items():
-                con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
-                con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
-                rows[name] = con.execute(f"select count(*) from {table}").fetchone()[0]
-                con.execute(f"drop table {table}")
-            (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False),
-                                              encoding="utf-8")
-            if workbook_later:
-                _writing.append((stack.pop_all(), workbook))
-            else:
-                workbook.result()
+        (out_dir / "run.json").write_text(json.dumps(run_record(con, audit), indent=2, ensure_ascii=False),
+                                          encoding="utf-8")
+        workbook = owned.enter_context(Beside(write_summary_xlsx, summary_rows, summary_columns,
+                                              out_dir / "indicator_summary.xlsx", fresh=True))
+        if later is None:
+            _write_files(con, tables, out_dir)
+            workbook.result()
+        else:
+            _writing.append(_Later(owned.pop_all(), con, tables, out_dir, workbook))
     return rows
 
 
-def workbook_written() -> None:
-    """Wait for the summary's workbook a contract step left being written (raising its error)."""
+def _write_files(con, tables: dict[str, str], out_dir: Path) -> None:
+    for name, table in tables.items():
+        con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.csv'))} (header, delimiter ',')")
+        con.execute(f"copy {table} to {_sql_path(out_dir / (name + '.parquet'))} (format parquet)")
+        con.execute(f"drop table {table}")
+
+
+class _Later:
+    """The contract's files written by a thread of their own, and the summary's workbook by its
+    process, after the contract step; ``stack`` ends both and closes the step's connection."""
+
+    def __init__(self, stack: ExitStack, con, tables: dict[str, str], out_dir: Path, workbook: Beside) -> None:
+        self._stack, self._con, self._workbook = stack, con, workbook
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(tables, out_dir), name="contract-files")
+        self._thread.start()
+
+    def _write(self, tables: dict[str, str], out_dir: Path) -> None:
+        try:
+            _write_files(self._con, tables, out_dir)
+        except BaseException as err:  # noqa: BLE001 - raised where the files are waited for
+            self._error = err
+
+    def result(self) -> None:
+        with self._stack:
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+            self._workbook.result()
+
+    def discard(self) -> None:
+        with self._stack:
+            while self._thread.is_alive():  # again until it ends: a statement may start after an interrupt
+                self._con.interrupt()
+                self._thread.join(0.05)
+
+
+def written() -> None:
+    """Wait for the contract's files and the summary's workbook a contract step left being
+    written (raising the first error)."""
     while _writing:
-        stack, workbook = _writing.pop()
-        with stack:
-            workbook.result()
+        _writing.pop().result()
 
 
-def discard_workbook() -> None:
-    """End a workbook still being written: the run stopped before publishing."""
+def discard() -> None:
+    """End the contract's files and workbook still being written: the run stopped before
+    publishing (the run's folder, and what was written into it, is removed)."""
     while _writing:
-        _writing.pop()[0].close()
-
-
+        _writing.pop().discard()
 
 
 def _summary_with_names(con, table: str) -> tuple[list[tuple], list[str]]:
@@ -161,9 +199,12 @@ def run_record(con, audit: AuditConfig) -> dict:
 )
 def results_contract(context: dg.AssetExecutionContext, duckdb: DuckDBResource, audit: AuditConfig) -> dg.MaterializeResult:
     """patient_results.csv, indicator_summary.csv, quarantine.csv (+ Parquet), run.json and
-    indicator_summary.xlsx (the summary for a Danish spreadsheet; finished while the national
-    report is written, and waited for before the run is published)."""
-    with duckdb.get_connection() as con:
-        rows = write_contract(con, Path(audit.output_dir), audit, workbook_later=True)
-    context.log.info("wrote " + ", ".join(f"{name}.csv ({n} rows)" for name, n in rows.items()) + ", run.json")
+    indicator_summary.xlsx (the summary for a Danish spreadsheet). The files and the workbook
+    are finished while the national report is written, and waited for before the run is
+    published (``written``)."""
+    with ExitStack() as stack:
+        con = stack.enter_context(duckdb.get_connection())
+        rows = write_contract(con, Path(audit.output_dir), audit, later=stack)
+    context.log.info("run.json written; writing " + ", ".join(f"{name}.csv ({n} rows)" for name, n in rows.items())
+                     + " beside the next steps")
     return dg.MaterializeResult(metadata={f"{name}_rows": n for name, n in rows.items()})

@@ -4,8 +4,8 @@ proportions as percentages, Danish column names; the CSV stays as the contract s
 
 
 import json
-import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -112,28 +112,20 @@ class _Later:
 
     def __init__(self, stack: ExitStack, con, tables: dict[str, str], out_dir: Path, workbook: Beside) -> None:
         self._stack, self._con, self._workbook = stack, con, workbook
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._write, args=(tables, out_dir), name="contract-files")
-        self._thread.start()
-
-    def _write(self, tables: dict[str, str], out_dir: Path) -> None:
-        try:
-            _write_files(self._con, tables, out_dir)
-        except BaseException as err:  # noqa: BLE001 - raised where the files are waited for
-            self._error = err
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contract-files")
+        self._files = thread.submit(_write_files, con, tables, out_dir)
+        thread.shutdown(wait=False)  # the thread ends once the files are written
 
     def result(self) -> None:
         with self._stack:
-            self._thread.join()
-            if self._error is not None:
-                raise self._error
+            self._files.result()
             self._workbook.result()
 
     def discard(self) -> None:
         with self._stack:
-            while self._thread.is_alive():  # again until it ends: a statement may start after an interrupt
+            while not self._files.done():  # again until it ends: a statement may start after an interrupt
                 self._con.interrupt()
-                self._thread.join(0.05)
+                wait([self._files], timeout=0.05)
 
 
 def written() -> None:

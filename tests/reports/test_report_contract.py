@@ -24,11 +24,17 @@ def sample_database(tmp_path_factory):
     return out / "audit.duckdb"
 
 
-class _Closed:
-    """A connection that notes whether it was closed (and by which thread)."""
+class _Watched:
+    """A connection that notes DuckDB's memory limit at every COPY it runs, and which thread
+    closed it."""
 
     def __init__(self, con):
-        self._con, self.closed_by = con, None
+        self._con, self.limits, self.closed_by = con, [], None
+
+    def execute(self, query, *args):
+        if query.lstrip().startswith("copy"):
+            self.limits.append(_limit(self._con))
+        return self._con.execute(query, *args)
 
     def close(self):
         self.closed_by = threading.current_thread().name
@@ -54,7 +60,7 @@ def _audit(folder):
 
 def _write(sample_database, folder, later: bool = False):
     """The contract of the sample's database (a copy) into ``folder/out``, and the connection used."""
-    con = _Closed(_copy(sample_database, folder))
+    con = _Watched(_copy(sample_database, folder))
     with ExitStack() as stack:
         stack.callback(con.close)
         return contract.write_contract(con, folder / "out", _audit(folder), later=stack if later else None), con
@@ -130,21 +136,6 @@ def _limit(con) -> str:
 def _shown(size: str) -> str:
     with duckdb.connect(config={"memory_limit": size}) as reference:
         return _limit(reference)
-
-
-class _Watched:
-    """A connection that notes DuckDB's memory limit at every COPY it runs."""
-
-    def __init__(self, con):
-        self._con, self.limits = con, []
-
-    def execute(self, query, *args):
-        if query.lstrip().startswith("copy"):
-            self.limits.append(_limit(self._con))
-        return self._con.execute(query, *args)
-
-    def __getattr__(self, name):
-        return getattr(self._con, name)
 
 
 def test_the_contract_is_written_under_its_own_memory_bound_and_the_runs_limit_comes_back(

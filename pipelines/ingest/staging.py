@@ -8,9 +8,10 @@ dates before birth / after death → orphans (extract-format.md, *Bad input*). P
 judged before their children: patients before every file with a cpr, treatment courses
 before drugs. Files whose parents are judged are judged two at a time on a machine with more
 than one core (``lib.side_by_side``); their judged rows live in an in-memory database of the
-step (``staging_work``), which every connection of the step sees and which goes with it. The
-clean tables and the quarantine are then written one file after another, in the format's
-order, as before.
+step (``staging_work``), which every connection of the step sees and which goes with it. A
+file's clean table is written as soon as it is judged, beside the next file's judging; the
+quarantine and the reconciliation are then written one file after another, in the format's
+order.
 """
 
 from __future__ import annotations
@@ -72,12 +73,14 @@ class _Judging:
 
 
 def _judge(con: duckdb.DuckDBPyConnection, judging: _Judging) -> list[str]:
-    """Type and judge one file's rows into ``staging_work.chk_<file>``; its typed columns."""
+    """Type and judge one file's rows into ``staging_work.chk_<file>``, and write its clean rows
+    (``stg_<file>``); its typed columns."""
     dfile = judging.dfile
     typed = sql_text("staging/_typed_rows.sql", f=dfile, body=sql_text(f"staging/{dfile.stg_table}.sql", f=dfile))
     columns = _typed_columns(con, typed)
     run_sql(con, "staging/_judge_rows.sql", f=dfile, typed=typed, key=list(dfile.staged_key), columns=columns,
             date_columns=_date_columns(columns, dfile), parent=_parent(dfile))
+    run_sql(con, "staging/clean_rows.sql", name=dfile.name, columns=columns)
     return columns
 
 
@@ -90,12 +93,11 @@ def build_staging(con: duckdb.DuckDBPyConnection, variables: dict[str, object]) 
     run_sql(con, "staging/create_staging_outputs.sql")
     con.execute(f"attach ':memory:' as {WORK}")
     try:
-        judged = side_by_side.build(con, [_Judging(f) for f in FILES], _judge,
-                                    prepare=lambda other: set_variables(other, variables))
-        columns = {judging.table: typed_columns for judging, typed_columns in judged}
-        for dfile in FILES:
-            run_sql(con, "staging/split_clean_and_quarantine.sql", name=dfile.name, columns=columns[dfile.name],
-                    fields=dfile.raw_columns)
+        for _ in side_by_side.build(con, [_Judging(f) for f in FILES], _judge,
+                                    prepare=lambda other: set_variables(other, variables)):
+            pass
+        for dfile in FILES:  # one after another, in the format's order: the quarantine's rows keep it
+            run_sql(con, "staging/quarantined_rows.sql", name=dfile.name, fields=dfile.raw_columns)
     finally:
         con.execute(f"detach database if exists {WORK}")
 

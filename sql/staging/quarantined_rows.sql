@@ -1,10 +1,6 @@
--- The end of staging for one file: clean rows become stg_{{ name }}; quarantined rows join the
--- quarantine with the record as delivered (CPR already pseudonymised); the counts reconcile.
-create or replace table stg_{{ name }} as
-select _line, {{ columns | join(', ') }}
-from staging_work.chk_{{ name }}
-where _reason is null and not _duplicate
-order by _line;
+-- The end of staging for one file (the files in the format's order, after every file is
+-- judged): quarantined rows join the quarantine with the record as delivered (CPR already
+-- pseudonymised); the counts reconcile.
 
 -- the record is made from the raw table for the quarantined rows only: carried through the
 -- typed and judged tables, the longest text of every row was written twice more

@@ -72,16 +72,15 @@ class _Judging:
         return (parent.name,) if parent else ()
 
 
-def _judge(con: duckdb.DuckDBPyConnection, judging: _Judging) -> list[str]:
+def _judge(con: duckdb.DuckDBPyConnection, judging: _Judging) -> None:
     """Type and judge one file's rows into ``staging_work.chk_<file>``, and write its clean rows
-    (``stg_<file>``); its typed columns."""
+    (``stg_<file>``)."""
     dfile = judging.dfile
     typed = sql_text("staging/_typed_rows.sql", f=dfile, body=sql_text(f"staging/{dfile.stg_table}.sql", f=dfile))
     columns = _typed_columns(con, typed)
     run_sql(con, "staging/_judge_rows.sql", f=dfile, typed=typed, key=list(dfile.staged_key), columns=columns,
             date_columns=_date_columns(columns, dfile), parent=_parent(dfile))
     run_sql(con, "staging/clean_rows.sql", name=dfile.name, columns=columns)
-    return columns
 
 
 def build_staging(con: duckdb.DuckDBPyConnection, variables: dict[str, object]) -> None:
@@ -93,9 +92,9 @@ def build_staging(con: duckdb.DuckDBPyConnection, variables: dict[str, object]) 
     run_sql(con, "staging/create_staging_outputs.sql")
     con.execute(f"attach ':memory:' as {WORK}")
     try:
-        for _ in side_by_side.build(con, [_Judging(f) for f in FILES], _judge,
-                                    prepare=lambda other: set_variables(other, variables)):
-            pass
+        for _judged in side_by_side.build(con, [_Judging(f) for f in FILES], _judge,
+                                          prepare=lambda other: set_variables(other, variables)):
+            pass  # each file's tables are written by then
         for dfile in FILES:  # one after another, in the format's order: the quarantine's rows keep it
             run_sql(con, "staging/quarantined_rows.sql", name=dfile.name, fields=dfile.raw_columns)
     finally:

@@ -22,7 +22,8 @@ def keep(out_dir: Path, dashboards: Beside | dict) -> None:
 
 
 def take(out_dir: Path) -> dict | None:
-    """The counts of the dashboards started for ``out_dir``, once written; None if none were started."""
+    """The counts of the dashboards kept for ``out_dir`` (waited for, where a process writes
+    them); None if none were kept."""
     beside = _started.pop(Path(out_dir), None)
     if beside is None or isinstance(beside, dict):
         return beside
